@@ -1,0 +1,53 @@
+/*
+ * chunk.h - pooled fixed-size data chunks and FIFO queues of them.
+ *
+ * Data moves between a client's reader/writer threads and the session's
+ * I/O thread in whole chunks, so a hand-over is one pointer move under a
+ * lock, never a byte copy.  Chunks come from a small global pool to avoid
+ * malloc/free per 32 KiB.  A chunkq is a plain queue with no locking of
+ * its own: its owner (a channel) guards it with its mutex.
+ */
+#ifndef SSHTUN_CHUNK_H
+#define SSHTUN_CHUNK_H
+
+#include <stddef.h>
+
+/* One SSH packet's worth: libssh2 never sends more than 32768 per packet. */
+#define CHUNK_SIZE (32 * 1024)
+
+struct chunk {
+    struct chunk *next;
+    size_t off;                 /* first unread byte */
+    size_t len;                 /* end of valid data */
+    unsigned char data[CHUNK_SIZE];
+};
+
+struct chunkq {
+    struct chunk *head;
+    struct chunk *tail;
+    size_t bytes;               /* unread bytes in all chunks */
+};
+
+/* A chunk with off = len = 0, owned by the caller; NULL if out of memory. */
+struct chunk *chunk_get(void);
+
+/* Give a chunk back to the pool; the caller no longer owns it. */
+void chunk_put(struct chunk *c);
+
+/* Release pooled chunks (at library cleanup). */
+void chunk_pool_drain(void);
+
+/* Append c (with unread data) to q; q owns c afterwards. */
+void chunkq_push(struct chunkq *q, struct chunk *c);
+
+/* Remove and return the first chunk; the caller owns it.  NULL if empty. */
+struct chunk *chunkq_pop(struct chunkq *q);
+
+/* Copy up to len unread bytes out of q into buf, releasing emptied chunks;
+ * returns the number of bytes copied. */
+size_t chunkq_read(struct chunkq *q, void *buf, size_t len);
+
+/* Release every chunk in q to the pool. */
+void chunkq_clear(struct chunkq *q);
+
+#endif

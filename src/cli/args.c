@@ -1,0 +1,203 @@
+/*
+ * args.c - ssh-compatible command-line parsing (see args.h).
+ *
+ * Options with ssh's letters map onto ssh_config keywords, so `-p 2222`
+ * and `-o Port=2222` are the same thing; like ssh, the first value given
+ * wins.  Letters ssh has that sshtun does not implement yet are refused by
+ * name rather than silently ignored.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "args.h"
+
+static const char usage_text[] =
+"usage: sshtun [-46gNnqTVv] [-c cipher_spec] [-F configfile] [-i identity_file]\n"
+"              [-L [bind_address:]port:host:hostport] [-l login_name]\n"
+"              [-m mac_spec] [-o option] [-p port] destination\n";
+
+/* The usage text. */
+const char *cli_usage(void)
+{
+    return usage_text;
+}
+
+/* Set an option, copying the library's message into err on failure. */
+static int set(sshtun_options *o, const char *kw, const char *v, char *err,
+               size_t errsize)
+{
+    sshtun_error e;
+
+    if (sshtun_options_set(o, kw, v, &e) == 0)
+        return 0;
+    snprintf(err, errsize, "%s", e.msg);
+    return -1;
+}
+
+/* Split the destination into User, HostName and Port. */
+int cli_destination(const char *dest, sshtun_options *o, char *err,
+                    size_t errsize)
+{
+    char buf[1024], *host, *at, *port = NULL;
+    int uri = 0;
+
+    if (!strncmp(dest, "ssh://", 6)) {
+        dest += 6;
+        uri = 1;
+    }
+    if (!*dest || strlen(dest) >= sizeof buf) {
+        snprintf(err, errsize, "bad destination '%s'", dest);
+        return -1;
+    }
+    snprintf(buf, sizeof buf, "%s", dest);
+    if (uri && buf[strlen(buf) - 1] == '/')
+        buf[strlen(buf) - 1] = '\0';
+    host = buf;
+    if ((at = strrchr(buf, '@'))) {
+        *at = '\0';
+        host = at + 1;
+        if (!*buf) {
+            snprintf(err, errsize, "bad destination '%s': empty user", dest);
+            return -1;
+        }
+    }
+    if (*host == '[') {
+        char *close = strchr(host, ']');
+        if (!close || (close[1] && close[1] != ':')) {
+            snprintf(err, errsize, "bad destination '%s'", dest);
+            return -1;
+        }
+        *close = '\0';
+        if (close[1] == ':')
+            port = close + 2;
+        host++;
+    } else {
+        char *colon = strchr(host, ':');
+        /* One colon: host:port.  More: a bare IPv6 address. */
+        if (colon && !strchr(colon + 1, ':')) {
+            *colon = '\0';
+            port = colon + 1;
+        }
+    }
+    if (!*host) {
+        snprintf(err, errsize, "bad destination '%s': empty host", dest);
+        return -1;
+    }
+    if (at && set(o, "User", buf, err, errsize))
+        return -1;
+    if (port && set(o, "Port", port, err, errsize))
+        return -1;
+    return set(o, "HostName", host, err, errsize);
+}
+
+/* Parse the command line. */
+int cli_parse(int argc, char **argv, struct cli_args *a, char *err,
+              size_t errsize)
+{
+    static const char optstring[] = "+46c:F:ghi:l:L:m:no:p:qTNVvCD:R:W:J:";
+    int c;
+
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt(argc, argv, optstring)) != -1) {
+        switch (c) {
+        case '4':
+            if (set(a->opts, "AddressFamily", "inet", err, errsize))
+                return -1;
+            break;
+        case '6':
+            if (set(a->opts, "AddressFamily", "inet6", err, errsize))
+                return -1;
+            break;
+        case 'c':
+            if (set(a->opts, "Ciphers", optarg, err, errsize))
+                return -1;
+            break;
+        case 'm':
+            if (set(a->opts, "MACs", optarg, err, errsize))
+                return -1;
+            break;
+        case 'F':
+            a->config_file = optarg;
+            break;
+        case 'g':
+            if (set(a->opts, "GatewayPorts", "yes", err, errsize))
+                return -1;
+            break;
+        case 'h':
+            a->show_help = 1;
+            break;
+        case 'i':
+            if (set(a->opts, "IdentityFile", optarg, err, errsize))
+                return -1;
+            break;
+        case 'l':
+            if (set(a->opts, "User", optarg, err, errsize))
+                return -1;
+            break;
+        case 'L':
+            if (set(a->opts, "LocalForward", optarg, err, errsize))
+                return -1;
+            a->nforwards++;
+            break;
+        case 'o':
+            {
+                sshtun_error e;
+                if (sshtun_options_parse(a->opts, optarg, &e)) {
+                    snprintf(err, errsize, "command-line: %s", e.msg);
+                    return -1;
+                }
+                if (!strncasecmp(optarg, "LocalForward", 12))
+                    a->nforwards++;
+            }
+            break;
+        case 'p':
+            if (set(a->opts, "Port", optarg, err, errsize))
+                return -1;
+            break;
+        case 'q':
+            a->quiet = 1;
+            break;
+        case 'v':
+            a->verbose++;
+            break;
+        case 'V':
+            a->show_version = 1;
+            break;
+        case 'N': case 'T': case 'n': case 'C':
+            break;                  /* sshtun never runs a command or tty */
+        case 'D': case 'R': case 'W': case 'J':
+            snprintf(err, errsize, "option -%c is not implemented yet", c);
+            return -1;
+        case ':':
+            snprintf(err, errsize, "option requires an argument -- %c",
+                     optopt);
+            return -1;
+        default:
+            if (optopt && strchr(optstring, optopt))
+                snprintf(err, errsize, "option requires an argument -- %c",
+                         optopt);
+            else
+                snprintf(err, errsize, "unknown option -- %c",
+                         optopt ? optopt : '?');
+            return -1;
+        }
+    }
+    if (a->show_help || a->show_version)
+        return 0;
+    if (optind >= argc) {
+        snprintf(err, errsize, "no destination given");
+        return -1;
+    }
+    if (optind + 1 < argc) {
+        snprintf(err, errsize, "sshtun runs no remote command: unexpected "
+                 "'%s' after the destination", argv[optind + 1]);
+        return -1;
+    }
+    return cli_destination(argv[optind], a->opts, err, errsize);
+}

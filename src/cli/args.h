@@ -1,0 +1,37 @@
+/*
+ * args.h - the sshtun command line, parsed into library options.
+ *
+ * Flags mean what they mean to ssh.  Parsing does no I/O, so it is
+ * unit-tested; main.c acts on the result.
+ */
+#ifndef SSHTUN_ARGS_H
+#define SSHTUN_ARGS_H
+
+#include <stddef.h>
+
+#include "sshtun.h"
+
+struct cli_args {
+    sshtun_options *opts;
+    int verbose;                    /* count of -v */
+    int quiet;
+    int show_version;
+    int show_help;
+    const char *config_file;        /* -F */
+    int nforwards;                  /* -L given */
+};
+
+/* Parse argv into a (already created) options object.  Returns 0, or -1
+ * with a one-line message in err. */
+int cli_parse(int argc, char **argv, struct cli_args *a, char *err,
+              size_t errsize);
+
+/* Split "[user@]host[:port]" or "ssh://[user@]host[:port]" into options.
+ * Returns 0 or -1 with err. */
+int cli_destination(const char *dest, sshtun_options *opts, char *err,
+                    size_t errsize);
+
+/* The usage text. */
+const char *cli_usage(void);
+
+#endif

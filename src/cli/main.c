@@ -1,0 +1,175 @@
+/*
+ * main.c - the sshtun program: ssh's tunnelling options on libsshtun.
+ *
+ * Thin by design: parse the command line into options, connect, start
+ * the forwards, then wait for a signal or the session's end.  Everything
+ * else is the library's.  Fatal errors print one line and exit 255, as
+ * ssh does; SIGINT/SIGTERM shut down cleanly and exit 0.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <strings.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <libssh2.h>
+#include <openssl/opensslv.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "args.h"
+#include "prompt.h"
+#include "sshtun.h"
+
+#define EXIT_FATAL 255
+
+/* Log callback: errors and info as plain lines, debug with a prefix. */
+static void log_stderr(int level, const char *msg, void *user)
+{
+    (void)user;
+    if (level >= SSHTUN_LOG_DEBUG)
+        fprintf(stderr, "debug%d: %s\r\n", level - SSHTUN_LOG_DEBUG + 1,
+                msg);
+    else
+        fprintf(stderr, "%s\r\n", msg);
+}
+
+/* Print a fatal error and return ssh's exit status for it. */
+static int fatal(const char *msg)
+{
+    fprintf(stderr, "sshtun: %s\n", msg);
+    return EXIT_FATAL;
+}
+
+/* Read -F: only comments and blank lines are understood for now. */
+static int check_config_file(const char *path, char *err, size_t errsize)
+{
+    FILE *fp;
+    char line[1024];
+    int lineno = 0;
+
+    if (!strcmp(path, "/dev/null") || !strcasecmp(path, "none"))
+        return 0;
+    if (!(fp = fopen(path, "r"))) {
+        snprintf(err, errsize, "Can't open user config file %s: %s", path,
+                 strerror(errno));
+        return -1;
+    }
+    while (fgets(line, sizeof line, fp)) {
+        char *p = line;
+        lineno++;
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (*p && *p != '#' && *p != '\n' && *p != '\r') {
+            fclose(fp);
+            snprintf(err, errsize, "%s:%d: ssh_config files are not "
+                     "supported yet; use -F /dev/null and -o options",
+                     path, lineno);
+            return -1;
+        }
+    }
+    fclose(fp);
+    return 0;
+}
+
+/* Apply -v/-q to LogLevel. */
+static void apply_verbosity(struct cli_args *a)
+{
+    static const char *const levels[] = { "VERBOSE", "DEBUG1", "DEBUG2",
+                                          "DEBUG3" };
+    sshtun_error e;
+
+    if (a->quiet)
+        sshtun_options_set(a->opts, "LogLevel", "QUIET", &e);
+    else if (a->verbose > 0)
+        sshtun_options_set(a->opts, "LogLevel",
+                           levels[a->verbose > 4 ? 3 : a->verbose - 1], &e);
+}
+
+/* Wait for SIGINT/SIGTERM or the session's end.  Returns the exit code. */
+static int run_until_done(sshtun_session *s, const sigset_t *sigs)
+{
+    for (;;) {
+        struct timespec ts = { 0, 250 * 1000 * 1000 };
+        int sig = sigtimedwait(sigs, NULL, &ts);
+
+        if (sig == SIGINT || sig == SIGTERM)
+            return 0;
+        if (sig == SIGHUP)
+            fprintf(stderr, "SIGHUP received: sshtun has nothing to "
+                    "reload\r\n");
+        if (!sshtun_session_alive(s))
+            return EXIT_FATAL;
+    }
+}
+
+int main(int argc, char **argv)
+{
+    struct cli_args a;
+    sshtun_session *s;
+    sshtun_error e;
+    sigset_t sigs;
+    char err[600];
+    int rc;
+
+    signal(SIGPIPE, SIG_IGN);
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGHUP);
+    /* Blocked before any thread starts, so only sigtimedwait sees them. */
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+
+    memset(&a, 0, sizeof a);
+    if (sshtun_global_init() || !(a.opts = sshtun_options_new()))
+        return fatal("initialisation failed");
+    if (cli_parse(argc, argv, &a, err, sizeof err)) {
+        fprintf(stderr, "sshtun: %s\n%s", err, cli_usage());
+        sshtun_options_free(a.opts);
+        sshtun_global_cleanup();
+        return EXIT_FATAL;
+    }
+    if (a.show_help) {
+        fputs(cli_usage(), stdout);
+        rc = 0;
+        goto out;
+    }
+    if (a.show_version) {
+        fprintf(stderr, "sshtun %s, libssh2 %s, %s\n", SSHTUN_VERSION,
+                libssh2_version(0), OPENSSL_VERSION_TEXT);
+        rc = 0;
+        goto out;
+    }
+    if (a.config_file && check_config_file(a.config_file, err, sizeof err)) {
+        rc = fatal(err);
+        goto out;
+    }
+    apply_verbosity(&a);
+    sshtun_options_set_log(a.opts, log_stderr, NULL);
+    sshtun_options_set_passphrase(a.opts, prompt_passphrase, NULL);
+
+    s = sshtun_session_connect(a.opts, &e);
+    if (!s) {
+        rc = fatal(e.msg);
+        goto out;
+    }
+    if (sshtun_session_start_forwards(s, &e)) {
+        fprintf(stderr, "sshtun: Error: %s\nsshtun: Could not request local "
+                "forwarding.\n", e.msg);
+        rc = EXIT_FATAL;
+    } else {
+        rc = run_until_done(s, &sigs);
+        if (rc == EXIT_FATAL && !a.quiet)
+            fprintf(stderr, "sshtun: %s\n", sshtun_session_last_error(s));
+    }
+    sshtun_session_close(s);
+out:
+    sshtun_options_free(a.opts);
+    sshtun_global_cleanup();
+    return rc;
+}

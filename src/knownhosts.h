@@ -1,0 +1,34 @@
+/*
+ * knownhosts.h - checking the server's host key against known_hosts.
+ *
+ * Reads UserKnownHostsFile and GlobalKnownHostsFile (hashed entries and
+ * several key types per host included), decides as ssh does for
+ * StrictHostKeyChecking, and appends new keys when allowed.  Runs on the
+ * I/O thread during connect.
+ */
+#ifndef SSHTUN_KNOWNHOSTS_H
+#define SSHTUN_KNOWNHOSTS_H
+
+#include <libssh2.h>
+
+#include "sshtun.h"
+
+/* Host key algorithms (libssh2 method list) for the key types known_hosts
+ * holds for host:port, best first; NULL when none are known.  Caller frees. */
+char *knownhosts_preferred_algs(LIBSSH2_SESSION *ssh,
+                                const sshtun_options *o, const char *host,
+                                int port);
+
+/* Verify the negotiated host key.  Returns 0 (log lines go through o), or
+ * SSHTUN_ERR_HOSTKEY_UNKNOWN / _CHANGED / _HANDSHAKE with err saying
+ * which key and which file. */
+int knownhosts_verify(LIBSSH2_SESSION *ssh, const sshtun_options *o,
+                      const char *host, int port, sshtun_error *err);
+
+/* The name known_hosts uses: "host" on port 22, else "[host]:port". */
+void knownhosts_name(char *buf, size_t size, const char *host, int port);
+
+/* Expand a leading "~/" with $HOME into buf. */
+void knownhosts_expand_tilde(char *buf, size_t size, const char *path);
+
+#endif

@@ -1,0 +1,24 @@
+/*
+ * log.c - formatting log lines for the user's callback (see log.h).
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "log.h"
+#include "options.h"
+
+/* Deliver one formatted line if the level is enabled. */
+void log_msg(const sshtun_options *opts, int level, const char *fmt, ...)
+{
+    char line[1024];
+    va_list ap;
+
+    if (!opts || !opts->log_fn || level > opts_log_level(opts))
+        return;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    opts->log_fn(level, line, opts->log_user);
+}

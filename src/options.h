@@ -1,0 +1,71 @@
+/*
+ * options.h - the session options object and its keyword parser.
+ *
+ * Options are named and valued as in ssh_config(5), so `-o`, a config
+ * file and the C API all go through sshtun_options_set().  This module
+ * only parses and stores: it does no I/O, so it is unit-tested directly.
+ */
+#ifndef SSHTUN_OPTIONS_H
+#define SSHTUN_OPTIONS_H
+
+#include "sshtun.h"
+
+#define OPT_LIST_MAX 32
+
+enum strict_mode {
+    STRICT_UNSET = -1,
+    STRICT_NO = 0,
+    STRICT_YES = 1,
+    STRICT_ASK = 2,
+    STRICT_ACCEPT_NEW = 3
+};
+
+/* A string list that accumulates, as IdentityFile does. */
+struct opt_list {
+    int n;
+    char *v[OPT_LIST_MAX];
+};
+
+struct sshtun_options {
+    char *hostname;
+    int port;                       /* -1: unset (22) */
+    char *user;
+    struct opt_list identity_files;
+    int identities_only;            /* -1 unset, 0/1 */
+    char *identity_agent;           /* NULL: $SSH_AUTH_SOCK; "none" */
+    char *user_known_hosts;         /* space-separated list */
+    char *global_known_hosts;
+    int strict;                     /* enum strict_mode */
+    int batch_mode;
+    int exit_on_forward_failure;
+    int gateway_ports;
+    int connect_timeout;            /* seconds, -1 unset */
+    int address_family;             /* AF_UNSPEC, AF_INET, AF_INET6; -1 unset */
+    char *ciphers;
+    char *macs;
+    char *hostkey_algorithms;
+    struct opt_list local_forwards; /* normalised "[bind:]port:host:hostport" */
+    int log_level;                  /* -1 unset */
+    long window_size;               /* bytes, -1 unset */
+    sshtun_log_fn log_fn;
+    void *log_user;
+    sshtun_passphrase_fn pass_fn;
+    void *pass_user;
+};
+
+/* Effective values with ssh's defaults applied. */
+int opts_port(const sshtun_options *o);
+int opts_log_level(const sshtun_options *o);
+long opts_window_size(const sshtun_options *o);
+int opts_strict(const sshtun_options *o);
+int opts_flag(int v);               /* -1 (unset) -> 0 */
+
+/* Deep copy (for a session to keep its own); NULL if out of memory. */
+sshtun_options *opts_dup(const sshtun_options *o);
+
+/* Default window: measured best over a 20 ms link (see tests/bench). */
+#define OPTS_DEFAULT_WINDOW (4L * 1024 * 1024)
+#define OPTS_MIN_WINDOW (64L * 1024)
+#define OPTS_MAX_WINDOW (16L * 1024 * 1024)
+
+#endif

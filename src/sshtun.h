@@ -1,0 +1,218 @@
+/*
+ * sshtun.h - SSH tunnels as a C library.
+ *
+ * A session is one SSH connection, owned by one I/O thread that alone
+ * talks to libssh2.  On a session you open channels ("direct-tcpip": the
+ * server connects to host:port for you) and send/recv on them from any
+ * thread, like on a socket, or you start whole forwards (`ssh -L`) that
+ * run by themselves.  Every call that can fail returns a negative
+ * SSHTUN_ERR_* code and, where it takes one, fills an sshtun_error with a
+ * message saying what went wrong and, for refused channels, the server's
+ * reason.  The library never prints and never exits; log lines go to the
+ * callback you set in the options.
+ *
+ * Ownership: handles returned by the _new, _open and _connect calls belong to the
+ * caller until passed to the matching _free or _close call.  Strings passed in
+ * are copied; strings returned are owned by the library and valid until the
+ * handle they came from is freed.
+ */
+#ifndef SSHTUN_H
+#define SSHTUN_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SSHTUN_VERSION "0.1.0"
+
+/* Error codes: always negative; 0 means success. */
+enum sshtun_err {
+    SSHTUN_OK = 0,
+    SSHTUN_ERR_INVAL = -1,            /* bad argument or option value */
+    SSHTUN_ERR_NOMEM = -2,            /* out of memory */
+    SSHTUN_ERR_RESOLVE = -3,          /* host name could not be resolved */
+    SSHTUN_ERR_CONNECT = -4,          /* TCP connect to the server failed */
+    SSHTUN_ERR_TIMEOUT = -5,          /* deadline passed */
+    SSHTUN_ERR_HANDSHAKE = -6,        /* SSH key exchange failed */
+    SSHTUN_ERR_HOSTKEY_UNKNOWN = -7,  /* host key not in known_hosts */
+    SSHTUN_ERR_HOSTKEY_CHANGED = -8,  /* host key differs from known_hosts */
+    SSHTUN_ERR_AUTH = -9,             /* no authentication method worked */
+    SSHTUN_ERR_PROHIBITED = -10,      /* open failed: administratively prohibited */
+    SSHTUN_ERR_CONNECT_FAILED = -11,  /* open failed: server could not connect */
+    SSHTUN_ERR_UNKNOWN_TYPE = -12,    /* open failed: unknown channel type */
+    SSHTUN_ERR_RESOURCE = -13,        /* open failed: resource shortage */
+    SSHTUN_ERR_OPEN_FAILED = -14,     /* open failed: other reason */
+    SSHTUN_ERR_CLOSED = -15,          /* channel or session is closed */
+    SSHTUN_ERR_SESSION = -16,         /* session lost (I/O or protocol error) */
+    SSHTUN_ERR_BIND = -17,            /* a local listener could not bind */
+    SSHTUN_ERR_IO = -18,              /* local socket or file error */
+    SSHTUN_ERR_UNSUPPORTED = -19,     /* not possible with this engine */
+    SSHTUN_ERR_KEY = -20              /* a key file could not be used */
+};
+
+/* Filled by calls that can fail: the code and a one-line message. */
+typedef struct sshtun_error {
+    int code;
+    char msg[512];
+} sshtun_error;
+
+/* Short fixed description of an error code (never NULL). */
+const char *sshtun_strerror(int code);
+
+/* Call once, before any other thread of the program starts. */
+int sshtun_global_init(void);
+void sshtun_global_cleanup(void);
+
+/* ---------------------------------------------------------------- options */
+
+typedef struct sshtun_options sshtun_options;
+
+/* Log levels, as ssh's LogLevel. */
+enum sshtun_log_level {
+    SSHTUN_LOG_QUIET = 0,
+    SSHTUN_LOG_ERROR = 1,
+    SSHTUN_LOG_INFO = 2,
+    SSHTUN_LOG_VERBOSE = 3,
+    SSHTUN_LOG_DEBUG = 4,
+    SSHTUN_LOG_DEBUG2 = 5,
+    SSHTUN_LOG_DEBUG3 = 6
+};
+
+/* Receives every log line at or below the options' LogLevel; called from
+ * any library thread, so it must be thread-safe.  msg has no newline. */
+typedef void (*sshtun_log_fn)(int level, const char *msg, void *user);
+
+/* Asked for a key's passphrase; writes at most size-1 bytes and a NUL into
+ * buf.  Returns 0, or -1 to give up on that key.  May be called from the
+ * session's I/O thread during sshtun_session_connect. */
+typedef int (*sshtun_passphrase_fn)(const char *prompt, char *buf,
+                                    size_t size, void *user);
+
+/* New options with ssh's defaults.  Free with sshtun_options_free. */
+sshtun_options *sshtun_options_new(void);
+void sshtun_options_free(sshtun_options *opts);
+
+/* Set one option by its ssh_config keyword (case-insensitive), e.g.
+ * ("Port", "2222"), ("StrictHostKeyChecking", "accept-new").  The first
+ * value set wins, as in ssh_config, except for keywords that accumulate
+ * (IdentityFile, LocalForward).  Returns 0 or SSHTUN_ERR_INVAL with err
+ * naming the keyword and the bad value. */
+int sshtun_options_set(sshtun_options *opts, const char *keyword,
+                       const char *value, sshtun_error *err);
+
+/* Parse one "Keyword=value" or "Keyword value" string, as `ssh -o`. */
+int sshtun_options_parse(sshtun_options *opts, const char *line,
+                         sshtun_error *err);
+
+/* Current value of a keyword as text, or NULL if unset/unknown.  For
+ * accumulating keywords, index selects the entry (0...). */
+const char *sshtun_options_get(const sshtun_options *opts,
+                               const char *keyword, int index);
+
+void sshtun_options_set_log(sshtun_options *opts, sshtun_log_fn fn,
+                            void *user);
+void sshtun_options_set_passphrase(sshtun_options *opts,
+                                   sshtun_passphrase_fn fn, void *user);
+
+/* ---------------------------------------------------------------- session */
+
+typedef struct sshtun_session sshtun_session;
+
+/* Connect to the host named by the options (HostName, Port, User ...),
+ * verify its host key against known_hosts, authenticate, and start the
+ * session's I/O thread.  Blocks until done or failed (ConnectTimeout bounds
+ * connect plus handshake).  The options are copied; the caller keeps them.
+ * Returns the session, or NULL with err filled. */
+sshtun_session *sshtun_session_connect(const sshtun_options *opts,
+                                       sshtun_error *err);
+
+/* 1 while the session is up, 0 once lost or closed. */
+int sshtun_session_alive(sshtun_session *s);
+
+/* Block until the session is lost or timeout_ms passes (-1: forever).
+ * Returns 0 if lost/closed, SSHTUN_ERR_TIMEOUT otherwise. */
+int sshtun_session_wait(sshtun_session *s, int timeout_ms);
+
+/* Why the session ended or the last session-level error, as text. */
+const char *sshtun_session_last_error(sshtun_session *s);
+
+/* Stop all forwards, close every channel (their blocked calls return
+ * SSHTUN_ERR_CLOSED), disconnect and free.  Channel handles still held by
+ * the caller stay valid until sshtun_close.  Bounded in time. */
+void sshtun_session_close(sshtun_session *s);
+
+/* ---------------------------------------------------------------- channels */
+
+typedef struct sshtun_channel sshtun_channel;
+
+/* Ask the server to connect to host:port ("direct-tcpip"), reporting
+ * orig_host:orig_port as the originator (NULL/0: "127.0.0.1":0).  Blocks
+ * until the server answers or timeout_ms passes (-1: forever).  Returns the
+ * channel, or NULL with err: SSHTUN_ERR_CONNECT_FAILED,
+ * SSHTUN_ERR_PROHIBITED, ... and the server's reason in err->msg.
+ * Thread-safe. */
+sshtun_channel *sshtun_channel_open_direct(sshtun_session *s,
+                                           const char *host, int port,
+                                           const char *orig_host,
+                                           int orig_port, int timeout_ms,
+                                           sshtun_error *err);
+
+/* Queue len bytes for sending.  Blocks while the channel's outbound
+ * mailbox is full (the server's window is closed).  Returns len, the bytes
+ * queued before timeout_ms passed (-1: forever), or a negative error
+ * (SSHTUN_ERR_TIMEOUT if nothing was queued, SSHTUN_ERR_CLOSED after
+ * sshtun_shutdown or when the channel is gone).  buf stays the caller's. */
+ssize_t sshtun_send(sshtun_channel *ch, const void *buf, size_t len,
+                    int timeout_ms);
+
+/* Receive up to len bytes.  Blocks until data arrives, the server sends EOF
+ * (returns 0, and 0 again on every later call), an error, or timeout_ms
+ * passes (-1: forever; returns SSHTUN_ERR_TIMEOUT).  Several threads may
+ * wait; they are served in arrival order. */
+ssize_t sshtun_recv(sshtun_channel *ch, void *buf, size_t len,
+                    int timeout_ms);
+
+/* Half-close: send EOF after the data already queued.  recv still works. */
+int sshtun_shutdown(sshtun_channel *ch);
+
+/* Close the channel and free the handle (the handle is invalid after).
+ * Threads blocked on it return SSHTUN_ERR_CLOSED first.  Never blocks on
+ * the server: the SSH close completes in the background, bounded. */
+void sshtun_close(sshtun_channel *ch);
+
+/* Text of the channel's last error (open failure reason, ...), or "". */
+const char *sshtun_channel_last_error(sshtun_channel *ch);
+
+/* ---------------------------------------------------------------- forwards */
+
+typedef struct sshtun_forward sshtun_forward;
+
+/* Start a local forward as `ssh -L spec` where spec is
+ * "[bind_address:]port:host:hostport" (IPv6 in brackets).  Listens at once
+ * (default bind: 127.0.0.1 and ::1) and serves every client in its own
+ * reader/writer threads until sshtun_forward_close or the session ends.
+ * Returns the forward, or NULL with err (SSHTUN_ERR_INVAL for a bad spec,
+ * SSHTUN_ERR_BIND when the port cannot be bound). */
+sshtun_forward *sshtun_forward_local(sshtun_session *s, const char *spec,
+                                     sshtun_error *err);
+
+/* The first TCP port the forward listens on (useful with port 0). */
+int sshtun_forward_port(sshtun_forward *f);
+
+/* Stop listening, close its connections, join its threads and free. */
+void sshtun_forward_close(sshtun_forward *f);
+
+/* Start every forward listed in the session's options (LocalForward, as
+ * set by `-L` or -o).  With ExitOnForwardFailure=yes the first failure is
+ * returned; otherwise failures are logged and the rest go on.  Returns 0,
+ * or the error, with err filled. */
+int sshtun_session_start_forwards(sshtun_session *s, sshtun_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SSHTUN_H */

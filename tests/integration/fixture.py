@@ -1,0 +1,334 @@
+"""Test fixture: a real OpenSSH sshd on loopback, targets, and sshtun runs.
+
+Each test module builds an Sshd in a temporary directory with its own host
+keys (ed25519 and ECDSA) and client key, checks its config with `sshd -t`,
+starts it in the foreground (-D -e) on a free port and waits until it
+answers with its banner.  Its log is printed when a test fails.  Every
+process started here is remembered by PID and killed by PID at the end;
+nothing is ever killed by name.
+"""
+import hashlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+
+SSHTUN = os.environ.get("SSHTUN", "sshtun")
+SSHD = os.environ.get("SSHD") or shutil.which("sshd") or "/usr/sbin/sshd"
+TOP_BUILDDIR = os.environ.get("TOP_BUILDDIR", ".")
+
+_procs = []
+
+
+def free_port(family=socket.AF_INET, host="127.0.0.1"):
+    """A TCP port that was free a moment ago."""
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, host="127.0.0.1", timeout=10.0, proc=None):
+    """Wait until something accepts connections on host:port."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError("process exited (%s) before listening on %s:%d"
+                               % (proc.returncode, host, port))
+        try:
+            with socket.socket(family, socket.SOCK_STREAM) as s:
+                s.settimeout(1.0)
+                s.connect((host, port))
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("nothing listening on %s:%d after %.0fs" % (host, port, timeout))
+
+
+def start(argv, **kw):
+    """Start a process, remembered for cleanup."""
+    kw.setdefault("stdin", subprocess.DEVNULL)
+    p = subprocess.Popen(argv, **kw)
+    _procs.append(p)
+    return p
+
+
+def stop(p, sig=signal.SIGTERM, timeout=10.0):
+    """Stop one process by PID, escalating to SIGKILL."""
+    if p.poll() is None:
+        try:
+            p.send_signal(sig)
+            p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait(5)
+    return p.returncode
+
+
+def stop_all():
+    for p in list(_procs):
+        stop(p)
+    _procs.clear()
+
+
+def keygen(path, kind="ed25519", passphrase=""):
+    subprocess.run(["ssh-keygen", "-q", "-t", kind, "-N", passphrase, "-C",
+                    "sshtun-test", "-f", path], check=True, timeout=30)
+
+
+class Sshd:
+    """A throwaway sshd on 127.0.0.1 and ::1."""
+
+    def __init__(self, extra_config="", host_key_types=("ed25519", "ecdsa")):
+        self.dir = tempfile.mkdtemp(prefix="sshtun-test-")
+        self.port = free_port()
+        self.host_keys = []
+        for kind in host_key_types:
+            path = os.path.join(self.dir, "host_%s" % kind)
+            keygen(path, kind)
+            self.host_keys.append(path)
+        self.client_key = os.path.join(self.dir, "id_ed25519")
+        keygen(self.client_key)
+        self.authorized_keys = os.path.join(self.dir, "authorized_keys")
+        shutil.copy(self.client_key + ".pub", self.authorized_keys)
+        self.known_hosts = os.path.join(self.dir, "known_hosts")
+        with open(self.known_hosts, "w") as f:
+            for k in self.host_keys:
+                with open(k + ".pub") as pub:
+                    kind, blob = pub.read().split()[:2]
+                f.write("[127.0.0.1]:%d %s %s\n" % (self.port, kind, blob))
+                f.write("[::1]:%d %s %s\n" % (self.port, kind, blob))
+        self.home = os.path.join(self.dir, "home")
+        os.makedirs(self.home)
+        self.log = os.path.join(self.dir, "sshd.log")
+        self.user = os.environ.get("USER") or __import__("pwd").getpwuid(os.getuid()).pw_name
+        self.config = os.path.join(self.dir, "sshd_config")
+        with open(self.config, "w") as f:
+            f.write("Port %d\nListenAddress 127.0.0.1\nListenAddress ::1\n" % self.port)
+            for k in self.host_keys:
+                f.write("HostKey %s\n" % k)
+            f.write("PidFile %s/sshd.pid\n" % self.dir)
+            f.write("AuthorizedKeysFile %s\n" % self.authorized_keys)
+            f.write("StrictModes no\nUsePAM no\nPasswordAuthentication no\n"
+                    "KbdInteractiveAuthentication no\nPermitRootLogin yes\n"
+                    "LogLevel DEBUG1\nMaxStartups 200\nMaxSessions 100\n")
+            f.write(extra_config)
+        if os.geteuid() == 0:
+            os.makedirs("/run/sshd", exist_ok=True)
+        subprocess.run([SSHD, "-t", "-f", self.config], check=True, timeout=30)
+        self.proc = start([SSHD, "-D", "-e", "-f", self.config],
+                          stdout=subprocess.DEVNULL, stderr=open(self.log, "w"))
+        self._wait_banner()
+
+    def _wait_banner(self, timeout=15.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                break
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), 1.0) as s:
+                    s.settimeout(2.0)
+                    if s.recv(64).startswith(b"SSH-2.0"):
+                        return
+            except OSError:
+                time.sleep(0.05)
+        self.dump_log()
+        raise RuntimeError("sshd did not come up on port %d" % self.port)
+
+    def log_text(self):
+        try:
+            with open(self.log, errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def dump_log(self):
+        sys.stderr.write("---- sshd log (%s) ----\n%s---- end of sshd log ----\n"
+                         % (self.log, self.log_text()[-20000:]))
+
+    def env(self):
+        e = dict(os.environ)
+        e["HOME"] = self.home
+        e.pop("SSH_AUTH_SOCK", None)
+        e.pop("SSH_ASKPASS", None)
+        return e
+
+    def sshtun_args(self, *extra, key=None, known_hosts=None, strict="yes"):
+        return [SSHTUN, "-F", "/dev/null", "-p", str(self.port),
+                "-i", key or self.client_key,
+                "-o", "IdentitiesOnly=yes",
+                "-o", "UserKnownHostsFile=%s" % (known_hosts or self.known_hosts),
+                "-o", "GlobalKnownHostsFile=none",
+                "-o", "StrictHostKeyChecking=%s" % strict,
+                "-o", "BatchMode=yes", "-N"] + list(extra) + \
+               ["%s@127.0.0.1" % self.user]
+
+    def close(self):
+        stop(self.proc)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Sshtun:
+    """A running `sshtun` process, its stderr kept in a file."""
+
+    def __init__(self, sshd, *args, wait_ports=(), **kw):
+        self.errpath = tempfile.mktemp(prefix="sshtun-err-", dir=sshd.dir)
+        self.proc = start(sshd.sshtun_args(*args, **kw), env=sshd.env(),
+                          stdout=subprocess.DEVNULL,
+                          stderr=open(self.errpath, "w"))
+        for spec in wait_ports:
+            host, port = spec if isinstance(spec, tuple) else ("127.0.0.1", spec)
+            try:
+                wait_port(port, host, proc=self.proc)
+            except RuntimeError:
+                sys.stderr.write("sshtun stderr:\n%s\n" % self.stderr())
+                raise
+
+    def stderr(self):
+        with open(self.errpath, errors="replace") as f:
+            return f.read()
+
+    def stop(self, sig=signal.SIGTERM, timeout=10.0):
+        return stop(self.proc, sig, timeout)
+
+
+def run_sshtun(sshd, *args, timeout=30, **kw):
+    """Run sshtun to completion; returns (exit code, stderr)."""
+    p = subprocess.run(sshd.sshtun_args(*args, **kw), env=sshd.env(),
+                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.PIPE, timeout=timeout)
+    return p.returncode, p.stderr.decode(errors="replace")
+
+
+# ------------------------------------------------------------------ targets
+
+class TcpServer:
+    """A threaded TCP server on loopback calling handler(conn) per client."""
+
+    def __init__(self, handler, host="127.0.0.1"):
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self.sock = socket.socket(family, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind((host, 0))
+        self.sock.listen(512)
+        self.port = self.sock.getsockname()[1]
+        self.handler = handler
+        self.errors = []
+        self.results = []
+        self.lock = threading.Lock()
+        self.closed = False
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+        self.thread.start()
+
+    def _loop(self):
+        while not self.closed:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn):
+        try:
+            conn.settimeout(120)
+            r = self.handler(conn)
+            if r is not None:
+                with self.lock:
+                    self.results.append(r)
+        except Exception:
+            with self.lock:
+                self.errors.append(traceback.format_exc())
+        finally:
+            conn.close()
+
+    def close(self):
+        self.closed = True
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.sock.close()
+
+
+def echo_handler(conn):
+    while True:
+        d = conn.recv(65536)
+        if not d:
+            conn.shutdown(socket.SHUT_WR)
+            return
+        conn.sendall(d)
+
+
+def recv_all(sock, limit=None):
+    """Read until EOF; returns the bytes."""
+    chunks = []
+    n = 0
+    while True:
+        d = sock.recv(1 << 20)
+        if not d:
+            return b"".join(chunks)
+        chunks.append(d)
+        n += len(d)
+        if limit is not None and n > limit:
+            raise AssertionError("more data than expected")
+
+
+def pattern(n, seed=0):
+    """n deterministic pseudo-random bytes."""
+    out = bytearray()
+    block = hashlib.sha256(b"sshtun-%d" % seed).digest()
+    while len(out) < n:
+        block = hashlib.sha256(block).digest()
+        out += block * 64
+    return bytes(out[:n])
+
+
+def connect(port, host="127.0.0.1", timeout=30.0):
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    s = socket.socket(family, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    s.connect((host, port))
+    return s
+
+
+def run_tests(tests):
+    """Run test functions in order; print results; exit 0/1.
+
+    Each test gets a bounded time through the socket timeouts inside it and
+    the suite-wide alarm below; the sshd log is dumped on failure."""
+    signal.signal(signal.SIGALRM, lambda *a: (_ for _ in ()).throw(TimeoutError("test timed out")))
+    passed = failed = 0
+    for t in tests:
+        name = t.__name__
+        signal.alarm(240)
+        try:
+            t()
+            passed += 1
+            print("PASS: %s" % name, flush=True)
+        except Exception:
+            failed += 1
+            print("FAIL: %s\n%s" % (name, traceback.format_exc()), flush=True)
+            for sshd in list(Sshd_registry):
+                sshd.dump_log()
+        finally:
+            signal.alarm(0)
+    stop_all()
+    for sshd in list(Sshd_registry):
+        sshd.close()
+    print("%d passed, %d failed" % (passed, failed), flush=True)
+    sys.exit(1 if failed else 0)
+
+
+Sshd_registry = []
+
+
+def shared_sshd(extra_config=""):
+    s = Sshd(extra_config)
+    Sshd_registry.append(s)
+    return s
