@@ -31,9 +31,12 @@ int fwdspec_port(const char *s)
     return v <= 65535 ? (int)v : -1;
 }
 
+/* Why split_fields failed. */
+enum { SPLIT_TOO_MANY = -1, SPLIT_BRACKET = -2, SPLIT_TOO_LONG = -3 };
+
 /* Split spec on ':' outside brackets into at most MAX_FIELDS fields,
  * copying each (without brackets) into fields[].  Returns the count, or
- * -1 on bad brackets or too many fields. */
+ * SPLIT_* on too many fields, bad brackets or an overlong field. */
 static int split_fields(const char *spec, char fields[MAX_FIELDS][FWD_HOST_MAX])
 {
     int n = 0;
@@ -44,25 +47,25 @@ static int split_fields(const char *spec, char fields[MAX_FIELDS][FWD_HOST_MAX])
         const char *start = p;
 
         if (n == MAX_FIELDS)
-            return -1;
+            return SPLIT_TOO_MANY;
         if (*p == '[') {
             const char *close = strchr(p, ']');
             if (!close)
-                return -1;
+                return SPLIT_BRACKET;
             start = p + 1;
             len = (size_t)(close - start);
             p = close + 1;
             if (*p != ':' && *p != '\0')
-                return -1;
+                return SPLIT_BRACKET;
         } else {
             while (p[len] && p[len] != ':' && p[len] != '[' && p[len] != ']')
                 len++;
             if (p[len] == '[' || p[len] == ']')
-                return -1;
+                return SPLIT_BRACKET;
             p += len;
         }
         if (len >= FWD_HOST_MAX)
-            return -1;
+            return SPLIT_TOO_LONG;
         memcpy(fields[n], start, len);
         fields[n][len] = '\0';
         n++;
@@ -84,6 +87,18 @@ int fwdspec_parse_local(const char *spec, struct fwdspec *out,
         return err_set(err, SSHTUN_ERR_INVAL,
                        "Bad local forwarding specification: empty");
     n = split_fields(spec, f);
+    if (n == SPLIT_BRACKET)
+        return err_set(err, SSHTUN_ERR_INVAL,
+                       "Bad local forwarding specification '%s': unmatched "
+                       "'[' or ']'", spec);
+    if (n == SPLIT_TOO_LONG)
+        return err_set(err, SSHTUN_ERR_INVAL,
+                       "Bad local forwarding specification: an address "
+                       "is longer than %d characters", FWD_HOST_MAX - 1);
+    if (n == SPLIT_TOO_MANY)
+        return err_set(err, SSHTUN_ERR_INVAL,
+                       "Bad local forwarding specification '%s': too many "
+                       "fields (IPv6 addresses must be in brackets)", spec);
     if (n != 3 && n != 4)
         return err_set(err, SSHTUN_ERR_INVAL,
                        "Bad local forwarding specification '%s': expected "

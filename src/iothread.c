@@ -242,9 +242,9 @@ static int io_connect(struct sshtun_session *s, sshtun_error *err)
         return rc;
     if ((rc = auth_run(s, o->user, err)))
         return rc;
+    open_pump(s);
     log_msg(o, SSHTUN_LOG_VERBOSE, "Authenticated to %s ([%s]:%d).",
             o->hostname, o->hostname, port);
-    open_pump(s);
     return 0;
 }
 

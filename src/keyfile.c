@@ -105,7 +105,11 @@ static int classify_openssh(const char *body, size_t len,
                             struct key_info *out)
 {
     unsigned char buf[4096];
-    long n = keyfile_base64_decode(body, len, buf, sizeof buf);
+    /* Only the clear header is needed: decode at most what fits in buf
+     * (4 characters give 3 bytes), so that big keys classify too. */
+    size_t maxin = sizeof buf / 3 * 4;
+    long n = keyfile_base64_decode(body, len < maxin ? len : maxin, buf,
+                                   sizeof buf);
     size_t pos = sizeof OPENSSH_MAGIC;
     const unsigned char *cipher, *kdf, *kdfopt, *pub, *ktype;
     uint32_t clen, klen, olen, plen, tlen, nkeys;

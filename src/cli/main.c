@@ -18,6 +18,7 @@
 #include <string.h>
 #include <libssh2.h>
 #include <openssl/opensslv.h>
+#include <poll.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -91,18 +92,45 @@ static void apply_verbosity(struct cli_args *a)
                            levels[a->verbose > 4 ? 3 : a->verbose - 1], &e);
 }
 
-/* Wait for SIGINT/SIGTERM or the session's end.  Returns the exit code. */
-static int run_until_done(sshtun_session *s, const sigset_t *sigs)
-{
-    for (;;) {
-        struct timespec ts = { 0, 250 * 1000 * 1000 };
-        int sig = sigtimedwait(sigs, NULL, &ts);
+/* Signals are handled by one thread: before the session is up, SIGINT or
+ * SIGTERM ends the process at once (nothing to clean up yet); after, they
+ * ask main to shut down through a pipe. */
+static sigset_t handled_signals;
+static int stop_pipe[2] = { -1, -1 };
+static int session_up;
 
-        if (sig == SIGINT || sig == SIGTERM)
-            return 0;
-        if (sig == SIGHUP)
+/* The signal thread. */
+static void *signal_main(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        int sig;
+        if (sigwait(&handled_signals, &sig))
+            continue;
+        if (sig == SIGHUP) {
             fprintf(stderr, "SIGHUP received: sshtun has nothing to "
                     "reload\r\n");
+            continue;
+        }
+        if (!__atomic_load_n(&session_up, __ATOMIC_SEQ_CST)) {
+            fprintf(stderr, "sshtun: killed by signal %d while "
+                    "connecting\n", sig);
+            _exit(EXIT_FATAL);
+        }
+        if (write(stop_pipe[1], "x", 1) < 0)
+            _exit(EXIT_FATAL);
+    }
+    return NULL;
+}
+
+/* Wait for a stop request or the session's end.  Returns the exit code. */
+static int run_until_done(sshtun_session *s)
+{
+    for (;;) {
+        struct pollfd p = { .fd = stop_pipe[0], .events = POLLIN };
+
+        if (poll(&p, 1, 250) > 0)
+            return 0;
         if (!sshtun_session_alive(s))
             return EXIT_FATAL;
     }
@@ -113,17 +141,22 @@ int main(int argc, char **argv)
     struct cli_args a;
     sshtun_session *s;
     sshtun_error e;
-    sigset_t sigs;
+    pthread_t sig_thread;
     char err[600];
     int rc;
 
     signal(SIGPIPE, SIG_IGN);
-    sigemptyset(&sigs);
-    sigaddset(&sigs, SIGINT);
-    sigaddset(&sigs, SIGTERM);
-    sigaddset(&sigs, SIGHUP);
-    /* Blocked before any thread starts, so only sigtimedwait sees them. */
-    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    sigemptyset(&handled_signals);
+    sigaddset(&handled_signals, SIGINT);
+    sigaddset(&handled_signals, SIGTERM);
+    sigaddset(&handled_signals, SIGHUP);
+    /* Blocked before any thread starts, so only the signal thread sees
+     * them. */
+    pthread_sigmask(SIG_BLOCK, &handled_signals, NULL);
+    if (pipe2(stop_pipe, O_CLOEXEC) < 0
+        || pthread_create(&sig_thread, NULL, signal_main, NULL))
+        return fatal("cannot set up signal handling");
+    pthread_detach(sig_thread);
 
     memset(&a, 0, sizeof a);
     if (sshtun_global_init() || !(a.opts = sshtun_options_new()))
@@ -158,12 +191,13 @@ int main(int argc, char **argv)
         rc = fatal(e.msg);
         goto out;
     }
+    __atomic_store_n(&session_up, 1, __ATOMIC_SEQ_CST);
     if (sshtun_session_start_forwards(s, &e)) {
         fprintf(stderr, "sshtun: Error: %s\nsshtun: Could not request local "
                 "forwarding.\n", e.msg);
         rc = EXIT_FATAL;
     } else {
-        rc = run_until_done(s, &sigs);
+        rc = run_until_done(s);
         if (rc == EXIT_FATAL && !a.quiet)
             fprintf(stderr, "sshtun: %s\n", sshtun_session_last_error(s));
     }

@@ -160,14 +160,17 @@ class Sshd:
         return e
 
     def sshtun_args(self, *extra, key=None, known_hosts=None, strict="yes"):
-        return [SSHTUN, "-F", "/dev/null", "-p", str(self.port),
-                "-i", key or self.client_key,
-                "-o", "IdentitiesOnly=yes",
-                "-o", "UserKnownHostsFile=%s" % (known_hosts or self.known_hosts),
-                "-o", "GlobalKnownHostsFile=none",
-                "-o", "StrictHostKeyChecking=%s" % strict,
-                "-o", "BatchMode=yes", "-N"] + list(extra) + \
-               ["%s@127.0.0.1" % self.user]
+        # Options given first win, as in ssh: extra can override defaults.
+        args = [SSHTUN, "-F", "/dev/null"] + list(extra)
+        if key is not False:
+            args += ["-i", key or self.client_key, "-o", "IdentitiesOnly=yes"]
+        if strict is not None:
+            args += ["-o", "StrictHostKeyChecking=%s" % strict]
+        return args + [
+            "-p", str(self.port),
+            "-o", "UserKnownHostsFile=%s" % (known_hosts or self.known_hosts),
+            "-o", "GlobalKnownHostsFile=none",
+            "-o", "BatchMode=yes", "-N", "%s@127.0.0.1" % self.user]
 
     def close(self):
         stop(self.proc)
@@ -177,9 +180,9 @@ class Sshd:
 class Sshtun:
     """A running `sshtun` process, its stderr kept in a file."""
 
-    def __init__(self, sshd, *args, wait_ports=(), **kw):
+    def __init__(self, sshd, *args, wait_ports=(), env=None, **kw):
         self.errpath = tempfile.mktemp(prefix="sshtun-err-", dir=sshd.dir)
-        self.proc = start(sshd.sshtun_args(*args, **kw), env=sshd.env(),
+        self.proc = start(sshd.sshtun_args(*args, **kw), env=env or sshd.env(),
                           stdout=subprocess.DEVNULL,
                           stderr=open(self.errpath, "w"))
         for spec in wait_ports:
@@ -198,9 +201,9 @@ class Sshtun:
         return stop(self.proc, sig, timeout)
 
 
-def run_sshtun(sshd, *args, timeout=30, **kw):
+def run_sshtun(sshd, *args, timeout=30, env=None, **kw):
     """Run sshtun to completion; returns (exit code, stderr)."""
-    p = subprocess.run(sshd.sshtun_args(*args, **kw), env=sshd.env(),
+    p = subprocess.run(sshd.sshtun_args(*args, **kw), env=env or sshd.env(),
                        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                        stderr=subprocess.PIPE, timeout=timeout)
     return p.returncode, p.stderr.decode(errors="replace")
@@ -328,7 +331,7 @@ def run_tests(tests):
 Sshd_registry = []
 
 
-def shared_sshd(extra_config=""):
-    s = Sshd(extra_config)
+def shared_sshd(extra_config="", host_key_types=("ed25519", "ecdsa")):
+    s = Sshd(extra_config, host_key_types)
     Sshd_registry.append(s)
     return s

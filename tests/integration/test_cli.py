@@ -1,0 +1,229 @@
+"""The sshtun command line: ssh's options, its errors and exit codes.
+
+Bad input gets one clear line and exit 255; keys of every supported kind
+(files, encrypted via SSH_ASKPASS, agent, default identity) log in
+through a real sshd; RSA keys are refused with the reason.
+"""
+import os
+import shutil
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fixture as F  # noqa: E402
+
+sshd = F.shared_sshd()
+
+
+def run(args, env=None, timeout=30):
+    p = subprocess.run([F.SSHTUN] + args, env=env or sshd.env(),
+                       stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=timeout)
+    return p.returncode, p.stdout.decode(errors="replace"), p.stderr.decode(errors="replace")
+
+
+def comes_up(*args, env=None, key=None):
+    """Start sshtun, wait for authentication, stop it; returns stderr."""
+    t = F.Sshtun(sshd, "-v", *args, env=env, key=key)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and t.proc.poll() is None:
+        if "Authenticated" in t.stderr():
+            time.sleep(0.3)     # until main has seen the session up
+            break
+        time.sleep(0.05)
+    alive = t.proc.poll() is None
+    rc = t.stop()
+    assert alive and rc == 0, (rc, t.stderr())
+    return t.stderr()
+
+
+def authorize(pub_path):
+    with open(pub_path) as src, open(sshd.authorized_keys, "a") as dst:
+        dst.write(src.read())
+
+
+def test_version_and_help():
+    rc, out, err = run(["-V"])
+    assert rc == 0 and "sshtun" in err and "libssh2" in err, (rc, err)
+    rc, out, err = run(["-h"])
+    assert rc == 0 and "usage: sshtun" in out, (rc, out)
+
+
+def test_bad_options():
+    for args, text in ((["-Z", "host"], "unknown option -- Z"),
+                       (["-p"], "requires an argument"),
+                       (["-p", "0", "host"], "Port"),
+                       (["-L", "80:host", "host"], "Bad local forwarding specification"),
+                       (["-L", "99999:h:80", "host"], "bad port"),
+                       (["-o", "NoSuchOption=1", "host"], "Bad configuration option"),
+                       (["-o", "StrictHostKeyChecking=perhaps", "host"], "StrictHostKeyChecking"),
+                       (["-D", "1080", "host"], "-D is not implemented"),
+                       ([], "no destination"),
+                       (["host", "uptime"], "runs no remote command")):
+        rc, out, err = run(args)
+        assert rc == 255, (args, rc, err)
+        assert text in err, (args, err)
+        assert len(err.splitlines()) <= 5, err
+
+
+def test_config_file():
+    rc, _, err = run(["-F", "/nonexistent/cfg", "host"])
+    assert rc == 255 and "Can't open user config file" in err, err
+    cfg = os.path.join(sshd.dir, "cfg")
+    with open(cfg, "w") as f:
+        f.write("Host *\n  Port 22\n")
+    rc, _, err = run(["-F", cfg, "host"])
+    assert rc == 255 and "not supported yet" in err and "cfg:1" in err, err
+
+
+def test_unreachable_server():
+    closed = F.free_port()
+    start = time.monotonic()
+    rc, _, err = run(["-F", "/dev/null", "-N", "-p", str(closed), "127.0.0.1"])
+    assert rc == 255 and "Connection refused" in err, err
+    assert time.monotonic() - start < 10
+    rc, _, err = run(["-F", "/dev/null", "-N", "no-such-host.invalid"])
+    assert rc == 255 and "Could not resolve hostname" in err, err
+
+
+def test_connect_timeout_on_silent_server():
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(5)
+    try:
+        start = time.monotonic()
+        rc, _, err = run(["-F", "/dev/null", "-N", "-o", "ConnectTimeout=2",
+                          "-p", str(silent.getsockname()[1]), "127.0.0.1"])
+        took = time.monotonic() - start
+        assert rc == 255 and "timed out" in err, (rc, err)
+        assert took < 8, took
+    finally:
+        silent.close()
+
+
+def test_wrong_key():
+    other = os.path.join(sshd.dir, "unauthorized")
+    F.keygen(other)
+    rc, err = F.run_sshtun(sshd, key=other)
+    assert rc == 255 and "Permission denied" in err, (rc, err)
+
+
+def test_rsa_key_refused_with_reason():
+    rsa = os.path.join(sshd.dir, "id_rsa_test")
+    F.keygen(rsa, "rsa")
+    authorize(rsa + ".pub")
+    rc, err = F.run_sshtun(sshd, key=rsa)
+    assert rc == 255, (rc, err)
+    assert "RSA" in err and "rsa-sha2" in err or "SHA-1" in err, err
+    assert "ed25519" in err, err
+
+
+def test_ecdsa_key():
+    key = os.path.join(sshd.dir, "id_ecdsa_test")
+    F.keygen(key, "ecdsa")
+    authorize(key + ".pub")
+    comes_up(key=key)
+
+
+def test_encrypted_key_via_askpass():
+    key = os.path.join(sshd.dir, "id_enc")
+    F.keygen(key, "ed25519", passphrase="correct horse")
+    authorize(key + ".pub")
+    askpass = os.path.join(sshd.dir, "askpass.sh")
+    with open(askpass, "w") as f:
+        f.write("#!/bin/sh\necho 'correct horse'\n")
+    os.chmod(askpass, 0o755)
+    env = sshd.env()
+    env.update(SSH_ASKPASS=askpass, SSH_ASKPASS_REQUIRE="force")
+    comes_up("-o", "BatchMode=no", env=env, key=key)
+    # BatchMode=yes never prompts: fails fast, saying why.
+    start = time.monotonic()
+    rc, err = F.run_sshtun(sshd, key=key, env=env)
+    assert rc == 255 and "encrypted" in err, (rc, err)
+    assert time.monotonic() - start < 10
+    # A wrong passphrase is refused.
+    with open(askpass, "w") as f:
+        f.write("#!/bin/sh\necho wrong\n")
+    rc, err = F.run_sshtun(sshd, "-o", "BatchMode=no", key=key, env=env)
+    assert rc == 255 and "Permission denied" in err, (rc, err)
+
+
+def test_agent():
+    sock = os.path.join(sshd.dir, "agent.sock")
+    agent = F.start(["ssh-agent", "-D", "-a", sock], stdout=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while not os.path.exists(sock) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        env = sshd.env()
+        env["SSH_AUTH_SOCK"] = sock
+        subprocess.run(["ssh-add", "-q", sshd.client_key], env=env, check=True,
+                       timeout=30, stderr=subprocess.DEVNULL)
+        err = comes_up(env=env, key=False)
+        assert "Authenticated" in err
+    finally:
+        F.stop(agent)
+
+
+def test_default_identity():
+    ssh_dir = os.path.join(sshd.home, ".ssh")
+    os.makedirs(ssh_dir, exist_ok=True)
+    shutil.copy(sshd.client_key, os.path.join(ssh_dir, "id_ed25519"))
+    os.chmod(os.path.join(ssh_dir, "id_ed25519"), stat.S_IRUSR | stat.S_IWUSR)
+    try:
+        comes_up(key=False)
+    finally:
+        os.unlink(os.path.join(ssh_dir, "id_ed25519"))
+
+
+def test_cipher_and_mac_options():
+    comes_up("-c", "aes128-ctr", "-m", "hmac-sha2-256")
+    rc, err = F.run_sshtun(sshd, "-c", "no-such-cipher")
+    assert rc == 255 and "Unsupported cipher" in err, (rc, err)
+
+
+def test_gateway_ports_binds_all():
+    if not shutil.which("ss"):
+        raise AssertionError("ss is not installed")
+    lp = F.free_port()
+    t = F.Sshtun(sshd, "-g", "-L", "%d:127.0.0.1:9" % lp, wait_ports=[lp])
+    try:
+        out = subprocess.run(["ss", "-Hltn", "sport = :%d" % lp], stdout=subprocess.PIPE,
+                             timeout=10).stdout.decode()
+        local = sorted(line.split()[3] for line in out.splitlines())
+        assert local == ["*:%d" % lp, "0.0.0.0:%d" % lp] or \
+            local == ["0.0.0.0:%d" % lp, "[::]:%d" % lp], local
+    finally:
+        t.stop()
+
+
+def test_verbose_and_quiet():
+    err = comes_up()
+    assert "Connecting to 127.0.0.1" in err
+    t = F.Sshtun(sshd, "-q")
+    time.sleep(1.0)
+    assert t.stop() == 0
+    assert t.stderr() == "", t.stderr()
+
+
+if __name__ == "__main__":
+    F.run_tests([
+        test_version_and_help,
+        test_bad_options,
+        test_config_file,
+        test_unreachable_server,
+        test_connect_timeout_on_silent_server,
+        test_wrong_key,
+        test_rsa_key_refused_with_reason,
+        test_ecdsa_key,
+        test_encrypted_key_via_askpass,
+        test_agent,
+        test_default_identity,
+        test_cipher_and_mac_options,
+        test_gateway_ports_binds_all,
+        test_verbose_and_quiet,
+    ])

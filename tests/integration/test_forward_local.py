@@ -1,0 +1,399 @@
+"""Local forwarding (`sshtun -L`) end to end through a real sshd.
+
+Real targets on loopback, real clients (curl, ncat), bytes compared both
+ways: large transfers in both directions at once, small payloads,
+half-close in both directions, many concurrent connections, IPv6,
+refused targets, a server that forbids forwarding, and SIGTERM.
+"""
+import hashlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fixture as F  # noqa: E402
+
+sshd = F.shared_sshd()
+
+
+def tunnel(target_port, target_host="127.0.0.1", *extra, listen_host="127.0.0.1"):
+    """Start sshtun with one -L to the target; returns (sshtun, local port)."""
+    lp = F.free_port()
+    th = "[%s]" % target_host if ":" in target_host else target_host
+    if ":" in listen_host:
+        spec = "[%s]:%d:%s:%d" % (listen_host, lp, th, target_port)
+    else:
+        spec = "%d:%s:%d" % (lp, th, target_port)
+    t = F.Sshtun(sshd, *extra, "-L", spec, wait_ports=[(listen_host, lp)])
+    return t, lp
+
+
+def test_curl_through_tunnel():
+    web = tempfile_dir()
+    body = F.pattern(100000, seed=7)
+    with open(os.path.join(web, "blob.bin"), "wb") as f:
+        f.write(body)
+    wport = F.free_port()
+    httpd = F.start([sys.executable, "-m", "http.server", "--bind", "127.0.0.1",
+                     str(wport), "--directory", web],
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    F.wait_port(wport, proc=httpd)
+    t, lp = tunnel(wport)
+    try:
+        out = subprocess.run(["curl", "-sS", "--max-time", "20",
+                              "http://127.0.0.1:%d/blob.bin" % lp],
+                             stdout=subprocess.PIPE, timeout=30, check=True).stdout
+        assert out == body, "curl got %d bytes, expected %d" % (len(out), len(body))
+    finally:
+        t.stop()
+        F.stop(httpd)
+        shutil.rmtree(web, ignore_errors=True)
+
+
+def tempfile_dir():
+    import tempfile
+    return tempfile.mkdtemp(prefix="sshtun-web-", dir=sshd.dir)
+
+
+def test_64mib_each_way_at_once():
+    size = 64 << 20
+    up = F.pattern(size, seed=1)
+    down = F.pattern(size, seed=2)
+
+    def handler(conn):
+        # Send our stream while reading theirs; report what we read.
+        sender = threading.Thread(target=lambda: (conn.sendall(down),
+                                                  conn.shutdown(socket.SHUT_WR)))
+        sender.start()
+        h = hashlib.sha256()
+        n = 0
+        while True:
+            d = conn.recv(1 << 20)
+            if not d:
+                break
+            h.update(d)
+            n += len(d)
+        sender.join()
+        return (n, h.hexdigest())
+
+    srv = F.TcpServer(handler)
+    t, lp = tunnel(srv.port)
+    try:
+        s = F.connect(lp, timeout=120)
+        result = {}
+
+        def reader():
+            h = hashlib.sha256()
+            n = 0
+            while True:
+                d = s.recv(1 << 20)
+                if not d:
+                    break
+                h.update(d)
+                n += len(d)
+            result["down"] = (n, h.hexdigest())
+
+        r = threading.Thread(target=reader)
+        r.start()
+        s.sendall(up)
+        s.shutdown(socket.SHUT_WR)
+        r.join(180)
+        s.close()
+        deadline = time.monotonic() + 30
+        while len(srv.results) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not srv.errors, srv.errors
+        assert result.get("down") == (size, hashlib.sha256(down).hexdigest()), \
+            "download differs: %r" % (result.get("down"),)
+        # (The readiness probe's empty connection is left out.)
+        got = [r for r in srv.results if r[0] != 0]
+        assert got == [(size, hashlib.sha256(up).hexdigest())], \
+            "upload differs: %r" % (srv.results,)
+    finally:
+        t.stop()
+        srv.close()
+
+
+def test_small_payloads():
+    srv = F.TcpServer(F.echo_handler)
+    t, lp = tunnel(srv.port)
+    try:
+        for n in (1, 4000, 40000):
+            data = F.pattern(n, seed=n)
+            s = F.connect(lp)
+            s.sendall(data)
+            s.shutdown(socket.SHUT_WR)
+            got = F.recv_all(s)
+            s.close()
+            assert got == data, "%d-byte payload came back as %d bytes" % (n, len(got))
+    finally:
+        t.stop()
+        srv.close()
+
+
+def test_half_close_reply_after_eof():
+    """The target answers only once it has read EOF."""
+    def handler(conn):
+        data = F.recv_all(conn)
+        conn.sendall(hashlib.sha256(data).hexdigest().encode())
+        conn.shutdown(socket.SHUT_WR)
+
+    srv = F.TcpServer(handler)
+    t, lp = tunnel(srv.port)
+    try:
+        data = F.pattern(300000, seed=3)
+        s = F.connect(lp)
+        s.sendall(data)
+        s.shutdown(socket.SHUT_WR)
+        got = F.recv_all(s)
+        s.close()
+        assert got == hashlib.sha256(data).hexdigest().encode(), got
+    finally:
+        t.stop()
+        srv.close()
+
+
+def test_half_close_client_replies_after_eof():
+    """The target sends, half-closes, and waits for the client's answer."""
+    data = F.pattern(300000, seed=4)
+
+    def handler(conn):
+        conn.sendall(data)
+        conn.shutdown(socket.SHUT_WR)
+        return F.recv_all(conn)
+
+    srv = F.TcpServer(handler)
+    t, lp = tunnel(srv.port)
+    try:
+        s = F.connect(lp)
+        got = F.recv_all(s)
+        assert got == data, "client got %d bytes" % len(got)
+        answer = hashlib.sha256(got).hexdigest().encode()
+        s.sendall(answer)
+        s.shutdown(socket.SHUT_WR)
+        s.settimeout(10)
+        assert s.recv(1) == b""
+        s.close()
+        deadline = time.monotonic() + 10
+        while answer not in srv.results and time.monotonic() < deadline:
+            time.sleep(0.05)
+        # (The readiness probe's empty connection is left out.)
+        assert [r for r in srv.results if r] == [answer], srv.results
+    finally:
+        t.stop()
+        srv.close()
+
+
+def test_100_concurrent_connections():
+    srv = F.TcpServer(F.echo_handler)
+    t, lp = tunnel(srv.port)
+    errors = []
+
+    def one(i):
+        try:
+            data = F.pattern(65536, seed=100 + i)
+            s = F.connect(lp, timeout=60)
+            w = threading.Thread(target=lambda: (s.sendall(data), s.shutdown(socket.SHUT_WR)))
+            w.start()
+            got = F.recv_all(s)
+            w.join()
+            s.close()
+            if got != data:
+                errors.append("conn %d: %d bytes back" % (i, len(got)))
+        except Exception as e:  # noqa: BLE001
+            errors.append("conn %d: %r" % (i, e))
+
+    try:
+        threads = [threading.Thread(target=one, args=(i,)) for i in range(100)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join(120)
+        assert not errors, errors[:5]
+    finally:
+        t.stop()
+        srv.close()
+
+
+def test_ipv6_listen_and_target():
+    srv = F.TcpServer(F.echo_handler, host="::1")
+    t, lp = tunnel(srv.port, "::1", listen_host="::1")
+    try:
+        data = F.pattern(50000, seed=6)
+        s = F.connect(lp, host="::1")
+        s.sendall(data)
+        s.shutdown(socket.SHUT_WR)
+        assert F.recv_all(s) == data
+        s.close()
+    finally:
+        t.stop()
+        srv.close()
+
+
+def test_default_bind_is_loopback_both_families():
+    srv = F.TcpServer(F.echo_handler)
+    lp = F.free_port()
+    t = F.Sshtun(sshd, "-L", "%d:127.0.0.1:%d" % (lp, srv.port),
+                 wait_ports=[("127.0.0.1", lp), ("::1", lp)])
+    try:
+        listening = subprocess.run(["ss", "-Hltn", "sport = :%d" % lp],
+                                   stdout=subprocess.PIPE, timeout=10).stdout.decode() \
+            if shutil.which("ss") else ""
+        local = sorted(line.split()[3] for line in listening.splitlines())
+        if local:
+            assert local == ["127.0.0.1:%d" % lp, "[::1]:%d" % lp], local
+        for host in ("127.0.0.1", "::1"):
+            s = F.connect(lp, host=host)
+            s.sendall(b"abc")
+            s.shutdown(socket.SHUT_WR)
+            assert F.recv_all(s) == b"abc"
+            s.close()
+    finally:
+        t.stop()
+        srv.close()
+
+
+def test_ncat_through_tunnel():
+    if not shutil.which("ncat"):
+        raise AssertionError("ncat is not installed")
+    srv = F.TcpServer(F.echo_handler)
+    t, lp = tunnel(srv.port)
+    try:
+        data = F.pattern(200000, seed=8)
+        out = subprocess.run(["ncat", "--recv-only" if False else "-w", "10",
+                              "127.0.0.1", str(lp)], input=data,
+                             stdout=subprocess.PIPE, timeout=30).stdout
+        assert out == data, "ncat got %d bytes" % len(out)
+    finally:
+        t.stop()
+        srv.close()
+
+
+def test_refused_target_closes_client_and_others_continue():
+    closed = F.free_port()
+    srv = F.TcpServer(F.echo_handler)
+    lp_bad, lp_good = F.free_port(), F.free_port()
+    t = F.Sshtun(sshd, "-L", "%d:127.0.0.1:%d" % (lp_bad, closed),
+                 "-L", "%d:127.0.0.1:%d" % (lp_good, srv.port),
+                 wait_ports=[lp_bad, lp_good])
+    try:
+        start = time.monotonic()
+        s = F.connect(lp_bad, timeout=10)
+        try:
+            assert s.recv(1) == b""
+        except ConnectionResetError:
+            pass
+        assert time.monotonic() - start < 5, "refused channel took too long to close"
+        s.close()
+        s = F.connect(lp_good)
+        s.sendall(b"still working")
+        s.shutdown(socket.SHUT_WR)
+        assert F.recv_all(s) == b"still working"
+        s.close()
+        time.sleep(0.2)
+        err = t.stderr()
+        assert "connect failed" in err, err
+        assert t.proc.poll() is None, "sshtun exited"
+    finally:
+        t.stop()
+        srv.close()
+
+
+def test_server_forbids_forwarding():
+    nofwd = F.shared_sshd("AllowTcpForwarding no\n")
+    srv = F.TcpServer(F.echo_handler)
+    lp = F.free_port()
+    t = F.Sshtun(nofwd, "-L", "%d:127.0.0.1:%d" % (lp, srv.port), wait_ports=[lp])
+    try:
+        s = F.connect(lp, timeout=10)
+        start = time.monotonic()
+        try:
+            assert s.recv(1) == b""
+        except ConnectionResetError:
+            pass
+        assert time.monotonic() - start < 5
+        s.close()
+        time.sleep(0.2)
+        assert "administratively prohibited" in t.stderr(), t.stderr()
+    finally:
+        t.stop()
+        srv.close()
+
+
+def test_port_in_use():
+    blockers = []
+    lp = F.free_port()
+    for fam, host in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")):
+        b = socket.socket(fam, socket.SOCK_STREAM)
+        b.bind((host, lp))
+        b.listen(1)
+        blockers.append(b)
+    try:
+        rc, err = F.run_sshtun(sshd, "-o", "ExitOnForwardFailure=yes",
+                               "-L", "%d:127.0.0.1:9" % lp)
+        assert rc == 255, (rc, err)
+        assert "Address already in use" in err, err
+        # Without ExitOnForwardFailure: warn, keep running.
+        t = F.Sshtun(sshd, "-L", "%d:127.0.0.1:9" % lp)
+        time.sleep(1.5)
+        assert t.proc.poll() is None, t.stderr()
+        assert "Address already in use" in t.stderr()
+        assert t.stop() == 0
+    finally:
+        for b in blockers:
+            b.close()
+
+
+def test_sigterm_shuts_down_cleanly():
+    srv = F.TcpServer(F.echo_handler)
+    t, lp = tunnel(srv.port)
+    s = F.connect(lp)
+    s.sendall(b"x")
+    assert s.recv(1) == b"x"
+    start = time.monotonic()
+    rc = t.stop(signal.SIGTERM)
+    assert rc == 0, (rc, t.stderr())
+    assert time.monotonic() - start < 5
+    s.settimeout(5)
+    try:
+        assert s.recv(1) == b""
+    except ConnectionResetError:
+        pass
+    s.close()
+    try:
+        F.connect(lp, timeout=2).close()
+        raise AssertionError("listener still open after SIGTERM")
+    except OSError:
+        pass
+    srv.close()
+
+
+def test_sigint_shuts_down_cleanly():
+    srv = F.TcpServer(F.echo_handler)
+    t, lp = tunnel(srv.port)
+    assert t.stop(signal.SIGINT) == 0
+    srv.close()
+
+
+if __name__ == "__main__":
+    F.run_tests([
+        test_curl_through_tunnel,
+        test_small_payloads,
+        test_half_close_reply_after_eof,
+        test_half_close_client_replies_after_eof,
+        test_64mib_each_way_at_once,
+        test_100_concurrent_connections,
+        test_ipv6_listen_and_target,
+        test_default_bind_is_loopback_both_families,
+        test_ncat_through_tunnel,
+        test_refused_target_closes_client_and_others_continue,
+        test_server_forbids_forwarding,
+        test_port_in_use,
+        test_sigterm_shuts_down_cleanly,
+        test_sigint_shuts_down_cleanly,
+    ])
