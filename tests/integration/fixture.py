@@ -71,6 +71,17 @@ def stop(p, sig=signal.SIGTERM, timeout=10.0):
     return p.returncode
 
 
+SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
+                     "runtime error:", "WARNING: ThreadSanitizer")
+
+
+def assert_no_sanitizer_report(text, what="sshtun"):
+    """Fail when a sanitizer build reported a problem on stderr."""
+    for m in SANITIZER_MARKERS:
+        if m in text:
+            raise AssertionError("%s: sanitizer report:\n%s" % (what, text[-6000:]))
+
+
 def stop_all():
     for p in list(_procs):
         stop(p)
@@ -198,7 +209,9 @@ class Sshtun:
             return f.read()
 
     def stop(self, sig=signal.SIGTERM, timeout=10.0):
-        return stop(self.proc, sig, timeout)
+        rc = stop(self.proc, sig, timeout)
+        assert_no_sanitizer_report(self.stderr())
+        return rc
 
 
 def run_sshtun(sshd, *args, timeout=30, env=None, **kw):
@@ -206,7 +219,9 @@ def run_sshtun(sshd, *args, timeout=30, env=None, **kw):
     p = subprocess.run(sshd.sshtun_args(*args, **kw), env=env or sshd.env(),
                        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                        stderr=subprocess.PIPE, timeout=timeout)
-    return p.returncode, p.stderr.decode(errors="replace")
+    err = p.stderr.decode(errors="replace")
+    assert_no_sanitizer_report(err)
+    return p.returncode, err
 
 
 # ------------------------------------------------------------------ targets

@@ -25,6 +25,7 @@ def test_api_threads():
                            env=sshd.env(), stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, timeout=120)
         out = p.stdout.decode()
+        F.assert_no_sanitizer_report(p.stderr.decode(), "api_threads")
         assert p.returncode == 0, (out, p.stderr.decode())
         for line in ("two channels, four threads", "half-close",
                      "refused open: channel open to 127.0.0.1:",
@@ -51,6 +52,7 @@ def test_http_get_example():
                            env=sshd.env(), stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, timeout=60)
         out = p.stdout.decode(errors="replace")
+        F.assert_no_sanitizer_report(p.stderr.decode(), "http_get")
         assert p.returncode == 0, (out, p.stderr.decode())
         assert out.startswith("HTTP/1.0 200") and "hello through the tunnel" in out, out
     finally:

@@ -23,7 +23,9 @@ def run(args, env=None, timeout=30):
     p = subprocess.run([F.SSHTUN] + args, env=env or sshd.env(),
                        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                        stderr=subprocess.PIPE, timeout=timeout)
-    return p.returncode, p.stdout.decode(errors="replace"), p.stderr.decode(errors="replace")
+    err = p.stderr.decode(errors="replace")
+    F.assert_no_sanitizer_report(err)
+    return p.returncode, p.stdout.decode(errors="replace"), err
 
 
 def comes_up(*args, env=None, key=None):
