@@ -194,8 +194,8 @@ static void *reader_main(void *arg)
             pthread_join(c->writer, NULL);
         }
     } else {
-        log_msg(o, SSHTUN_LOG_ERROR, "channel open for %s from %s failed: "
-                "%s", f->spec.host, c->peer, err.msg);
+        log_msg(o, SSHTUN_LOG_ERROR, "%s (port %d, client %s)", err.msg,
+                f->lst.port, c->peer);
     }
     pthread_mutex_lock(&f->mu);
     c->ch = NULL;
@@ -215,8 +215,15 @@ static void accept_one(struct sshtun_forward *f, int lfd)
     pthread_t t;
     int fd = accept4(lfd, (struct sockaddr *)&ss, &len, SOCK_CLOEXEC);
 
-    if (fd < 0)
+    if (fd < 0) {
+        if (errno == EMFILE || errno == ENFILE || errno == ENOMEM) {
+            /* Out of descriptors: back off instead of spinning on poll. */
+            log_msg(f->sess->opts, SSHTUN_LOG_ERROR, "port %d: accept: %s",
+                    f->lst.port, strerror(errno));
+            poll(NULL, 0, 100);
+        }
         return;
+    }
     pthread_mutex_lock(&f->mu);
     if (f->nconns >= FORWARD_MAX_CONNS || f->stopping
         || !(c = calloc(1, sizeof *c))) {

@@ -324,7 +324,18 @@ int sshtun_options_parse(sshtun_options *o, const char *line,
         v++;
     if (!*v)
         return err_set(err, SSHTUN_ERR_INVAL, "%s: missing value", kw);
-    return sshtun_options_set(o, kw, v, err);
+    {
+        /* Trailing blanks are not part of the value, as in ssh. */
+        char value[1024];
+        size_t len = strlen(v);
+        while (len && isspace((unsigned char)v[len - 1]))
+            len--;
+        if (len >= sizeof value)
+            return err_set(err, SSHTUN_ERR_INVAL, "%s: value too long", kw);
+        memcpy(value, v, len);
+        value[len] = '\0';
+        return sshtun_options_set(o, kw, value, err);
+    }
 }
 
 /* A keyword's value as text (ints formatted into a static-per-call buffer

@@ -107,8 +107,9 @@ int sshtun_options_set(sshtun_options *opts, const char *keyword,
 int sshtun_options_parse(sshtun_options *opts, const char *line,
                          sshtun_error *err);
 
-/* Current value of a keyword as text, or NULL if unset/unknown.  For
- * accumulating keywords, index selects the entry (0...). */
+/* Current value of a text or list keyword (HostName, User, Ciphers,
+ * IdentityFile, LocalForward ...), or NULL if unset, unknown, or a number
+ * or yes/no keyword.  For lists, index selects the entry (0...). */
 const char *sshtun_options_get(const sshtun_options *opts,
                                const char *keyword, int index);
 

@@ -37,11 +37,13 @@ int waitq_wait(struct waitq *q, pthread_mutex_t *mu,
     pthread_condattr_destroy(&attr);
     w.next = NULL;
     w.woken = 0;
+    /* w lives on this stack frame only while queued: it is unlinked (by
+     * the waker or below) before this function returns. */
     if (q->tail)
         q->tail->next = &w;
     else
-        q->head = &w;
-    q->tail = &w;
+        q->head = &w;   /* cppcheck-suppress autoVariables */
+    q->tail = &w;       /* cppcheck-suppress autoVariables */
 
     while (!w.woken && rc != ETIMEDOUT) {
         if (deadline)

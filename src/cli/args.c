@@ -95,109 +95,114 @@ int cli_destination(const char *dest, sshtun_options *o, char *err,
     return set(o, "HostName", host, err, errsize);
 }
 
-/* Parse the command line. */
+/* Apply one option letter.  Returns 0 or -1 with err. */
+static int apply_option(int c, const char *arg, struct cli_args *a,
+                        char *err, size_t errsize)
+{
+    static const struct { int letter; const char *kw; const char *value; }
+    simple[] = {
+        { '4', "AddressFamily", "inet" }, { '6', "AddressFamily", "inet6" },
+        { 'c', "Ciphers", NULL }, { 'm', "MACs", NULL },
+        { 'g', "GatewayPorts", "yes" }, { 'i', "IdentityFile", NULL },
+        { 'l', "User", NULL }, { 'L', "LocalForward", NULL },
+        { 'p', "Port", NULL },
+    };
+    sshtun_error e;
+
+    for (size_t i = 0; i < sizeof simple / sizeof simple[0]; i++) {
+        if (simple[i].letter != c)
+            continue;
+        if (set(a->opts, simple[i].kw, simple[i].value ? simple[i].value : arg,
+                err, errsize))
+            return -1;
+        if (c == 'L')
+            a->nforwards++;
+        return 0;
+    }
+    switch (c) {
+    case 'F':
+        a->config_file = arg;
+        return 0;
+    case 'h':
+        a->show_help = 1;
+        return 0;
+    case 'o':
+        if (sshtun_options_parse(a->opts, arg, &e)) {
+            snprintf(err, errsize, "command-line: %s", e.msg);
+            return -1;
+        }
+        if (!strncasecmp(arg, "LocalForward", 12))
+            a->nforwards++;
+        return 0;
+    case 'q':
+        a->quiet = 1;
+        return 0;
+    case 'v':
+        a->verbose++;
+        return 0;
+    case 'V':
+        a->show_version = 1;
+        return 0;
+    case 'N': case 'T': case 'n': case 'C':
+        return 0;                   /* sshtun never runs a command or tty */
+    case 'D': case 'R': case 'W': case 'J':
+        snprintf(err, errsize, "option -%c is not implemented yet", c);
+        return -1;
+    case ':':
+        snprintf(err, errsize, "option requires an argument -- %c", optopt);
+        return -1;
+    default:
+        snprintf(err, errsize, "unknown option -- %c",
+                 optopt ? optopt : '?');
+        return -1;
+    }
+}
+
+/* Parse the command line.  As ssh does, options may also follow the
+ * destination; anything else after it would be a remote command. */
 int cli_parse(int argc, char **argv, struct cli_args *a, char *err,
               size_t errsize)
 {
-    static const char optstring[] = "+46c:F:ghi:l:L:m:no:p:qTNVvCD:R:W:J:";
+    /* '+': stop at the destination; ':': report a missing argument as ':'. */
+    static const char optstring[] = "+:46c:F:ghi:l:L:m:no:p:qTNVvCD:R:W:J:";
+    const char *dest = NULL;
     int c;
 
     opterr = 0;
+#ifdef __GLIBC__
+    optind = 0;                 /* full reset: forget the last argv too */
+#else
     optind = 1;
-    while ((c = getopt(argc, argv, optstring)) != -1) {
-        switch (c) {
-        case '4':
-            if (set(a->opts, "AddressFamily", "inet", err, errsize))
+#endif
+    for (;;) {
+        while ((c = getopt(argc, argv, optstring)) != -1)
+            if (apply_option(c, optarg, a, err, errsize))
                 return -1;
+        if (optind >= argc)
             break;
-        case '6':
-            if (set(a->opts, "AddressFamily", "inet6", err, errsize))
+        if (dest) {
+            snprintf(err, errsize, "sshtun runs no remote command: "
+                     "unexpected '%s' after the destination", argv[optind]);
+            return -1;
+        }
+        dest = argv[optind++];
+        if (!strcmp(argv[optind - 2], "--")) {
+            /* After "--" nothing more is an option (and getopt must not be
+             * asked again: it would rewind to the destination). */
+            if (optind < argc) {
+                snprintf(err, errsize, "sshtun runs no remote command: "
+                         "unexpected '%s' after the destination",
+                         argv[optind]);
                 return -1;
-            break;
-        case 'c':
-            if (set(a->opts, "Ciphers", optarg, err, errsize))
-                return -1;
-            break;
-        case 'm':
-            if (set(a->opts, "MACs", optarg, err, errsize))
-                return -1;
-            break;
-        case 'F':
-            a->config_file = optarg;
-            break;
-        case 'g':
-            if (set(a->opts, "GatewayPorts", "yes", err, errsize))
-                return -1;
-            break;
-        case 'h':
-            a->show_help = 1;
-            break;
-        case 'i':
-            if (set(a->opts, "IdentityFile", optarg, err, errsize))
-                return -1;
-            break;
-        case 'l':
-            if (set(a->opts, "User", optarg, err, errsize))
-                return -1;
-            break;
-        case 'L':
-            if (set(a->opts, "LocalForward", optarg, err, errsize))
-                return -1;
-            a->nforwards++;
-            break;
-        case 'o':
-            {
-                sshtun_error e;
-                if (sshtun_options_parse(a->opts, optarg, &e)) {
-                    snprintf(err, errsize, "command-line: %s", e.msg);
-                    return -1;
-                }
-                if (!strncasecmp(optarg, "LocalForward", 12))
-                    a->nforwards++;
             }
             break;
-        case 'p':
-            if (set(a->opts, "Port", optarg, err, errsize))
-                return -1;
-            break;
-        case 'q':
-            a->quiet = 1;
-            break;
-        case 'v':
-            a->verbose++;
-            break;
-        case 'V':
-            a->show_version = 1;
-            break;
-        case 'N': case 'T': case 'n': case 'C':
-            break;                  /* sshtun never runs a command or tty */
-        case 'D': case 'R': case 'W': case 'J':
-            snprintf(err, errsize, "option -%c is not implemented yet", c);
-            return -1;
-        case ':':
-            snprintf(err, errsize, "option requires an argument -- %c",
-                     optopt);
-            return -1;
-        default:
-            if (optopt && strchr(optstring, optopt))
-                snprintf(err, errsize, "option requires an argument -- %c",
-                         optopt);
-            else
-                snprintf(err, errsize, "unknown option -- %c",
-                         optopt ? optopt : '?');
-            return -1;
         }
     }
     if (a->show_help || a->show_version)
         return 0;
-    if (optind >= argc) {
+    if (!dest) {
         snprintf(err, errsize, "no destination given");
         return -1;
     }
-    if (optind + 1 < argc) {
-        snprintf(err, errsize, "sshtun runs no remote command: unexpected "
-                 "'%s' after the destination", argv[optind + 1]);
-        return -1;
-    }
-    return cli_destination(argv[optind], a->opts, err, errsize);
+    return cli_destination(dest, a->opts, err, errsize);
 }
