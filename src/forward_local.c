@@ -194,8 +194,11 @@ static void *reader_main(void *arg)
             pthread_join(c->writer, NULL);
         }
     } else {
-        log_msg(o, SSHTUN_LOG_ERROR, "%s (port %d, client %s)", err.msg,
-                f->lst.port, c->peer);
+        /* A session or forward going down is not this client's problem. */
+        int quiet = err.code == SSHTUN_ERR_SESSION
+                    || err.code == SSHTUN_ERR_CLOSED;
+        log_msg(o, quiet ? SSHTUN_LOG_DEBUG : SSHTUN_LOG_ERROR,
+                "%s (port %d, client %s)", err.msg, f->lst.port, c->peer);
     }
     pthread_mutex_lock(&f->mu);
     c->ch = NULL;
@@ -314,7 +317,8 @@ sshtun_forward *sshtun_forward_local(sshtun_session *s, const char *spec,
         || (rc = listener_open(&f->lst, f->spec.has_bind ? f->spec.bind
                                                          : NULL,
                                f->spec.listen_port,
-                               opts_flag(s->opts->gateway_ports), err))) {
+                               opts_flag(s->opts->gateway_ports),
+                               s->opts->address_family, err))) {
         forward_free(f);
         return NULL;
     }

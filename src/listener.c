@@ -67,15 +67,15 @@ static int bound_port(int fd)
 
 /* Bind every address of host (NULL: wildcard) on port. */
 static int bind_host(struct listener *l, const char *host, int port,
-                     int *first_err, char *first_addr, size_t addrsize,
-                     sshtun_error *err)
+                     int family, int *first_err, char *first_addr,
+                     size_t addrsize, sshtun_error *err)
 {
     struct addrinfo hints, *res = NULL, *ai;
     char portstr[16];
     int rc;
 
     memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_UNSPEC;
+    hints.ai_family = family;
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
     snprintf(portstr, sizeof portstr, "%d", l->nfds ? l->port : port);
@@ -110,24 +110,27 @@ static int bind_host(struct listener *l, const char *host, int port,
 
 /* Bind a listener as ssh would. */
 int listener_open(struct listener *l, const char *bind_addr, int port,
-                  int gateway_ports, sshtun_error *err)
+                  int gateway_ports, int family, sshtun_error *err)
 {
     int first_err = 0, rc = 0;
     char first_addr[80] = "";
 
+    if (family != AF_INET && family != AF_INET6)
+        family = AF_UNSPEC;
     l->nfds = 0;
     l->port = port;
     if (!bind_addr && !gateway_ports) {
-        rc = bind_host(l, "127.0.0.1", port, &first_err, first_addr,
-                       sizeof first_addr, err);
-        if (!rc)
-            rc = bind_host(l, "::1", port, &first_err, first_addr,
+        if (family != AF_INET6)
+            rc = bind_host(l, "127.0.0.1", port, AF_INET, &first_err,
+                           first_addr, sizeof first_addr, err);
+        if (!rc && family != AF_INET)
+            rc = bind_host(l, "::1", port, AF_INET6, &first_err, first_addr,
                            sizeof first_addr, err);
     } else if (!bind_addr || !*bind_addr || !strcmp(bind_addr, "*")) {
-        rc = bind_host(l, NULL, port, &first_err, first_addr,
+        rc = bind_host(l, NULL, port, family, &first_err, first_addr,
                        sizeof first_addr, err);
     } else {
-        rc = bind_host(l, bind_addr, port, &first_err, first_addr,
+        rc = bind_host(l, bind_addr, port, family, &first_err, first_addr,
                        sizeof first_addr, err);
     }
     l->warning[0] = '\0';

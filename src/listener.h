@@ -22,9 +22,11 @@ struct listener {
 };
 
 /* Bind and listen.  bind_addr NULL: default (loopback, or all when
- * gateway_ports).  Returns 0, or SSHTUN_ERR_BIND/_RESOLVE with err. */
+ * gateway_ports).  family: AF_INET or AF_INET6 to bind only that family
+ * (-4/-6), anything else for both.  Returns 0, or SSHTUN_ERR_BIND /
+ * _RESOLVE with err. */
 int listener_open(struct listener *l, const char *bind_addr, int port,
-                  int gateway_ports, sshtun_error *err);
+                  int gateway_ports, int family, sshtun_error *err);
 
 /* Close every socket. */
 void listener_close(struct listener *l);

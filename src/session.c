@@ -202,6 +202,8 @@ int sshtun_session_wait(sshtun_session *s, int timeout_ms)
     struct timespec ts, *dl = deadline_after(&ts, timeout_ms);
     int rc = 0;
 
+    if (!s)
+        return SSHTUN_ERR_INVAL;
     pthread_mutex_lock(&s->mu);
     while (s->state == SS_UP && !s->stop) {
         if (dl) {

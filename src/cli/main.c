@@ -81,15 +81,15 @@ static int check_config_file(const char *path, char *err, size_t errsize)
 /* Apply -v/-q to LogLevel. */
 static void apply_verbosity(struct cli_args *a)
 {
-    static const char *const levels[] = { "VERBOSE", "DEBUG1", "DEBUG2",
-                                          "DEBUG3" };
+    /* As ssh: -v is DEBUG1, -vv DEBUG2, -vvv DEBUG3. */
+    static const char *const levels[] = { "DEBUG1", "DEBUG2", "DEBUG3" };
     sshtun_error e;
 
     if (a->quiet)
         sshtun_options_set(a->opts, "LogLevel", "QUIET", &e);
     else if (a->verbose > 0)
         sshtun_options_set(a->opts, "LogLevel",
-                           levels[a->verbose > 4 ? 3 : a->verbose - 1], &e);
+                           levels[a->verbose > 3 ? 2 : a->verbose - 1], &e);
 }
 
 /* Signals are handled by one thread: before the session is up, SIGINT or
@@ -197,9 +197,7 @@ int main(int argc, char **argv)
                 "forwarding.\n", e.msg);
         rc = EXIT_FATAL;
     } else {
-        rc = run_until_done(s);
-        if (rc == EXIT_FATAL && !a.quiet)
-            fprintf(stderr, "sshtun: %s\n", sshtun_session_last_error(s));
+        rc = run_until_done(s);     /* the library logged why it ended */
     }
     sshtun_session_close(s);
 out:

@@ -170,7 +170,8 @@ class Sshd:
         e.pop("SSH_ASKPASS", None)
         return e
 
-    def sshtun_args(self, *extra, key=None, known_hosts=None, strict="yes"):
+    def sshtun_args(self, *extra, key=None, known_hosts=None, strict="yes",
+                    dest_host="127.0.0.1"):
         # Options given first win, as in ssh: extra can override defaults.
         args = [SSHTUN, "-F", "/dev/null"] + list(extra)
         if key is not False:
@@ -181,7 +182,8 @@ class Sshd:
             "-p", str(self.port),
             "-o", "UserKnownHostsFile=%s" % (known_hosts or self.known_hosts),
             "-o", "GlobalKnownHostsFile=none",
-            "-o", "BatchMode=yes", "-N", "%s@127.0.0.1" % self.user]
+            "-o", "BatchMode=yes", "-N",
+            "%s@%s" % (self.user, "[%s]" % dest_host if ":" in dest_host else dest_host)]
 
     def close(self):
         stop(self.proc)

@@ -203,6 +203,23 @@ def test_gateway_ports_binds_all():
         t.stop()
 
 
+def test_family_flag_restricts_listeners():
+    if not shutil.which("ss"):
+        raise AssertionError("ss is not installed")
+    for flag, want in (("-4", "127.0.0.1:%d"), ("-6", "[::1]:%d")):
+        lp = F.free_port()
+        host = "127.0.0.1" if flag == "-4" else "::1"
+        t = F.Sshtun(sshd, flag, "-L", "%d:127.0.0.1:9" % lp, wait_ports=[(host, lp)],
+                     dest_host=host)
+        try:
+            out = subprocess.run(["ss", "-Hltn", "sport = :%d" % lp],
+                                 stdout=subprocess.PIPE, timeout=10).stdout.decode()
+            local = [line.split()[3] for line in out.splitlines()]
+            assert local == [want % lp], (flag, local)
+        finally:
+            t.stop()
+
+
 def test_verbose_and_quiet():
     err = comes_up()
     assert "Connecting to 127.0.0.1" in err
@@ -227,5 +244,6 @@ if __name__ == "__main__":
         test_default_identity,
         test_cipher_and_mac_options,
         test_gateway_ports_binds_all,
+        test_family_flag_restricts_listeners,
         test_verbose_and_quiet,
     ])
