@@ -105,7 +105,7 @@ int fwdspec_parse_local(const char *spec, struct fwdspec *out,
                        "[bind_address:]port:host:hostport", spec);
     if (n == 4) {
         out->has_bind = 1;
-        snprintf(out->bind, sizeof out->bind, "%s", f[i++]);
+        snprintf(out->bind, sizeof out->bind, "%.*s", FWD_HOST_MAX - 1, f[i++]);
     }
     out->listen_port = fwdspec_port(f[i]);
     if (out->listen_port < 0)
@@ -117,7 +117,7 @@ int fwdspec_parse_local(const char *spec, struct fwdspec *out,
         return err_set(err, SSHTUN_ERR_INVAL,
                        "Bad local forwarding specification '%s': empty "
                        "host", spec);
-    snprintf(out->host, sizeof out->host, "%s", f[i++]);
+    snprintf(out->host, sizeof out->host, "%.*s", FWD_HOST_MAX - 1, f[i++]);
     out->port = fwdspec_port(f[i]);
     if (out->port <= 0)
         return err_set(err, SSHTUN_ERR_INVAL,
