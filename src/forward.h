@@ -1,16 +1,55 @@
 /*
- * forward.h - forwards that run by themselves on a session (`ssh -L`).
+ * forward.h - forwards that run by themselves on a session.
  *
  * A forward owns its listening sockets and one accept thread.  Each
- * accepted client gets its own reader thread, which opens the channel
- * (so a slow open never holds up another client) and then starts a writer
- * thread: reader = client socket -> channel, writer = channel -> client
- * socket.  Half-closes pass through both ways.
+ * accepted client gets its own reader thread, which runs the forward
+ * kind's connect step (for -L: open the channel; for -D: the SOCKS
+ * handshake, then open) so that a slow client or a slow open never holds
+ * up another client, and then starts a writer thread: reader = client
+ * socket -> channel, writer = channel -> client socket.  Half-closes
+ * pass through both ways.
  */
 #ifndef SSHTUN_FORWARD_H
 #define SSHTUN_FORWARD_H
 
 #include "sshtun.h"
+
+struct fwd_conn;
+struct sshtun_channel;
+
+/* What differs between forward kinds. */
+struct fwd_kind {
+    const char *name;               /* "local", "dynamic" */
+    /* In the client's reader thread: return an open channel, or NULL
+     * after telling the client (and the log) why. */
+    struct sshtun_channel *(*connect)(struct fwd_conn *c);
+    void (*free_cfg)(void *cfg);
+};
+
+/* Bind (bind_addr NULL: default loopback) and start serving; the forward
+ * owns cfg afterwards, even on failure. */
+struct sshtun_forward *forward_start(struct sshtun_session *s,
+                                     const struct fwd_kind *kind, void *cfg,
+                                     const char *bind_addr, int port,
+                                     sshtun_error *err);
+
+/* The kind's configuration. */
+void *forward_cfg(struct sshtun_forward *f);
+
+/* A connection's socket, peer ("addr:port"), forward and session. */
+int fwd_conn_fd(const struct fwd_conn *c);
+const char *fwd_conn_peer(const struct fwd_conn *c);
+struct sshtun_forward *fwd_conn_forward(const struct fwd_conn *c);
+struct sshtun_session *fwd_conn_session(const struct fwd_conn *c);
+
+/* Open a direct-tcpip channel for this client and wait for it (bounded by
+ * ConnectTimeout, else 60 s); closing the forward cancels the wait.
+ * Returns the channel or NULL with err. */
+struct sshtun_channel *fwd_conn_open(struct fwd_conn *c, const char *host,
+                                     int port, sshtun_error *err);
+
+/* Send all of buf to the client; 0 or -1. */
+int fwd_send_all(int fd, const void *buf, size_t len);
 
 /* Stop and free every forward of the session (at session close). */
 void forward_close_all(struct sshtun_session *s);

@@ -149,3 +149,31 @@ int fwdspec_from_config(const char *value, char *buf, size_t size,
                        "Bad forwarding specification '%s': too long", value);
     return 0;
 }
+
+/* Parse a -D spec "[bind_address:]port". */
+int fwdspec_parse_dynamic(const char *spec, struct fwdspec *out,
+                          sshtun_error *err)
+{
+    char f[MAX_FIELDS][FWD_HOST_MAX];
+    int n;
+
+    memset(out, 0, sizeof *out);
+    if (!spec || !*spec)
+        return err_set(err, SSHTUN_ERR_INVAL,
+                       "Bad dynamic forwarding specification: empty");
+    n = split_fields(spec, f);
+    if (n != 1 && n != 2)
+        return err_set(err, SSHTUN_ERR_INVAL,
+                       "Bad dynamic forwarding specification '%.300s': "
+                       "expected [bind_address:]port", spec);
+    if (n == 2) {
+        out->has_bind = 1;
+        snprintf(out->bind, sizeof out->bind, "%.*s", FWD_HOST_MAX - 1, f[0]);
+    }
+    out->listen_port = fwdspec_port(f[n - 1]);
+    if (out->listen_port < 0)
+        return err_set(err, SSHTUN_ERR_INVAL,
+                       "Bad dynamic forwarding specification '%.300s': bad "
+                       "port '%s'", spec, f[n - 1]);
+    return 0;
+}

@@ -2,8 +2,9 @@
  * fwdspec.h - parsing forward specifications as ssh writes them.
  *
  * `-L [bind_address:]port:host:hostport`, where either address may be an
- * IPv6 literal in brackets, and the ssh_config form `LocalForward
- * [bind_address:]port host:hostport`.  Pure: no sockets, no resolving.
+ * IPv6 literal in brackets, the ssh_config form `LocalForward
+ * [bind_address:]port host:hostport`, and `-D [bind_address:]port`.
+ * Pure: no sockets, no resolving.
  */
 #ifndef SSHTUN_FWDSPEC_H
 #define SSHTUN_FWDSPEC_H
@@ -24,6 +25,10 @@ struct fwdspec {
  * wrong. */
 int fwdspec_parse_local(const char *spec, struct fwdspec *out,
                         sshtun_error *err);
+
+/* Parse a -D spec "[bind_address:]port" (listen fields only). */
+int fwdspec_parse_dynamic(const char *spec, struct fwdspec *out,
+                          sshtun_error *err);
 
 /* Turn the ssh_config form "[bind:]port host:hostport" into -L form in
  * buf.  Returns 0 or SSHTUN_ERR_INVAL. */

@@ -16,12 +16,20 @@
 #include <strings.h>
 #include <sys/socket.h>
 
+#include "allowlist.h"
 #include "error.h"
 #include "fwdspec.h"
 #include "options.h"
 
 enum kind { K_STR, K_PORT, K_YESNO, K_STRICT, K_SECONDS, K_LIST, K_FWD_LOCAL,
-            K_LOGLEVEL, K_SIZE, K_FAMILY };
+            K_FWD_DYNAMIC, K_ALLOW, K_LOGLEVEL, K_SIZE, K_FAMILY };
+
+/* Whether a kind accumulates values in a struct opt_list. */
+static int is_list(enum kind k)
+{
+    return k == K_LIST || k == K_FWD_LOCAL || k == K_FWD_DYNAMIC
+           || k == K_ALLOW;
+}
 
 struct keyword {
     const char *name;
@@ -50,6 +58,10 @@ static const struct keyword keywords[] = {
     { "MACs", K_STR, F(macs) },
     { "HostKeyAlgorithms", K_STR, F(hostkey_algorithms) },
     { "LocalForward", K_FWD_LOCAL, F(local_forwards) },
+    { "DynamicForward", K_FWD_DYNAMIC, F(dynamic_forwards) },
+    { "SocksAuthFile", K_STR, F(socks_auth_file) },
+    { "SocksAllow", K_ALLOW, F(socks_allow) },
+    { "SocksTimeout", K_SECONDS, F(socks_timeout) },
     { "LogLevel", K_LOGLEVEL, F(log_level) },
     { "WindowSize", K_SIZE, F(window_size) },
 };
@@ -73,6 +85,7 @@ sshtun_options *sshtun_options_new(void)
     o->address_family = -1;
     o->log_level = -1;
     o->window_size = -1;
+    o->socks_timeout = -1;
     return o;
 }
 
@@ -93,8 +106,7 @@ void sshtun_options_free(sshtun_options *o)
         void *p = (char *)o + keywords[i].off;
         if (keywords[i].kind == K_STR)
             free(*(char **)p);
-        else if (keywords[i].kind == K_LIST
-                 || keywords[i].kind == K_FWD_LOCAL)
+        else if (is_list(keywords[i].kind))
             list_free(p);
     }
     free(o);
@@ -278,6 +290,20 @@ int sshtun_options_set(sshtun_options *o, const char *kw, const char *v,
         if (!*v)
             return bad_value(err, kw, v, "empty");
         return list_add(p, v, kw, err);
+    case K_FWD_DYNAMIC: {
+        struct fwdspec fs;
+        int rc = fwdspec_parse_dynamic(v, &fs, err);
+        return rc ? rc : list_add(p, v, kw, err);
+    }
+    case K_ALLOW: {
+        struct allowlist *tmp = calloc(1, sizeof *tmp);
+        int rc;
+        if (!tmp)
+            return err_set(err, SSHTUN_ERR_NOMEM, "out of memory");
+        rc = allowlist_add(tmp, v, err);
+        free(tmp);
+        return rc ? rc : list_add(p, v, kw, err);
+    }
     case K_FWD_LOCAL: {
         char spec[2 * FWD_HOST_MAX + 16];
         struct fwdspec fs;
@@ -351,7 +377,7 @@ const char *sshtun_options_get(const sshtun_options *o, const char *kw,
     p = (const char *)o + k->off;
     if (k->kind == K_STR)
         return index == 0 ? *(char *const *)p : NULL;
-    if (k->kind == K_LIST || k->kind == K_FWD_LOCAL) {
+    if (is_list(k->kind)) {
         const struct opt_list *l = p;
         return index >= 0 && index < l->n ? l->v[index] : NULL;
     }
@@ -379,6 +405,12 @@ int opts_flag(int v) { return v > 0; }
 int opts_log_level(const sshtun_options *o)
 {
     return o->log_level >= 0 ? o->log_level : SSHTUN_LOG_INFO;
+}
+
+int opts_socks_timeout(const sshtun_options *o)
+{
+    return o->socks_timeout > 0 ? o->socks_timeout
+                                : OPTS_DEFAULT_SOCKS_TIMEOUT;
 }
 
 long opts_window_size(const sshtun_options *o)
@@ -418,8 +450,7 @@ sshtun_options *opts_dup(const sshtun_options *o)
             char **s = p;
             if (*s && !(*s = strdup(*s)))
                 bad = 1;
-        } else if (keywords[i].kind == K_LIST
-                   || keywords[i].kind == K_FWD_LOCAL) {
+        } else if (is_list(keywords[i].kind)) {
             struct opt_list tmp = *(struct opt_list *)p;
             if (list_dup(p, &tmp))
                 bad = 1;

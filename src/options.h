@@ -45,6 +45,10 @@ struct sshtun_options {
     char *macs;
     char *hostkey_algorithms;
     struct opt_list local_forwards; /* normalised "[bind:]port:host:hostport" */
+    struct opt_list dynamic_forwards;   /* "[bind:]port" */
+    char *socks_auth_file;          /* SOCKS5 user:password list */
+    struct opt_list socks_allow;    /* destination rules (allowlist.h) */
+    int socks_timeout;              /* handshake deadline, seconds; -1 */
     int log_level;                  /* -1 unset */
     long window_size;               /* bytes, -1 unset */
     sshtun_log_fn log_fn;
@@ -62,6 +66,10 @@ int opts_flag(int v);               /* -1 (unset) -> 0 */
 
 /* Deep copy (for a session to keep its own); NULL if out of memory. */
 sshtun_options *opts_dup(const sshtun_options *o);
+
+/* Seconds a SOCKS client has to complete its handshake. */
+#define OPTS_DEFAULT_SOCKS_TIMEOUT 10
+int opts_socks_timeout(const sshtun_options *o);
 
 /* Default window: measured best over a 20 ms link (see tests/bench). */
 #define OPTS_DEFAULT_WINDOW (4L * 1024 * 1024)

@@ -200,14 +200,23 @@ typedef struct sshtun_forward sshtun_forward;
 sshtun_forward *sshtun_forward_local(sshtun_session *s, const char *spec,
                                      sshtun_error *err);
 
+/* Start a SOCKS4/4a/5 proxy as `ssh -D spec`, spec "[bind_address:]port":
+ * each CONNECT request becomes a direct-tcpip channel (names are resolved
+ * by the server).  Uses the session's SocksAuthFile, SocksAllow and
+ * SocksTimeout options.  Failures get the SOCKS reply that says why.
+ * Returns the forward, or NULL with err (SSHTUN_ERR_INVAL for a bad spec
+ * or credentials file, SSHTUN_ERR_BIND ...). */
+sshtun_forward *sshtun_forward_dynamic(sshtun_session *s, const char *spec,
+                                       sshtun_error *err);
+
 /* The first TCP port the forward listens on (useful with port 0). */
 int sshtun_forward_port(sshtun_forward *f);
 
 /* Stop listening, close its connections, join its threads and free. */
 void sshtun_forward_close(sshtun_forward *f);
 
-/* Start every forward listed in the session's options (LocalForward, as
- * set by `-L` or -o).  With ExitOnForwardFailure=yes the first failure is
+/* Start every forward listed in the session's options (LocalForward and
+ * DynamicForward, as set by `-L`, `-D` or -o).  With ExitOnForwardFailure=yes the first failure is
  * returned; otherwise failures are logged and the rest go on.  Returns 0,
  * or the error, with err filled. */
 int sshtun_session_start_forwards(sshtun_session *s, sshtun_error *err);

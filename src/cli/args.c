@@ -17,7 +17,8 @@
 #include "args.h"
 
 static const char usage_text[] =
-"usage: sshtun [-46gNnqTVv] [-c cipher_spec] [-F configfile] [-i identity_file]\n"
+"usage: sshtun [-46gNnqTVv] [-c cipher_spec] [-D [bind_address:]port]\n"
+"              [-F configfile] [-i identity_file]\n"
 "              [-L [bind_address:]port:host:hostport] [-l login_name]\n"
 "              [-m mac_spec] [-o option] [-p port] destination\n";
 
@@ -105,6 +106,7 @@ static int apply_option(int c, const char *arg, struct cli_args *a,
         { 'c', "Ciphers", NULL }, { 'm', "MACs", NULL },
         { 'g', "GatewayPorts", "yes" }, { 'i', "IdentityFile", NULL },
         { 'l', "User", NULL }, { 'L', "LocalForward", NULL },
+        { 'D', "DynamicForward", NULL },
         { 'p', "Port", NULL },
     };
     sshtun_error e;
@@ -115,7 +117,7 @@ static int apply_option(int c, const char *arg, struct cli_args *a,
         if (set(a->opts, simple[i].kw, simple[i].value ? simple[i].value : arg,
                 err, errsize))
             return -1;
-        if (c == 'L')
+        if (c == 'L' || c == 'D')
             a->nforwards++;
         return 0;
     }
@@ -145,7 +147,7 @@ static int apply_option(int c, const char *arg, struct cli_args *a,
         return 0;
     case 'N': case 'T': case 'n': case 'C':
         return 0;                   /* sshtun never runs a command or tty */
-    case 'D': case 'R': case 'W': case 'J':
+    case 'R': case 'W': case 'J':
         snprintf(err, errsize, "option -%c is not implemented yet", c);
         return -1;
     case ':':

@@ -193,7 +193,7 @@ int main(int argc, char **argv)
     }
     __atomic_store_n(&session_up, 1, __ATOMIC_SEQ_CST);
     if (sshtun_session_start_forwards(s, &e)) {
-        fprintf(stderr, "sshtun: Error: %s\nsshtun: Could not request local "
+        fprintf(stderr, "sshtun: Error: %s\nsshtun: Could not request "
                 "forwarding.\n", e.msg);
         rc = EXIT_FATAL;
     } else {
