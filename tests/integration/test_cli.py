@@ -63,7 +63,8 @@ def test_bad_options():
                        (["-L", "99999:h:80", "host"], "bad port"),
                        (["-o", "NoSuchOption=1", "host"], "Bad configuration option"),
                        (["-o", "StrictHostKeyChecking=perhaps", "host"], "StrictHostKeyChecking"),
-                       (["-D", "1080", "host"], "-D is not implemented"),
+                       (["-R", "1080:h:80", "host"], "-R is not implemented"),
+                       (["-D", "x", "host"], "Bad dynamic forwarding specification"),
                        ([], "no destination"),
                        (["host", "uptime"], "runs no remote command")):
         rc, out, err = run(args)

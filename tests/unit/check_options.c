@@ -452,14 +452,42 @@ START_TEST(string_keywords)
 }
 END_TEST
 
+START_TEST(dynamic_and_socks_keywords)
+{
+    sshtun_error err = { 0, "" };
+
+    parse_ok("DynamicForward 1080");
+    parse_ok("DynamicForward=[::1]:1081");
+    parse_ok("DynamicForward *:1082");
+    ck_assert_int_eq(list_count("DynamicForward"), 3);
+    ck_assert_str_eq(sshtun_options_get(o, "DynamicForward", 1), "[::1]:1081");
+    parse_bad("DynamicForward 1:2:3", "Bad dynamic forwarding");
+    parse_bad("DynamicForward 99999", "bad port");
+    parse_ok("SocksAllow *.example.com:443,10.0.0.0/8");
+    parse_ok("SocksAllow [fd00::/8]:22");
+    ck_assert_int_eq(list_count("SocksAllow"), 2);
+    parse_bad("SocksAllow 10.0.0.0/33", "bad rule");
+    parse_bad("SocksAllow host:0", "bad rule");
+    parse_bad("SocksAllow bad_host!:80", "bad rule");
+    parse_ok("SocksAuthFile ~/.sshtun-socks");
+    ck_assert_str_eq(sshtun_options_get(o, "SocksAuthFile", 0),
+                     "~/.sshtun-socks");
+    ck_assert_int_eq(opts_socks_timeout(o), OPTS_DEFAULT_SOCKS_TIMEOUT);
+    parse_ok("SocksTimeout 3");
+    ck_assert_int_eq(opts_socks_timeout(o), 3);
+    ck_assert_int_eq(sshtun_options_set(o, "SocksTimeout", "x", &err),
+                     SSHTUN_ERR_INVAL);
+}
+END_TEST
+
 START_TEST(unknown_keyword)
 {
     sshtun_error err = { 0, "" };
 
-    ck_assert_int_eq(sshtun_options_set(o, "DynamicForward", "1080", &err),
+    ck_assert_int_eq(sshtun_options_set(o, "NoSuchOption", "1080", &err),
                      SSHTUN_ERR_INVAL);
-    ck_assert_str_eq(err.msg, "Bad configuration option: DynamicForward");
-    ck_assert_ptr_null(sshtun_options_get(o, "DynamicForward", 0));
+    ck_assert_str_eq(err.msg, "Bad configuration option: NoSuchOption");
+    ck_assert_ptr_null(sshtun_options_get(o, "NoSuchOption", 0));
     ck_assert_int_eq(sshtun_options_set(o, "Port2", "1", &err),
                      SSHTUN_ERR_INVAL);
     ck_assert_ptr_nonnull(strstr(err.msg, "Bad configuration option"));
@@ -584,6 +612,7 @@ static Suite *options_suite(void)
 
     tcase_add_checked_fixture(kw, setup, teardown);
     tcase_add_test(kw, defaults);
+    tcase_add_test(kw, dynamic_and_socks_keywords);
     tcase_add_test(kw, trailing_blanks);
     tcase_add_test(kw, case_insensitive);
     tcase_add_test(kw, parse_forms);
