@@ -12,8 +12,9 @@
 
 #include <stddef.h>
 
-/* One SSH packet's worth: libssh2 never sends more than 32768 per packet. */
-#define CHUNK_SIZE (32 * 1024)
+/* Two SSH packets' worth (libssh2 sends at most 32768 bytes a packet):
+ * fewer hand-overs per byte than one packet each. */
+#define CHUNK_SIZE (64 * 1024)
 
 struct chunk {
     struct chunk *next;

@@ -396,20 +396,21 @@ static int continue_close(struct sshtun_session *s, struct sshtun_channel *ch)
     return 1;
 }
 
-/* Read available data into the channel's inbound queue.  Returns bytes
- * moved, or a negative libssh2 error. */
+/* Read available data into the channel's inbound queue, handing the
+ * chunks over in one batch so the reader is woken at most once.  Returns
+ * bytes moved, or a negative libssh2 error. */
 static long read_channel(struct sshtun_channel *ch, size_t room)
 {
-    long total = 0;
+    struct chunkq batch = { NULL, NULL, 0 };
+    long total = 0, rc = 0;
 
     while (room > 0) {
         struct chunk *c = chunk_get();
         size_t limit = room < CHUNK_SIZE ? room : CHUNK_SIZE;
         ssize_t n = 0;
-        int was_empty;
 
         if (!c)
-            return total;
+            break;
         while (c->len < limit) {
             n = libssh2_channel_read(ch->lch, (char *)c->data + c->len,
                                      limit - c->len);
@@ -419,20 +420,31 @@ static long read_channel(struct sshtun_channel *ch, size_t room)
         }
         if (c->len == 0) {
             chunk_put(c);
-            return n < 0 && n != LIBSSH2_ERROR_EAGAIN ? (long)n : total;
+        } else {
+            total += (long)c->len;
+            room -= c->len;
+            chunkq_push(&batch, c);
         }
-        total += (long)c->len;
-        room -= c->len;
+        if (n < 0 && n != LIBSSH2_ERROR_EAGAIN)
+            rc = (long)n;
+        if (n <= 0)
+            break;
+    }
+    if (batch.head) {
+        int was_empty;
         pthread_mutex_lock(&ch->mu);
         was_empty = ch->in.bytes == 0;
-        chunkq_push(&ch->in, c);
+        if (ch->in.tail)
+            ch->in.tail->next = batch.head;
+        else
+            ch->in.head = batch.head;
+        ch->in.tail = batch.tail;
+        ch->in.bytes += batch.bytes;
         if (was_empty)
             waitq_wake_one(&ch->recv_waiters);
         pthread_mutex_unlock(&ch->mu);
-        if (n <= 0)
-            return n < 0 && n != LIBSSH2_ERROR_EAGAIN ? (long)n : total;
     }
-    return total;
+    return total ? total : rc;
 }
 
 /* Write queued data while the window and our send buffer allow.  Returns
@@ -448,7 +460,9 @@ static long write_channel(struct sshtun_session *s, struct sshtun_channel *ch)
         if (!c) {
             pthread_mutex_lock(&ch->mu);
             c = chunkq_pop(&ch->out);
-            if (c)
+            /* Senders wait while the mailbox is full; let one in once it
+             * is half empty rather than on every chunk. */
+            if (c && ch->out.bytes <= CHAN_OUT_CAP / 2)
                 waitq_wake_one(&ch->send_waiters);
             pthread_mutex_unlock(&ch->mu);
             if (!c)
@@ -618,11 +632,13 @@ static int can_pump(struct sshtun_session *s)
     return s->pump || s->io_list || s->open_head;
 }
 
-/* Sleep in poll() until the socket or the wake fd needs us. */
-static int wait_events(struct sshtun_session *s)
+/* Sleep in poll() until the socket or the wake fd needs us (timeout 0:
+ * just look).  Returns 1 if the socket is readable, 0, or -1 if the
+ * session is lost. */
+static int wait_events(struct sshtun_session *s, int timeout)
 {
     struct pollfd p[2];
-    int timeout = 1000, rc;
+    int rc;
     int64_t now = now_ms();
     struct sshtun_channel *ch;
 
@@ -632,6 +648,8 @@ static int wait_events(struct sshtun_session *s)
     p[1].events = can_pump(s) ? POLLIN : 0;
     if (transport_pending(&s->out))
         p[1].events |= POLLOUT;
+    if (timeout < 0)
+        timeout = 1000;
     for (ch = s->io_list; ch; ch = ch->io_next)
         if (ch->close_deadline) {
             int64_t left = ch->close_deadline - now;
@@ -642,7 +660,7 @@ static int wait_events(struct sshtun_session *s)
     if (rc < 0 && errno != EINTR)
         return -1;
     if (rc <= 0)
-        return 0;
+        return rc == 0 && timeout > 0;  /* idle: check the socket anyway */
     if (p[0].revents & POLLIN) {
         uint64_t v;
         ssize_t n = read(s->wakefd, &v, sizeof v);
@@ -650,7 +668,7 @@ static int wait_events(struct sshtun_session *s)
     }
     if ((p[1].revents & POLLOUT) && transport_flush(&s->out) < 0)
         return -1;
-    return 0;
+    return (p[1].revents & (POLLIN | POLLERR | POLLHUP)) != 0;
 }
 
 /* Fail every channel the I/O thread still holds. */
@@ -677,23 +695,28 @@ static void fail_all(struct sshtun_session *s, int code, const char *msg)
  * lost. */
 static int io_loop(struct sshtun_session *s)
 {
+    int readable = 1, progress = 0;
+
     for (;;) {
-        int stop, rounds = 0, progress;
+        int stop;
 
         take_dirty(s);
-        do {
-            if (pump(s) < 0 || serve_opens(s) < 0
-                || (progress = serve_channels(s)) < 0)
-                return -1;
-            if (transport_flush(&s->out) < 0)
-                return -1;
-        } while (progress && ++rounds < 8);
+        /* Reading the socket is only worth a syscall when poll said so;
+         * channel reads and writes pump libssh2 themselves too. */
+        if (readable && pump(s) < 0)
+            return -1;
+        if (serve_opens(s) < 0 || (progress = serve_channels(s)) < 0)
+            return -1;
+        if (transport_flush(&s->out) < 0)
+            return -1;
         pthread_mutex_lock(&s->mu);
         stop = s->stop;
         pthread_mutex_unlock(&s->mu);
         if (stop)
             return 0;
-        if (wait_events(s) < 0)
+        /* After progress, data may still wait inside libssh2 where poll()
+         * cannot see it: look again without sleeping. */
+        if ((readable = wait_events(s, progress ? 0 : -1)) < 0)
             return -1;
     }
 }

@@ -270,6 +270,10 @@ static enum socks_step step_request4(struct socks *s, unsigned char *out,
             return fail_reply(s, SOCKS5_GENERAL_FAILURE,
                               "bad SOCKS4a host name", out, outlen);
     }
+    if (!s->allow_noauth)           /* SOCKS4 has no way to authenticate */
+        return fail_reply(s, SOCKS5_NOT_ALLOWED, "SOCKS4 without "
+                          "authentication refused (password required)",
+                          out, outlen);
     if (b[1] != 0x01)
         return fail_reply(s, SOCKS5_CMD_NOT_SUPPORTED,
                           "SOCKS4 command not supported", out, outlen);

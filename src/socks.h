@@ -48,7 +48,7 @@ enum socks_step {
 
 struct socks {
     /* Set by the caller before the first step. */
-    int allow_noauth;               /* accept method 0x00 */
+    int allow_noauth;               /* accept method 0x00, and SOCKS4 */
     int allow_userpass;             /* accept method 0x02 (RFC 1929) */
 
     /* Parser state. */

@@ -209,6 +209,15 @@ sshtun_forward *sshtun_forward_local(sshtun_session *s, const char *spec,
 sshtun_forward *sshtun_forward_dynamic(sshtun_session *s, const char *spec,
                                        sshtun_error *err);
 
+/* As `ssh -W host:port`: open a direct-tcpip channel to host:port and
+ * copy in_fd to it and it to out_fd (descriptors may be sockets, pipes or
+ * files; they stay the caller's, except that out_fd is shut down or
+ * closed at the channel's EOF).  Blocks until both directions have ended.
+ * Returns 0, or the open failure (SSHTUN_ERR_CONNECT_FAILED ...) or
+ * SSHTUN_ERR_IO/_SESSION with err. */
+int sshtun_forward_stdio(sshtun_session *s, const char *host, int port,
+                         int in_fd, int out_fd, sshtun_error *err);
+
 /* The first TCP port the forward listens on (useful with port 0). */
 int sshtun_forward_port(sshtun_forward *f);
 

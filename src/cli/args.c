@@ -20,12 +20,45 @@ static const char usage_text[] =
 "usage: sshtun [-46gNnqTVv] [-c cipher_spec] [-D [bind_address:]port]\n"
 "              [-F configfile] [-i identity_file]\n"
 "              [-L [bind_address:]port:host:hostport] [-l login_name]\n"
-"              [-m mac_spec] [-o option] [-p port] destination\n";
+"              [-m mac_spec] [-o option] [-p port] [-W host:port]\n"
+"              destination\n";
 
 /* The usage text. */
 const char *cli_usage(void)
 {
     return usage_text;
+}
+
+/* Split "host:port" or "[v6addr]:port".  Returns 0 or -1. */
+int cli_hostport(const char *spec, char *host, size_t hsize, int *port)
+{
+    const char *colon, *h = spec;
+    size_t hlen;
+    char *end;
+    long p;
+
+    if (spec[0] == '[') {
+        const char *close = strchr(spec, ']');
+        if (!close || close[1] != ':')
+            return -1;
+        h = spec + 1;
+        hlen = (size_t)(close - h);
+        colon = close + 1;
+    } else {
+        colon = strrchr(spec, ':');
+        if (!colon || strchr(spec, ':') != colon)
+            return -1;
+        hlen = (size_t)(colon - spec);
+    }
+    if (hlen == 0 || hlen >= hsize || !colon[1])
+        return -1;
+    p = strtol(colon + 1, &end, 10);
+    if (*end || p < 1 || p > 65535)
+        return -1;
+    memcpy(host, h, hlen);
+    host[hlen] = '\0';
+    *port = (int)p;
+    return 0;
 }
 
 /* Set an option, copying the library's message into err on failure. */
@@ -147,7 +180,15 @@ static int apply_option(int c, const char *arg, struct cli_args *a,
         return 0;
     case 'N': case 'T': case 'n': case 'C':
         return 0;                   /* sshtun never runs a command or tty */
-    case 'R': case 'W': case 'J':
+    case 'W':
+        if (cli_hostport(arg, a->stdio_host, sizeof a->stdio_host,
+                         &a->stdio_port)) {
+            snprintf(err, errsize, "Bad stdio forwarding specification "
+                     "'%s': expected host:port", arg);
+            return -1;
+        }
+        return 0;
+    case 'R': case 'J':
         snprintf(err, errsize, "option -%c is not implemented yet", c);
         return -1;
     case ':':

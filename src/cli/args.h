@@ -18,7 +18,9 @@ struct cli_args {
     int show_version;
     int show_help;
     const char *config_file;        /* -F */
-    int nforwards;                  /* -L given */
+    int nforwards;                  /* -L/-D given */
+    char stdio_host[256];           /* -W host:port; "" if not given */
+    int stdio_port;
 };
 
 /* Parse argv into a (already created) options object.  Returns 0, or -1
@@ -30,6 +32,9 @@ int cli_parse(int argc, char **argv, struct cli_args *a, char *err,
  * Returns 0 or -1 with err. */
 int cli_destination(const char *dest, sshtun_options *opts, char *err,
                     size_t errsize);
+
+/* Split "host:port" or "[v6addr]:port".  Returns 0 or -1. */
+int cli_hostport(const char *spec, char *host, size_t hsize, int *port);
 
 /* The usage text. */
 const char *cli_usage(void);

@@ -98,6 +98,7 @@ static void apply_verbosity(struct cli_args *a)
 static sigset_t handled_signals;
 static int stop_pipe[2] = { -1, -1 };
 static int session_up;
+static int stdio_mode;
 
 /* The signal thread. */
 static void *signal_main(void *arg)
@@ -112,9 +113,9 @@ static void *signal_main(void *arg)
                     "reload\r\n");
             continue;
         }
-        if (!__atomic_load_n(&session_up, __ATOMIC_SEQ_CST)) {
-            fprintf(stderr, "sshtun: killed by signal %d while "
-                    "connecting\n", sig);
+        if (!__atomic_load_n(&session_up, __ATOMIC_SEQ_CST) || stdio_mode) {
+            /* Connecting, or -W: nothing to shut down gracefully. */
+            fprintf(stderr, "sshtun: killed by signal %d\n", sig);
             _exit(EXIT_FATAL);
         }
         if (write(stop_pipe[1], "x", 1) < 0)
@@ -178,6 +179,7 @@ int main(int argc, char **argv)
         rc = 0;
         goto out;
     }
+    stdio_mode = a.stdio_host[0] != '\0';
     if (a.config_file && check_config_file(a.config_file, err, sizeof err)) {
         rc = fatal(err);
         goto out;
@@ -192,7 +194,16 @@ int main(int argc, char **argv)
         goto out;
     }
     __atomic_store_n(&session_up, 1, __ATOMIC_SEQ_CST);
-    if (sshtun_session_start_forwards(s, &e)) {
+    if (a.stdio_host[0]) {
+        /* -W: as in ssh, the stdio forward is the only one. */
+        if (sshtun_forward_stdio(s, a.stdio_host, a.stdio_port, STDIN_FILENO,
+                                 STDOUT_FILENO, &e)) {
+            fprintf(stderr, "sshtun: %s\n", e.msg);
+            rc = EXIT_FATAL;
+        } else {
+            rc = 0;
+        }
+    } else if (sshtun_session_start_forwards(s, &e)) {
         fprintf(stderr, "sshtun: Error: %s\nsshtun: Could not request "
                 "forwarding.\n", e.msg);
         rc = EXIT_FATAL;

@@ -1,0 +1,133 @@
+/*
+ * forward_stdio.c - `ssh -W host:port`: a pair of file descriptors joined
+ * to one direct-tcpip channel.
+ *
+ * Used as another program's ProxyCommand: standard input goes to the
+ * channel and the channel to standard output.  Two threads, one per
+ * direction, in whole chunks; EOF passes through both ways (input EOF
+ * becomes the channel's EOF; the channel's EOF closes the output), and the
+ * call returns once both directions are done.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "channel.h"
+#include "error.h"
+#include "session.h"
+
+struct stdio_pump {
+    struct sshtun_channel *ch;
+    int in_fd, out_fd;
+    int out_error;
+};
+
+/* Write all of buf to a descriptor that may not be a socket. */
+static int write_all(int fd, const unsigned char *p, size_t len)
+{
+    while (len) {
+        ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+        if (n < 0 && errno == ENOTSOCK)
+            n = write(fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* Channel -> out_fd; the channel's EOF closes out_fd. */
+static void *channel_to_out(void *arg)
+{
+    struct stdio_pump *sp = arg;
+    struct chunk *k;
+    int rc;
+
+    while ((rc = chan_recv_chunk(sp->ch, &k, NULL)) == 1) {
+        int bad = write_all(sp->out_fd, k->data + k->off, k->len - k->off);
+        chunk_put(k);
+        if (bad) {
+            sp->out_error = errno;
+            chan_abort(sp->ch);
+            break;
+        }
+    }
+    if (rc < 0 && rc != SSHTUN_ERR_CLOSED)
+        sp->out_error = EPIPE;
+    if (shutdown(sp->out_fd, SHUT_WR) < 0)
+        close(sp->out_fd);
+    return NULL;
+}
+
+/* in_fd -> channel; input EOF becomes the channel's EOF. */
+static int in_to_channel(struct stdio_pump *sp)
+{
+    for (;;) {
+        struct chunk *k = chunk_get();
+        ssize_t n;
+
+        if (!k)
+            return SSHTUN_ERR_NOMEM;
+        n = read(sp->in_fd, k->data, CHUNK_SIZE);
+        if (n < 0 && errno == EINTR) {
+            chunk_put(k);
+            continue;
+        }
+        if (n <= 0) {
+            chunk_put(k);
+            if (n == 0)
+                return sshtun_shutdown(sp->ch) == 0 ? 0 : SSHTUN_ERR_CLOSED;
+            chan_abort(sp->ch);
+            return SSHTUN_ERR_IO;
+        }
+        k->len = (size_t)n;
+        if (chan_send_chunk(sp->ch, k, NULL))
+            return SSHTUN_ERR_CLOSED;
+    }
+}
+
+/* Join in_fd/out_fd to a channel to host:port until both sides end. */
+int sshtun_forward_stdio(sshtun_session *s, const char *host, int port,
+                         int in_fd, int out_fd, sshtun_error *err)
+{
+    struct stdio_pump sp = { NULL, in_fd, out_fd, 0 };
+    pthread_t t;
+    int rc;
+
+    sp.ch = sshtun_channel_open_direct(s, host, port, NULL, 0,
+                                       s && s->opts->connect_timeout > 0
+                                           ? s->opts->connect_timeout * 1000
+                                           : 60000, err);
+    if (!sp.ch)
+        return err ? err->code : SSHTUN_ERR_OPEN_FAILED;
+    if ((rc = pthread_create(&t, NULL, channel_to_out, &sp))) {
+        sshtun_close(sp.ch);
+        return err_set(err, SSHTUN_ERR_NOMEM, "cannot start thread: %s",
+                       strerror(rc));
+    }
+    rc = in_to_channel(&sp);
+    pthread_join(t, NULL);
+    if (!rc && sp.out_error)
+        rc = SSHTUN_ERR_IO;
+    {
+        /* The channel ended in error (session lost) rather than EOF? */
+        pthread_mutex_lock(&sp.ch->mu);
+        if (!rc && !sp.ch->in_eof && sp.ch->err && sp.ch->err != SSHTUN_ERR_CLOSED)
+            rc = sp.ch->err;
+        if (rc)
+            err_set(err, rc, "%s", sp.ch->errmsg[0] ? sp.ch->errmsg
+                                                    : sshtun_strerror(rc));
+        pthread_mutex_unlock(&sp.ch->mu);
+    }
+    sshtun_close(sp.ch);
+    if (!rc)
+        err_clear(err);
+    return rc;
+}
