@@ -361,12 +361,35 @@ START_TEST(dynamic_forward)
 }
 END_TEST
 
+START_TEST(stdio_forward)
+{
+    char host[256];
+    int port = 0;
+
+    expect_ok(parse("-W", "db:5432", "host", NULL));
+    ck_assert_str_eq(a.stdio_host, "db");
+    ck_assert_int_eq(a.stdio_port, 5432);
+    expect_ok(parse("-W", "[::1]:22", "host", NULL));
+    ck_assert_str_eq(a.stdio_host, "::1");
+    ck_assert_int_eq(a.stdio_port, 22);
+    expect_error(parse("-W", "db", "host", NULL),
+                 "Bad stdio forwarding specification 'db'");
+    ck_assert_int_eq(cli_hostport("h:0", host, sizeof host, &port), -1);
+    ck_assert_int_eq(cli_hostport("h:65536", host, sizeof host, &port), -1);
+    ck_assert_int_eq(cli_hostport(":80", host, sizeof host, &port), -1);
+    ck_assert_int_eq(cli_hostport("::1:80", host, sizeof host, &port), -1);
+    ck_assert_int_eq(cli_hostport("[::1]80", host, sizeof host, &port), -1);
+    ck_assert_int_eq(cli_hostport("h:8x", host, sizeof host, &port), -1);
+    ck_assert_int_eq(cli_hostport("web:80", host, sizeof host, &port), 0);
+    ck_assert_str_eq(host, "web");
+    ck_assert_int_eq(port, 80);
+}
+END_TEST
+
 START_TEST(unimplemented_options)
 {
     expect_error(parse("-R", "8080:localhost:80", "host", NULL),
                  "option -R is not implemented");
-    expect_error(parse("-W", "db:5432", "host", NULL),
-                 "option -W is not implemented");
     expect_error(parse("-J", "jump", "host", NULL),
                  "option -J is not implemented");
 }
@@ -422,6 +445,7 @@ static Suite *args_suite(void)
     tcase_add_test(good, port_login_identity);
     tcase_add_test(good, local_forwards);
     tcase_add_test(good, dynamic_forward);
+    tcase_add_test(good, stdio_forward);
     tcase_add_test(good, dash_o);
     tcase_add_test(good, first_value_wins);
     tcase_add_test(good, cipher_mac_family_gateway_config);
