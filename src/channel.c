@@ -309,6 +309,40 @@ static struct sshtun_channel *open_start(struct sshtun_session *s,
     return ch;
 }
 
+/* I/O thread: wrap an accepted forwarded-tcpip channel. */
+struct sshtun_channel *chan_new_accepted(struct sshtun_session *s,
+                                         LIBSSH2_CHANNEL *lch,
+                                         const char *target)
+{
+    struct sshtun_channel *ch;
+    int full;
+
+    pthread_mutex_lock(&s->mu);
+    full = s->nchannels >= SESSION_MAX_CHANNELS;
+    if (!full) {
+        s->nchannels++;
+        s->refs++;
+    }
+    pthread_mutex_unlock(&s->mu);
+    if (full)
+        return NULL;
+    ch = chan_new(s, "forwarded-tcpip", (const unsigned char *)"", 0, target);
+    if (!ch) {
+        pthread_mutex_lock(&s->mu);
+        s->nchannels--;
+        pthread_mutex_unlock(&s->mu);
+        session_unref(s);
+        return NULL;
+    }
+    ch->state = CS_OPEN;
+    ch->lch = lch;
+    ch->io = IO_ACTIVE;
+    ch->open_started = 1;
+    ch->io_next = s->io_list;
+    s->io_list = ch;
+    return ch;
+}
+
 /* Request a direct-tcpip channel to host:port without waiting. */
 struct sshtun_channel *chan_open_direct_start(struct sshtun_session *s,
                                               const char *host, int port,

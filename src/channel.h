@@ -113,6 +113,13 @@ struct sshtun_channel *chan_open_direct_start(struct sshtun_session *s,
                                               int orig_port,
                                               sshtun_error *err);
 
+/* I/O thread: wrap a channel the server opened (forwarded-tcpip) as an
+ * open channel on the I/O list; one reference for the caller, one for the
+ * I/O thread.  NULL if out of memory or the session is at its limit. */
+struct sshtun_channel *chan_new_accepted(struct sshtun_session *s,
+                                         LIBSSH2_CHANNEL *lch,
+                                         const char *target);
+
 /* Close the channel while others may still hold it: blocked calls return
  * SSHTUN_ERR_CLOSED; the caller's reference stays. */
 void chan_abort(struct sshtun_channel *ch);

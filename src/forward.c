@@ -43,7 +43,9 @@ struct sshtun_forward {
     struct sshtun_session *sess;
     const struct fwd_kind *kind;
     void *cfg;
-    struct listener lst;
+    struct listener lst;            /* local kinds */
+    sshtun_listener *rl;            /* remote kinds */
+    int remote_port;
     int stop_pipe[2];
     pthread_t accept_thread;
     pthread_mutex_t mu;
@@ -155,8 +157,25 @@ static void conn_done(struct fwd_conn *c)
     f->nconns--;
     pthread_cond_broadcast(&f->cv);
     pthread_mutex_unlock(&f->mu);
-    close(c->fd);
+    if (c->fd >= 0)
+        close(c->fd);
     free(c);
+}
+
+/* Give a connection its local socket (remote kinds connect it late). */
+void fwd_conn_set_fd(struct fwd_conn *c, int fd)
+{
+    pthread_mutex_lock(&c->fwd->mu);
+    c->fd = fd;
+    if (c->fwd->stopping)
+        shutdown(fd, SHUT_RDWR);
+    pthread_mutex_unlock(&c->fwd->mu);
+}
+
+/* The channel a remote kind's connection arrived on. */
+struct sshtun_channel *fwd_conn_channel(const struct fwd_conn *c)
+{
+    return c->ch;
 }
 
 /* The connection's socket. */
@@ -244,22 +263,27 @@ static void *reader_main(void *arg)
             pump_client(c);
             pthread_join(c->writer, NULL);
         }
-        pthread_mutex_lock(&f->mu);
-        c->ch = NULL;
-        pthread_mutex_unlock(&f->mu);
-        sshtun_close(ch);
     }
+    /* Also an accepted channel whose connect step failed. */
+    pthread_mutex_lock(&f->mu);
+    ch = c->ch;
+    c->ch = NULL;
+    pthread_mutex_unlock(&f->mu);
+    if (ch)
+        sshtun_close(ch);
     conn_done(c);
     return NULL;
 }
+
+static void start_conn(struct sshtun_forward *f, int fd,
+                       struct sshtun_channel *ch, const char *peer);
 
 /* Accept one client and start its reader thread. */
 static void accept_one(struct sshtun_forward *f, int lfd)
 {
     struct sockaddr_storage ss;
     socklen_t len = sizeof ss;
-    struct fwd_conn *c;
-    pthread_t t;
+    char peer[80];
     int fd = accept4(lfd, (struct sockaddr *)&ss, &len, SOCK_CLOEXEC);
 
     if (fd < 0) {
@@ -271,19 +295,36 @@ static void accept_one(struct sshtun_forward *f, int lfd)
         }
         return;
     }
+    sockaddr_format(&ss, peer, sizeof peer);
+    start_conn(f, fd, NULL, peer);
+}
+
+/* Register a connection (a client socket, or a channel the server
+ * opened) and start its reader thread; takes fd and ch either way. */
+static void start_conn(struct sshtun_forward *f, int fd,
+                       struct sshtun_channel *ch, const char *peer)
+{
+    struct fwd_conn *c = NULL;
+    pthread_t t;
+
     pthread_mutex_lock(&f->mu);
     if (f->nconns >= FORWARD_MAX_CONNS || f->stopping
         || !(c = calloc(1, sizeof *c))) {
         pthread_mutex_unlock(&f->mu);
-        log_msg(f->sess->opts, SSHTUN_LOG_ERROR, "port %d: too many "
-                "connections (%d), refusing one", f->lst.port,
-                FORWARD_MAX_CONNS);
-        close(fd);
+        if (!f->stopping)
+            log_msg(f->sess->opts, SSHTUN_LOG_ERROR, "port %d: cannot take "
+                    "another connection (%d open)", sshtun_forward_port(f),
+                    f->nconns);
+        if (fd >= 0)
+            close(fd);
+        if (ch)
+            sshtun_close(ch);
         return;
     }
     c->fwd = f;
     c->fd = fd;
-    sockaddr_format(&ss, c->peer, sizeof c->peer);
+    c->ch = ch;
+    snprintf(c->peer, sizeof c->peer, "%s", peer);
     c->next = f->conns;
     if (f->conns)
         f->conns->prev = c;
@@ -293,8 +334,28 @@ static void accept_one(struct sshtun_forward *f, int lfd)
     if (start_thread(&t, reader_main, c, 1)) {
         log_msg(f->sess->opts, SSHTUN_LOG_ERROR, "cannot start a thread "
                 "for %s", c->peer);
+        if (ch)
+            sshtun_close(ch);
         conn_done(c);
     }
+}
+
+/* Accept thread of a remote kind: take the channels the server opens. */
+static void *accept_remote_main(void *arg)
+{
+    struct sshtun_forward *f = arg;
+
+    for (;;) {
+        sshtun_error err;
+        struct sshtun_channel *ch = sshtun_accept(f->rl, -1, &err);
+        char peer[64];
+
+        if (!ch)
+            break;                  /* listener closed or session lost */
+        snprintf(peer, sizeof peer, "remote port %d", f->remote_port);
+        start_conn(f, -1, ch, peer);
+    }
+    return NULL;
 }
 
 /* Accept thread: wait on the listeners and the stop pipe. */
@@ -328,6 +389,8 @@ static void *accept_main(void *arg)
 /* Free a forward's resources (threads already ended). */
 static void forward_free(struct sshtun_forward *f)
 {
+    if (f->rl)
+        sshtun_listener_close(f->rl);
     if (f->cfg && f->kind->free_cfg)
         f->kind->free_cfg(f->cfg);
     listener_close(&f->lst);
@@ -344,11 +407,13 @@ static void forward_free(struct sshtun_forward *f)
 struct sshtun_forward *forward_start(struct sshtun_session *s,
                                      const struct fwd_kind *kind, void *cfg,
                                      const char *bind_addr, int port,
-                                     sshtun_error *err)
+                                     sshtun_listener *rl, sshtun_error *err)
 {
     struct sshtun_forward *f = calloc(1, sizeof *f);
 
     if (!f) {
+        if (rl)
+            sshtun_listener_close(rl);
         if (kind->free_cfg)
             kind->free_cfg(cfg);
         err_set(err, SSHTUN_ERR_NOMEM, "out of memory");
@@ -360,16 +425,20 @@ struct sshtun_forward *forward_start(struct sshtun_session *s,
     f->stop_pipe[0] = f->stop_pipe[1] = -1;
     pthread_mutex_init(&f->mu, NULL);
     pthread_cond_init(&f->cv, NULL);
-    if (listener_open(&f->lst, bind_addr, port,
-                      opts_flag(s->opts->gateway_ports),
-                      s->opts->address_family, err)) {
+    if (rl) {
+        f->rl = rl;
+        f->remote_port = sshtun_listener_port(rl);
+    } else if (listener_open(&f->lst, bind_addr, port,
+                             opts_flag(s->opts->gateway_ports),
+                             s->opts->address_family, err)) {
         forward_free(f);
         return NULL;
     }
     if (f->lst.warning[0])
         log_msg(s->opts, SSHTUN_LOG_ERROR, "%s", f->lst.warning);
-    if (pipe2(f->stop_pipe, O_CLOEXEC) < 0
-        || pthread_create(&f->accept_thread, NULL, accept_main, f)) {
+    if ((!rl && pipe2(f->stop_pipe, O_CLOEXEC) < 0)
+        || pthread_create(&f->accept_thread, NULL,
+                          rl ? accept_remote_main : accept_main, f)) {
         err_set(err, SSHTUN_ERR_IO, "cannot start forward: %s",
                 strerror(errno));
         forward_free(f);
@@ -384,26 +453,32 @@ struct sshtun_forward *forward_start(struct sshtun_session *s,
     return f;
 }
 
-/* The port a forward listens on. */
+/* The port a forward listens on (on the server for remote kinds). */
 int sshtun_forward_port(sshtun_forward *f)
 {
-    return f ? f->lst.port : -1;
+    return !f ? -1 : f->rl ? f->remote_port : f->lst.port;
 }
 
 /* Stop accepting, end every connection, free. */
 static void forward_stop(struct sshtun_forward *f)
 {
     char b = 1;
-    ssize_t n = write(f->stop_pipe[1], &b, 1);
     struct fwd_conn *c;
 
-    (void)n;
+    if (f->rl) {
+        sshtun_listener_close(f->rl);   /* ends the accept thread */
+        f->rl = NULL;
+    } else {
+        ssize_t n = write(f->stop_pipe[1], &b, 1);
+        (void)n;
+    }
     pthread_join(f->accept_thread, NULL);
     listener_close(&f->lst);
     pthread_mutex_lock(&f->mu);
     f->stopping = 1;
     for (c = f->conns; c; c = c->next) {
-        shutdown(c->fd, SHUT_RDWR);
+        if (c->fd >= 0)
+            shutdown(c->fd, SHUT_RDWR);
         if (c->ch)
             chan_abort(c->ch);
     }
@@ -480,6 +555,8 @@ int sshtun_session_start_forwards(sshtun_session *s, sshtun_error *err)
         return err_set(err, SSHTUN_ERR_INVAL, "no session");
     if ((rc = start_list(s, &s->opts->local_forwards, sshtun_forward_local,
                          "local", err))
+        || (rc = start_list(s, &s->opts->remote_forwards,
+                            sshtun_forward_remote, "remote", err))
         || (rc = start_list(s, &s->opts->dynamic_forwards,
                             sshtun_forward_dynamic, "dynamic", err)))
         return rc;

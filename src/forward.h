@@ -26,12 +26,13 @@ struct fwd_kind {
     void (*free_cfg)(void *cfg);
 };
 
-/* Bind (bind_addr NULL: default loopback) and start serving; the forward
- * owns cfg afterwards, even on failure. */
+/* Start serving: with rl NULL, bind locally (bind_addr NULL: default
+ * loopback); otherwise take the connections the server forwards to rl.
+ * The forward owns cfg and rl afterwards, even on failure. */
 struct sshtun_forward *forward_start(struct sshtun_session *s,
                                      const struct fwd_kind *kind, void *cfg,
                                      const char *bind_addr, int port,
-                                     sshtun_error *err);
+                                     sshtun_listener *rl, sshtun_error *err);
 
 /* The kind's configuration. */
 void *forward_cfg(struct sshtun_forward *f);
@@ -41,6 +42,11 @@ int fwd_conn_fd(const struct fwd_conn *c);
 const char *fwd_conn_peer(const struct fwd_conn *c);
 struct sshtun_forward *fwd_conn_forward(const struct fwd_conn *c);
 struct sshtun_session *fwd_conn_session(const struct fwd_conn *c);
+
+/* Remote kinds: the channel the connection arrived on, and setting the
+ * local socket once connected. */
+struct sshtun_channel *fwd_conn_channel(const struct fwd_conn *c);
+void fwd_conn_set_fd(struct fwd_conn *c, int fd);
 
 /* Open a direct-tcpip channel for this client and wait for it (bounded by
  * ConnectTimeout, else 60 s); closing the forward cancels the wait.

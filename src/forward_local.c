@@ -62,7 +62,7 @@ sshtun_forward *sshtun_forward_local(sshtun_session *s, const char *spec,
         return NULL;
     }
     f = forward_start(s, &local_kind, fs, fs->has_bind ? fs->bind : NULL,
-                      fs->listen_port, err);
+                      fs->listen_port, NULL, err);
     if (f)
         log_msg(s->opts, SSHTUN_LOG_VERBOSE, "Local forwarding listening "
                 "on port %d to %s:%d.", sshtun_forward_port(f), fs->host,

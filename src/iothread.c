@@ -30,6 +30,7 @@
 #include "error.h"
 #include "knownhosts.h"
 #include "log.h"
+#include "remote.h"
 #include "session.h"
 
 #define HANDSHAKE_DEFAULT_MS 120000
@@ -220,7 +221,7 @@ static int io_connect(struct sshtun_session *s, sshtun_error *err)
     log_msg(o, SSHTUN_LOG_VERBOSE, "Connecting to %s port %d.", o->hostname,
             port);
     if ((rc = transport_connect(o->hostname, port, family, deadline,
-                                &s->sock, err)))
+                                &s->sock, NULL, err)))
         return rc;
     s->out.fd = s->sock;
     s->ssh = libssh2_session_init_ex(NULL, NULL, NULL, &s->out);
@@ -270,6 +271,7 @@ static void take_dirty(struct sshtun_session *s)
     *tail = NULL;
     s->dirty_head = s->dirty_tail = NULL;
     pthread_mutex_unlock(&s->mu);
+    remote_take_new(s);
 
     while ((ch = batch)) {
         batch = ch->batch_next;
@@ -629,7 +631,7 @@ static int pump(struct sshtun_session *s)
 /* Whether a pump is available for poll()ing the socket for input. */
 static int can_pump(struct sshtun_session *s)
 {
-    return s->pump || s->io_list || s->open_head;
+    return s->pump || s->io_list || s->open_head || s->io_listeners;
 }
 
 /* Sleep in poll() until the socket or the wake fd needs us (timeout 0:
@@ -677,6 +679,7 @@ static void fail_all(struct sshtun_session *s, int code, const char *msg)
     struct sshtun_channel *ch;
 
     take_dirty(s);
+    remote_fail_all(s, code, msg);
     while (s->open_head) {
         ch = open_pop(s);
         chan_finish(ch, CS_FAILED, code, msg);
@@ -707,6 +710,11 @@ static int io_loop(struct sshtun_session *s)
             return -1;
         if (serve_opens(s) < 0 || (progress = serve_channels(s)) < 0)
             return -1;
+        switch (remote_serve(s)) {
+        case -1: return -1;
+        case 1: progress = 1; break;
+        default: break;
+        }
         if (transport_flush(&s->out) < 0)
             return -1;
         pthread_mutex_lock(&s->mu);

@@ -20,5 +20,10 @@ void log_msg(const sshtun_options *opts, int level, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
+    /* Lines carry names from clients and servers: no control characters
+     * may reach a terminal or a log file. */
+    for (char *p = line; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = '?';
     opts->log_fn(level, line, opts->log_user);
 }

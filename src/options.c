@@ -22,13 +22,14 @@
 #include "options.h"
 
 enum kind { K_STR, K_PORT, K_YESNO, K_STRICT, K_SECONDS, K_LIST, K_FWD_LOCAL,
-            K_FWD_DYNAMIC, K_ALLOW, K_LOGLEVEL, K_SIZE, K_FAMILY };
+            K_FWD_DYNAMIC, K_FWD_REMOTE, K_ALLOW, K_LOGLEVEL, K_SIZE,
+            K_FAMILY };
 
 /* Whether a kind accumulates values in a struct opt_list. */
 static int is_list(enum kind k)
 {
     return k == K_LIST || k == K_FWD_LOCAL || k == K_FWD_DYNAMIC
-           || k == K_ALLOW;
+           || k == K_FWD_REMOTE || k == K_ALLOW;
 }
 
 struct keyword {
@@ -59,6 +60,7 @@ static const struct keyword keywords[] = {
     { "HostKeyAlgorithms", K_STR, F(hostkey_algorithms) },
     { "LocalForward", K_FWD_LOCAL, F(local_forwards) },
     { "DynamicForward", K_FWD_DYNAMIC, F(dynamic_forwards) },
+    { "RemoteForward", K_FWD_REMOTE, F(remote_forwards) },
     { "SocksAuthFile", K_STR, F(socks_auth_file) },
     { "SocksAllow", K_ALLOW, F(socks_allow) },
     { "SocksTimeout", K_SECONDS, F(socks_timeout) },
@@ -260,6 +262,8 @@ int sshtun_options_set(sshtun_options *o, const char *kw, const char *v,
             n = 0;
         else if ((n = parse_number(v, 86400)) < 0)
             return bad_value(err, kw, v, "seconds");
+        if (n == 0 && p == (void *)&o->socks_timeout)
+            return bad_value(err, kw, v, "at least 1 second");
         set_int(p, (int)n);
         return 0;
     case K_FAMILY:
@@ -303,6 +307,26 @@ int sshtun_options_set(sshtun_options *o, const char *kw, const char *v,
         rc = allowlist_add(tmp, v, err);
         free(tmp);
         return rc ? rc : list_add(p, v, kw, err);
+    }
+    case K_FWD_REMOTE: {
+        /* "[bind:]port:host:hostport", "[bind:]port host:hostport" or
+         * "[bind:]port" (a SOCKS proxy on the server). */
+        char spec[2 * FWD_HOST_MAX + 16];
+        struct fwdspec fs;
+        int rc;
+
+        if (strpbrk(v, " \t")) {
+            if ((rc = fwdspec_from_config(v, spec, sizeof spec, err)))
+                return rc;
+        } else {
+            snprintf(spec, sizeof spec, "%s", v);
+        }
+        if (fwdspec_parse_local(spec, &fs, NULL)
+            && fwdspec_parse_dynamic(spec, &fs, NULL))
+            return err_set(err, SSHTUN_ERR_INVAL, "Bad remote forwarding "
+                           "specification '%.300s': expected [bind_address:]"
+                           "port:host:hostport or [bind_address:]port", v);
+        return list_add(p, spec, kw, err);
     }
     case K_FWD_LOCAL: {
         char spec[2 * FWD_HOST_MAX + 16];

@@ -46,6 +46,7 @@ struct sshtun_options {
     char *hostkey_algorithms;
     struct opt_list local_forwards; /* normalised "[bind:]port:host:hostport" */
     struct opt_list dynamic_forwards;   /* "[bind:]port" */
+    struct opt_list remote_forwards;    /* -R form, normalised */
     char *socks_auth_file;          /* SOCKS5 user:password list */
     struct opt_list socks_allow;    /* destination rules (allowlist.h) */
     int socks_timeout;              /* handshake deadline, seconds; -1 */

@@ -102,6 +102,15 @@ void session_mark_dirty(struct sshtun_session *s, struct sshtun_channel *ch)
     }
 }
 
+/* Wake the I/O thread. */
+void session_wake(struct sshtun_session *s)
+{
+    uint64_t one = 1;
+    ssize_t n = write(s->wakefd, &one, sizeof one);
+
+    (void)n;                        /* EAGAIN: counter already non-zero */
+}
+
 /* Fill in defaults the options leave open (User). */
 static int complete_options(sshtun_options *o, sshtun_error *err)
 {

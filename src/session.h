@@ -21,6 +21,7 @@
 
 struct sshtun_channel;
 struct sshtun_forward;
+struct sshtun_listener;
 
 enum session_state {
     SS_CONNECTING,      /* I/O thread doing connect/handshake/auth */
@@ -42,6 +43,7 @@ struct sshtun_session {
     struct sshtun_channel *dirty_tail;  /* [mu] */
     int nchannels;                      /* [mu] live channel objects */
     struct sshtun_forward *forwards;    /* [mu] running forwards */
+    struct sshtun_listener *listeners_new;  /* [mu] remote listeners asked for */
 
     int wakefd;                         /* eventfd: wakes the I/O thread */
     pthread_t io_thread;
@@ -54,6 +56,7 @@ struct sshtun_session {
     struct sshtun_channel *io_list;     /* channels the I/O thread serves */
     struct sshtun_channel *open_head;   /* opens waiting their turn */
     struct sshtun_channel *open_tail;
+    struct sshtun_listener *io_listeners;   /* remote listeners, in order */
     LIBSSH2_CHANNEL *pump;              /* idle channel that lets us read */
     int pump_unavailable;
 };
@@ -64,6 +67,9 @@ struct sshtun_session {
 /* Put ch on the dirty list and wake the I/O thread if the list was empty.
  * Call without holding ch->mu. */
 void session_mark_dirty(struct sshtun_session *s, struct sshtun_channel *ch);
+
+/* Wake the I/O thread (after changing something it polls for). */
+void session_wake(struct sshtun_session *s);
 
 /* Drop one reference; frees the session when none are left. */
 void session_unref(struct sshtun_session *s);

@@ -84,7 +84,8 @@ enum socks_step socks_auth_result(struct socks *s, int ok,
                                   unsigned char *out, size_t *outlen);
 
 /* After SOCKS_REQUEST: encode the final reply with a SOCKS5 code (mapped
- * to 0x5A/0x5B for SOCKS4) and the bound address (may be NULL). */
+ * to 0x5A/0x5B for SOCKS4); the bound address is sent as 0.0.0.0:0.
+ * Returns the reply's length. */
 size_t socks_reply(const struct socks *s, enum socks5_reply code,
                    unsigned char *out);
 

@@ -36,7 +36,7 @@ int socks_creds_parse(struct socks_creds *c, const char *text,
             ulen = colon ? (size_t)(colon - line) : 0;
             plen = colon ? len - ulen - 1 : 0;
             if (!colon || ulen == 0 || ulen >= SOCKS_CRED_LEN
-                || plen >= SOCKS_CRED_LEN) {
+                || plen == 0 || plen >= SOCKS_CRED_LEN) {
                 socks_creds_free(c);
                 return err_set(err, SSHTUN_ERR_INVAL, "%s:%d: expected "
                                "user:password (each 1-255 bytes)", path,
@@ -91,6 +91,12 @@ int socks_creds_load(struct socks_creds *c, const char *path,
         return err_set(err, SSHTUN_ERR_NOMEM, "out of memory");
     }
     n = fread(text, 1, CREDS_FILE_MAX, fp);
+    if (n == CREDS_FILE_MAX && fgetc(fp) != EOF) {
+        fclose(fp);
+        free(text);
+        return err_set(err, SSHTUN_ERR_INVAL, "SocksAuthFile %s is larger "
+                       "than %d bytes", path, CREDS_FILE_MAX);
+    }
     fclose(fp);
     text[n] = '\0';
     rc = socks_creds_parse(c, text, path, err);

@@ -98,7 +98,7 @@ void sshtun_options_free(sshtun_options *opts);
 /* Set one option by its ssh_config keyword (case-insensitive), e.g.
  * ("Port", "2222"), ("StrictHostKeyChecking", "accept-new").  The first
  * value set wins, as in ssh_config, except for keywords that accumulate
- * (IdentityFile, LocalForward).  Returns 0 or SSHTUN_ERR_INVAL with err
+ * (IdentityFile, LocalForward, DynamicForward, SocksAllow).  Returns 0 or SSHTUN_ERR_INVAL with err
  * naming the keyword and the bad value. */
 int sshtun_options_set(sshtun_options *opts, const char *keyword,
                        const char *value, sshtun_error *err);
@@ -187,6 +187,33 @@ void sshtun_close(sshtun_channel *ch);
 /* Text of the channel's last error (open failure reason, ...), or "". */
 const char *sshtun_channel_last_error(sshtun_channel *ch);
 
+/* ---------------------------------------------------------------- remote */
+
+typedef struct sshtun_listener sshtun_listener;
+
+/* Ask the server to listen on bind:port ("tcpip-forward"; bind NULL, ""
+ * or "*" for all its addresses, port 0 to let it pick) and wait for its
+ * answer.  *bound_port (may be NULL) gets the port it listens on.
+ * Returns the listener, or NULL with err (SSHTUN_ERR_PROHIBITED when the
+ * server refuses, e.g. AllowTcpForwarding or a port in use). */
+sshtun_listener *sshtun_listen_remote(sshtun_session *s, const char *bind,
+                                      int port, int *bound_port,
+                                      sshtun_error *err);
+
+/* Take the next connection made to the server's port, as a channel with
+ * the same send/recv/shutdown/close as direct ones.  Waits up to
+ * timeout_ms (-1: forever).  The caller owns the channel.  libssh2 1.10
+ * does not report the originator's address.  Thread-safe. */
+sshtun_channel *sshtun_accept(sshtun_listener *l, int timeout_ms,
+                              sshtun_error *err);
+
+/* The port the server listens on for l. */
+int sshtun_listener_port(sshtun_listener *l);
+
+/* Cancel the forward on the server and free the handle; channels already
+ * accepted stay the caller's.  Blocked sshtun_accept calls return. */
+void sshtun_listener_close(sshtun_listener *l);
+
 /* ---------------------------------------------------------------- forwards */
 
 typedef struct sshtun_forward sshtun_forward;
@@ -218,14 +245,24 @@ sshtun_forward *sshtun_forward_dynamic(sshtun_session *s, const char *spec,
 int sshtun_forward_stdio(sshtun_session *s, const char *host, int port,
                          int in_fd, int out_fd, sshtun_error *err);
 
+/* Start a remote forward as `ssh -R spec`: the server listens on
+ * "[bind_address:]port" (its loopback by default; port 0: it picks, see
+ * sshtun_forward_port) and each connection to it is joined to a new TCP
+ * connection made from here to host:hostport.  With no host:hostport the
+ * server side gets a SOCKS4/4a/5 proxy whose connections are made from
+ * here (SocksAuthFile, SocksAllow, SocksTimeout apply).  Returns the
+ * forward, or NULL with err (SSHTUN_ERR_PROHIBITED if the server refuses). */
+sshtun_forward *sshtun_forward_remote(sshtun_session *s, const char *spec,
+                                      sshtun_error *err);
+
 /* The first TCP port the forward listens on (useful with port 0). */
 int sshtun_forward_port(sshtun_forward *f);
 
 /* Stop listening, close its connections, join its threads and free. */
 void sshtun_forward_close(sshtun_forward *f);
 
-/* Start every forward listed in the session's options (LocalForward and
- * DynamicForward, as set by `-L`, `-D` or -o).  With ExitOnForwardFailure=yes the first failure is
+/* Start every forward listed in the session's options (LocalForward,
+ * RemoteForward and DynamicForward, as set by `-L`, `-R`, `-D` or -o).  With ExitOnForwardFailure=yes the first failure is
  * returned; otherwise failures are logged and the rest go on.  Returns 0,
  * or the error, with err filled. */
 int sshtun_session_start_forwards(sshtun_session *s, sshtun_error *err);

@@ -67,7 +67,8 @@ static int connect_one(const struct addrinfo *ai, int64_t deadline_ms)
 
 /* Resolve and connect, trying every address in order. */
 int transport_connect(const char *host, int port, int family,
-                      int64_t deadline_ms, int *fdp, sshtun_error *err)
+                      int64_t deadline_ms, int *fdp, int *sys_errno,
+                      sshtun_error *err)
 {
     struct addrinfo hints, *res = NULL, *ai;
     char portstr[16];
@@ -93,6 +94,8 @@ int transport_connect(const char *host, int port, int family,
             break;
     }
     freeaddrinfo(res);
+    if (sys_errno)
+        *sys_errno = fd < 0 ? -fd : 0;
     if (fd == -ETIMEDOUT)
         return err_set(err, SSHTUN_ERR_TIMEOUT,
                        "connect to host %s port %d: Connection timed out",

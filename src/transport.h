@@ -31,9 +31,11 @@ struct transport {
 
 /* Resolve host and connect a TCP socket (non-blocking on return) before
  * deadline_ms (now_ms() based; 0: no deadline).  family: AF_UNSPEC,
- * AF_INET or AF_INET6.  Returns 0 with *fd set, or an error with err. */
+ * AF_INET or AF_INET6.  Returns 0 with *fd set, or an error with err and
+ * *sys_errno (may be NULL) set to the connect's errno. */
 int transport_connect(const char *host, int port, int family,
-                      int64_t deadline_ms, int *fd, sshtun_error *err);
+                      int64_t deadline_ms, int *fd, int *sys_errno,
+                      sshtun_error *err);
 
 /* The LIBSSH2_CALLBACK_SEND hook; *abstract is the struct transport. */
 ssize_t transport_send_cb(int sock, const void *buf, size_t len, int flags,

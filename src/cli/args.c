@@ -20,7 +20,8 @@ static const char usage_text[] =
 "usage: sshtun [-46gNnqTVv] [-c cipher_spec] [-D [bind_address:]port]\n"
 "              [-F configfile] [-i identity_file]\n"
 "              [-L [bind_address:]port:host:hostport] [-l login_name]\n"
-"              [-m mac_spec] [-o option] [-p port] [-W host:port]\n"
+"              [-m mac_spec] [-o option] [-p port]\n"
+"              [-R [bind_address:]port[:host:hostport]] [-W host:port]\n"
 "              destination\n";
 
 /* The usage text. */
@@ -139,7 +140,7 @@ static int apply_option(int c, const char *arg, struct cli_args *a,
         { 'c', "Ciphers", NULL }, { 'm', "MACs", NULL },
         { 'g', "GatewayPorts", "yes" }, { 'i', "IdentityFile", NULL },
         { 'l', "User", NULL }, { 'L', "LocalForward", NULL },
-        { 'D', "DynamicForward", NULL },
+        { 'D', "DynamicForward", NULL }, { 'R', "RemoteForward", NULL },
         { 'p', "Port", NULL },
     };
     sshtun_error e;
@@ -150,7 +151,7 @@ static int apply_option(int c, const char *arg, struct cli_args *a,
         if (set(a->opts, simple[i].kw, simple[i].value ? simple[i].value : arg,
                 err, errsize))
             return -1;
-        if (c == 'L' || c == 'D')
+        if (c == 'L' || c == 'D' || c == 'R')
             a->nforwards++;
         return 0;
     }
@@ -166,7 +167,8 @@ static int apply_option(int c, const char *arg, struct cli_args *a,
             snprintf(err, errsize, "command-line: %s", e.msg);
             return -1;
         }
-        if (!strncasecmp(arg, "LocalForward", 12))
+        if (!strncasecmp(arg, "LocalForward", 12)
+            || !strncasecmp(arg, "DynamicForward", 14))
             a->nforwards++;
         return 0;
     case 'q':
@@ -188,7 +190,7 @@ static int apply_option(int c, const char *arg, struct cli_args *a,
             return -1;
         }
         return 0;
-    case 'R': case 'J':
+    case 'J':
         snprintf(err, errsize, "option -%c is not implemented yet", c);
         return -1;
     case ':':

@@ -1,0 +1,62 @@
+/*
+ * remote.h - remote listeners: ports the SSH server listens on for us
+ * (RFC 4254 7.1, "tcpip-forward"), whose connections arrive as
+ * forwarded-tcpip channels.
+ *
+ * Callers ask for a listener and wait; the I/O thread sends the request
+ * (libssh2 allows one pending at a time, so requests queue), accepts the
+ * channels the server opens and queues them, bounded, on the listener,
+ * where sshtun_accept takes them.  The functions marked "I/O thread" are
+ * the only ones here that call libssh2.
+ */
+#ifndef SSHTUN_REMOTE_H
+#define SSHTUN_REMOTE_H
+
+#include <libssh2.h>
+#include <pthread.h>
+
+#include "sshtun.h"
+#include "waitq.h"
+
+/* Accepted channels a listener holds before new ones are refused. */
+#define LISTENER_QUEUE_MAX 64
+
+enum listener_state { LS_REQUESTED, LS_ACTIVE, LS_FAILED, LS_CLOSED };
+
+struct sshtun_listener {
+    struct sshtun_session *sess;
+    char *bind;                     /* as sent; "" for all */
+    int port;                       /* as asked; 0: server picks */
+
+    pthread_mutex_t mu;
+    enum listener_state state;      /* [mu] */
+    int err;                        /* [mu] */
+    char errmsg[256];               /* [mu] */
+    int bound_port;                 /* [mu] */
+    int user_closed;                /* [mu] */
+    int refs;                       /* atomic: caller + I/O thread */
+    struct sshtun_channel *q_head;  /* [mu] accepted, not yet taken */
+    struct sshtun_channel *q_tail;  /* [mu] */
+    int q_len;                      /* [mu] */
+    struct waitq accept_waiters;    /* [mu] */
+    struct waitq state_waiters;     /* [mu] */
+
+    struct sshtun_listener *new_next;   /* [sess->mu] not yet adopted */
+
+    /* io */
+    LIBSSH2_LISTENER *ll;
+    int started;                    /* libssh2 request in progress */
+    struct sshtun_listener *io_next;
+};
+
+/* I/O thread: adopt listeners asked for since the last call. */
+void remote_take_new(struct sshtun_session *s);
+
+/* I/O thread: advance requests, accept channels, handle closes.  Returns
+ * 1 on progress, 0, or -1 if the session is lost. */
+int remote_serve(struct sshtun_session *s);
+
+/* I/O thread: fail every listener (session ending). */
+void remote_fail_all(struct sshtun_session *s, int code, const char *msg);
+
+#endif
