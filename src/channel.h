@@ -74,6 +74,8 @@ struct sshtun_channel {
     int eof_sent;
     int in_eof_seen;
     struct chunk *out_cur;          /* chunk being written */
+    int64_t flush_deadline;         /* closed by the caller: until when
+                                       queued data may still be sent */
     int64_t close_deadline;         /* 0: not closing */
 };
 

@@ -518,6 +518,20 @@ static int serve_channel(struct sshtun_session *s, struct sshtun_channel *ch)
         ch->in_stalled = 1;
     pthread_mutex_unlock(&ch->mu);
     if (user_closed) {
+        /* Like close() on a socket: what was sent before goes out first
+         * (bounded by the grace period), then EOF and CLOSE. */
+        int pending;
+        if (!ch->flush_deadline)
+            ch->flush_deadline = now_ms() + CHAN_CLOSE_GRACE_MS;
+        n = write_channel(s, ch);
+        if (n < 0 && !is_channel_error((int)n))
+            return -1;
+        pthread_mutex_lock(&ch->mu);
+        pending = ch->out.bytes > 0;
+        pthread_mutex_unlock(&ch->mu);
+        if (n >= 0 && (pending || ch->out_cur)
+            && now_ms() < ch->flush_deadline)
+            return n > 0;
         begin_close(ch);
         return continue_close(s, ch) ? 2 : 1;
     }
@@ -653,8 +667,9 @@ static int wait_events(struct sshtun_session *s, int timeout)
     if (timeout < 0)
         timeout = 1000;
     for (ch = s->io_list; ch; ch = ch->io_next)
-        if (ch->close_deadline) {
-            int64_t left = ch->close_deadline - now;
+        if (ch->close_deadline || ch->flush_deadline) {
+            int64_t left = (ch->close_deadline ? ch->close_deadline
+                                               : ch->flush_deadline) - now;
             if (left < timeout)
                 timeout = left > 0 ? (int)left : 0;
         }

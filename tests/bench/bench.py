@@ -27,6 +27,8 @@ PID when it ends, also on error or interruption.
 """
 import argparse
 import os
+import resource
+import select
 import signal
 import socket
 import statistics
@@ -155,22 +157,25 @@ class Tunnel:
 
     def start(self):
         """Start the client and wait until its forward accepts."""
-        self.proc = fixture.start(self.argv, env=self.env,
-                                  stdout=subprocess.DEVNULL,
-                                  stderr=open(self.errpath, "w"))
+        with open(self.errpath, "w") as err:
+            self.proc = fixture.start(self.argv, env=self.env,
+                                      stdout=subprocess.DEVNULL, stderr=err)
         try:
             fixture.wait_port(self.port, proc=self.proc, timeout=30)
         except RuntimeError as e:
+            self.stop()
             raise BenchError("%s (%s) did not start: %s\n%s"
                              % (self.client, self.path, e, self.stderr()))
 
     def ensure_running(self):
-        """Restart the client if it has exited."""
-        if self.proc is None or self.proc.poll() is not None:
-            if self.proc is not None:
-                warn("%s (%s) had exited (%s), restarting:\n%s"
-                     % (self.client, self.path, self.proc.returncode,
-                        self.stderr()))
+        """Start the client if it is not running (never started, stopped
+        after a failure, or exited)."""
+        if self.proc is not None and self.proc.poll() is not None:
+            warn("%s (%s) had exited (%s), restarting:\n%s"
+                 % (self.client, self.path, self.proc.returncode,
+                    self.stderr()))
+            self.proc = None
+        if self.proc is None:
             self.start()
 
     def cpu(self):
@@ -189,8 +194,10 @@ class Tunnel:
             self.proc = None
 
 
-def ssh_argv(ssh, sshd, port, known_hosts, cipher, mac, forward):
-    """OpenSSH's ssh as a plain tunnel to the bench sshd."""
+def ssh_argv(ssh, sshd, port, known_hosts, cipher, mac, forward,
+             flag="-L"):
+    """OpenSSH's ssh as a plain tunnel to the bench sshd (flag -D: a SOCKS
+    proxy on forward)."""
     return [ssh, "-N", "-F", "/dev/null",
             "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes",
             "-i", sshd.client_key,
@@ -199,11 +206,11 @@ def ssh_argv(ssh, sshd, port, known_hosts, cipher, mac, forward):
             "-o", "StrictHostKeyChecking=yes",
             "-o", "ExitOnForwardFailure=yes",
             "-p", str(port), "-c", cipher, "-m", mac,
-            "-L", forward, "%s@127.0.0.1" % sshd.user]
+            flag, forward, "%s@127.0.0.1" % sshd.user]
 
 
 def sshtun_argv(sshtun, sshd, port, known_hosts, cipher, mac, forward,
-                window=None):
+                window=None, flag="-L"):
     """sshtun with the same options as ssh_argv, plus an optional window."""
     argv = [sshtun, "-N", "-F", "/dev/null",
             "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes",
@@ -212,7 +219,7 @@ def sshtun_argv(sshtun, sshd, port, known_hosts, cipher, mac, forward,
             "-o", "GlobalKnownHostsFile=none",
             "-o", "StrictHostKeyChecking=yes",
             "-o", "ExitOnForwardFailure=yes",
-            "-p", str(port), "-c", cipher, "-m", mac, "-L", forward]
+            "-p", str(port), "-c", cipher, "-m", mac, flag, forward]
     if window:
         argv += ["-o", "WindowSize=%s" % window]
     return argv + ["%s@127.0.0.1" % sshd.user]
@@ -308,6 +315,213 @@ def round_trips(tunnel, count):
             samples[min(len(samples) - 1, int(len(samples) * 0.99))])
 
 
+# ------------------------------------------------------ SOCKS (-D) proxies
+
+def start_echo_server(socksload):
+    """Start socksload's loopback echo server; returns (process, port)."""
+    proc = fixture.start([socksload, "echo"], stdout=subprocess.PIPE)
+    line = proc.stdout.readline().decode(errors="replace").split()
+    if not line or not line[-1].isdigit():
+        raise BenchError("socksload echo server did not start")
+    return proc, int(line[-1])
+
+
+def proc_status_kib(pid, field):
+    """A kB field of /proc/PID/status (VmRSS, VmHWM), in KiB."""
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError as e:
+        raise BenchError("cannot read /proc/%d/status: %s" % (pid, e))
+    raise BenchError("no %s in /proc/%d/status" % (field, pid))
+
+
+class LineReader:
+    """Lines from a child's stdout with deadlines, and whatever else to do
+    (sampling) while waiting."""
+
+    def __init__(self, proc, what):
+        self.proc = proc
+        self.what = what
+        self.buf = b""
+        self.errors = []            # "error ..." lines
+
+    def line(self, timeout, idle=None, idle_every=0.01):
+        """The next line that is not an error line; idle() is called every
+        idle_every seconds meanwhile."""
+        deadline = time.monotonic() + timeout
+        fd = self.proc.stdout.fileno()
+        while True:
+            while b"\n" in self.buf:
+                text, self.buf = self.buf.split(b"\n", 1)
+                text = text.decode(errors="replace").strip()
+                if text.startswith("error "):
+                    self.errors.append(text[6:])
+                    continue
+                return text
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise BenchError("%s: no answer within %.0f s"
+                                 % (self.what, timeout))
+            ready, _, _ = select.select([fd], [], [],
+                                        min(left, idle_every if idle
+                                            else left))
+            if idle:
+                idle()
+            if ready:
+                data = os.read(fd, 4096)
+                if not data:
+                    raise BenchError("%s exited (%s)%s"
+                                     % (self.what, self.proc.poll(),
+                                        ": " + "; ".join(self.errors)
+                                        if self.errors else ""))
+                self.buf += data
+
+
+def socks_rate(tunnel, opts, echo_port):
+    """Connections per second through a SOCKS proxy; returns (conns/s,
+    failures, p50 µs, p99 µs, proxy CPU ms per 1000 connections, first
+    error or None)."""
+    argv = [opts.socksload, "rate", str(tunnel.port), str(echo_port),
+            str(opts.socks_threads), str(opts.socks_seconds),
+            str(opts.socks_rate_bytes)]
+    proc = fixture.start(argv, stdout=subprocess.PIPE)
+    try:
+        cpu0 = tunnel.cpu()
+        reader = LineReader(proc, "socksload rate")
+        fields = reader.line(opts.socks_seconds + 60).split()
+        cpu1 = tunnel.cpu()
+        if len(fields) != 7 or fields[0] != "rate":
+            raise BenchError("socksload rate said %r" % " ".join(fields))
+    finally:
+        fixture.stop(proc)
+    ok, fail = int(fields[1]), int(fields[2])
+    seconds = float(fields[3])
+    if ok == 0:
+        raise BenchError("no connection succeeded (%d failed): %s"
+                         % (fail, "; ".join(reader.errors)))
+    total = int(fields[6])
+    return (ok / seconds, fail, float(fields[4]), float(fields[5]),
+            (cpu1 - cpu0) * 1000.0 / total * 1000.0,
+            reader.errors[0] if reader.errors else None)
+
+
+def socks_many(tunnel, opts, echo_port):
+    """opts.socks_conns connections opened through a SOCKS proxy, then all
+    echoing opts.socks_bytes at once, with the proxy's RSS along the way.
+    Returns a dict of the values."""
+    pid = tunnel.proc.pid
+    time.sleep(0.3)                 # let the fresh process settle
+    r = {"rss idle": proc_status_kib(pid, "VmRSS")}
+    argv = [opts.socksload, "many", str(tunnel.port), str(echo_port),
+            str(opts.socks_conns), str(opts.socks_bytes),
+            str(opts.socks_parallel), str(opts.socks_timeout)]
+    proc = fixture.start(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    reader = LineReader(proc, "socksload many")
+    peak = [0]
+
+    def sample():
+        try:
+            peak[0] = max(peak[0], proc_status_kib(pid, "VmRSS"))
+        except BenchError:
+            pass                    # the proxy died: seen below
+
+    try:
+        # Each handshake gives up after socks_timeout; allow them to run
+        # one after another in the worst case, within reason.
+        f = reader.line(opts.socks_timeout * 3).split()
+        if len(f) != 4 or f[0] != "opened":
+            raise BenchError("socksload many said %r" % " ".join(f))
+        r["opened"], r["open time"] = int(f[1]), float(f[3])
+        time.sleep(0.5)
+        r["rss open"] = proc_status_kib(pid, "VmRSS")
+        proc.stdin.write(b"go\n")
+        proc.stdin.flush()
+        f = reader.line(opts.socks_timeout + 30, idle=sample).split()
+        sample()
+        if len(f) != 4 or f[0] != "done":
+            raise BenchError("socksload many said %r" % " ".join(f))
+        r["ok"], r["time"] = int(f[1]), float(f[3])
+        # VmHWM can lag VmRSS a little (per-CPU RSS counters): the peak
+        # is the larger of the samples and the high-water mark.
+        r["hwm"] = proc_status_kib(pid, "VmHWM")
+        r["rss peak"] = max(peak[0], r["hwm"])
+        time.sleep(0.5)
+        r["rss after"] = proc_status_kib(pid, "VmRSS")
+        proc.stdin.write(b"close\n")
+        proc.stdin.flush()
+        reader.line(30)
+    finally:
+        fixture.stop(proc)
+    r["rss per conn"] = ((r["rss open"] - r["rss idle"]) / r["opened"]
+                         if r["opened"] else None)
+    r["errors"] = reader.errors
+    return r
+
+
+def make_socks_tunnel(client, ctx):
+    """A fresh -D proxy of one client (fresh, so that its RSS and CPU are
+    its own measurement's)."""
+    opts = ctx["opts"]
+    sshd = ctx["sshd"]
+    lport = fixture.free_port()
+    forward = "127.0.0.1:%d" % lport
+    if client == "ssh":
+        argv = ssh_argv(opts.ssh, sshd, sshd.port, ctx["known_hosts"],
+                        opts.cipher, opts.mac, forward, flag="-D")
+    else:
+        argv = sshtun_argv(opts.sshtun, sshd, sshd.port, ctx["known_hosts"],
+                           opts.cipher, opts.mac, forward, flag="-D")
+    return Tunnel(client, "socks", argv, ctx["env"], lport, ctx["logdir"])
+
+
+def run_socks(rep, order, opts, results, ctx):
+    """The SOCKS measurements of one repetition, clients interleaved."""
+    echo_port = ctx["echo_port"]
+    for client in order:
+        t = make_socks_tunnel(client, ctx)
+        try:
+            r = measure(rep, t, "SOCKS connections/s", socks_rate, opts,
+                        echo_port)
+        finally:
+            t.stop()
+        if r:
+            rate, fail, p50, p99, cpu, err = r
+            results.add("socks rate", client, rate)
+            results.add("socks fail", client, fail)
+            results.add("socks p50", client, p50)
+            results.add("socks p99", client, p99)
+            results.add("socks cpu", client, cpu)
+            warn("rep %d  SOCKS conns/s       %-6s %8.0f /s  p50 %7.0f us  "
+                 "p99 %7.0f us  %5.0f CPU ms/1000  %d failed%s"
+                 % (rep, client, rate, p50, p99, cpu, fail,
+                    " (first: %s)" % err if err else ""))
+    for client in order:
+        t = make_socks_tunnel(client, ctx)
+        try:
+            r = measure(rep, t, "SOCKS %d x %s" % (opts.socks_conns,
+                                                 format_size(opts.socks_bytes)),
+                        socks_many, opts, echo_port)
+        finally:
+            t.stop()
+        if r:
+            for key in ("opened", "ok", "open time", "time", "rss idle",
+                        "rss open", "rss peak", "rss after", "rss per conn"):
+                if r.get(key) is not None:
+                    results.add("many " + key, client, r[key])
+            warn("rep %d  SOCKS %d x %-5s %-6s opened %d in %.2f s, echoed "
+                 "%d in %.2f s; RSS KiB idle %d, open %d, peak %d (HWM %d), "
+                 "after %d, per conn %s%s"
+                 % (rep, opts.socks_conns, format_size(opts.socks_bytes),
+                    client, r["opened"], r["open time"], r["ok"], r["time"],
+                    r["rss idle"], r["rss open"], r["rss peak"], r["hwm"],
+                    r["rss after"], fmt(r["rss per conn"]),
+                    "; errors: " + "; ".join(r["errors"])
+                    if r["errors"] else ""))
+
+
 # ------------------------------------------------------------------ running
 
 def warn(text):
@@ -347,10 +561,12 @@ def measure(rep, tunnel, label, fn, *args):
         tunnel.ensure_running()
         values = fn(tunnel, *args)
     except (BenchError, OSError) as e:
+        # A start failure has its stderr in e already.
+        detail = tunnel.stderr() if tunnel.proc is not None else ""
         warn("rep %d  %-26s %-14s FAILED: %s\n%s"
-             % (rep, label, tunnel.client, e, tunnel.stderr()))
+             % (rep, label, tunnel.client, e, detail))
         tunnel.stop()
-        return
+        return None
     return values
 
 
@@ -454,6 +670,10 @@ def report(results, opts, reps_done, ssh_version, elapsed):
          True),
     ]
     out = []
+    if opts.socks_only:
+        out += socks_report(results, opts, reps_done, ssh_version, elapsed)
+        print("\n".join(out), flush=True)
+        return
     out.append("sshtun vs %s, %s + %s, one loopback sshd; %s per transfer "
                "(%s over the %d ms path), %d round trips; medians of %d "
                "repetition%s; %.0f s in all."
@@ -492,7 +712,82 @@ def report(results, opts, reps_done, ssh_version, elapsed):
             out.append("| %s | %s | %s |"
                        % (window, results.cell("window " + window, "sshtun"),
                           fmt(ratio(v, ssh_down), 2)))
+    if opts.socks:
+        out.append("")
+        out += socks_report(results, opts, reps_done, ssh_version, elapsed)
     print("\n".join(out), flush=True)
+
+
+def socks_report(results, opts, reps_done, ssh_version, elapsed):
+    """The markdown table of the SOCKS (-D) measurements."""
+    n = opts.socks_conns
+    many = "%d × %s" % (n, format_size(opts.socks_bytes) + "iB")
+    rows = [
+        # key, label, digits, goal kind, goal, higher is better
+        ("socks rate", "connections/s (%d workers, %d B echo each)"
+         % (opts.socks_threads, opts.socks_rate_bytes), 0, "ratio", 1.0,
+         True),
+        ("socks p50", "connect → echo p50 (µs)", 0, None, None, False),
+        ("socks p99", "connect → echo p99 (µs)", 0, None, None, False),
+        ("socks fail", "failed connections in the connections/s test", 0,
+         "count", None, False),
+        ("socks cpu", "proxy CPU (ms per 1000 connections)", 0, None, None,
+         False),
+        ("many opened", "%s: opened (of %d)" % (many, n), 0, "count", None,
+         True),
+        ("many ok", "%s: echoed whole (of %d)" % (many, n), 0, "all", n,
+         True),
+        ("many open time", "%s: time to open all (s)" % many, 2, None, None,
+         False),
+        ("many time", "%s: echo time, all at once (s)" % many, 3, "ratio",
+         0.5, False),
+        ("many rss idle", "proxy RSS, idle (KiB)", 0, None, None, False),
+        ("many rss open", "proxy RSS, %d connections open (KiB)" % n, 0,
+         None, None, False),
+        ("many rss peak", "proxy RSS, peak during the echo (KiB)", 0,
+         None, None, False),
+        ("many rss after", "proxy RSS after the echo, %d still open (KiB)"
+         % n, 0, None, None, False),
+        ("many rss per conn", "RSS per open connection (KiB, (open − idle) "
+         "/ %d)" % n, 1, "max", 64, False),
+    ]
+    out = []
+    out.append("SOCKS5 proxies, `sshtun -D` vs `%s -D`, %s + %s, the same "
+               "loopback sshd, one SSH connection each, a fresh client per "
+               "measurement; medians of %d repetition%s%s."
+               % (ssh_version, opts.cipher, opts.mac, reps_done,
+                  "" if reps_done == 1 else "s",
+                  "; %.0f s in all" % elapsed if opts.socks_only else ""))
+    out.append("Cells: median (min–max).  Ratios are of medians, "
+               "sshtun/ssh: above 1 means more connections/s; below 1 "
+               "means quicker or smaller.  Counts are goals for every "
+               "repetition (the minimum is checked).")
+    out.append("")
+    out.append("| SOCKS measurement | sshtun | ssh | sshtun/ssh | goal |")
+    out.append("|---|---:|---:|---:|---|")
+    for key, label, digits, kind, goal, higher in rows:
+        a = results.median(key, "sshtun")
+        b = results.median(key, "ssh")
+        r = None if kind in ("count", "all") else ratio(a, b)
+        if kind == "ratio":
+            g = goal_text(r, goal, higher)
+        elif kind == "all":
+            values = results.samples.get((key, "sshtun"))
+            if not values:
+                g = "%d/%d (no data)" % (goal, goal)
+            else:
+                g = "%d/%d %s" % (goal, goal, "met" if min(values) >= goal
+                                  else "**missed** (min %d)" % min(values))
+        elif kind == "max":
+            g = ("≤ %g KiB (sshtun) " % goal
+                 + ("(no data)" if a is None else
+                    "met" if a <= goal else "**missed**"))
+        else:
+            g = ""
+        out.append("| %s | %s | %s | %s | %s |"
+                   % (label, results.cell(key, "sshtun", digits),
+                      results.cell(key, "ssh", digits), fmt(r, 2), g))
+    return out
 
 
 def parse_args():
@@ -520,6 +815,34 @@ def parse_args():
     p.add_argument("--time-limit", type=float, default=540,
                    help="start no repetition that would end after this "
                         "many seconds (default 540); at least one runs")
+    g = p.add_argument_group("SOCKS proxy (-D) measurements")
+    g.add_argument("--socks", action=argparse.BooleanOptionalAction,
+                   default=True,
+                   help="measure sshtun -D against ssh -D (default: yes)")
+    g.add_argument("--socks-only", action="store_true",
+                   help="only the SOCKS measurements, no -L ones")
+    g.add_argument("--socksload", default=os.path.join(HERE, "socksload"),
+                   help="the SOCKS load client and echo server")
+    g.add_argument("--socks-seconds", type=float,
+                   help="duration of the connections/s test (default 10; "
+                        "--quick: 3)")
+    g.add_argument("--socks-threads", type=int, default=16,
+                   help="client workers of the connections/s test "
+                        "(default 16)")
+    g.add_argument("--socks-rate-bytes", type=parse_size, default=16,
+                   help="bytes echoed per connection in the connections/s "
+                        "test (default 16)")
+    g.add_argument("--socks-conns", type=int,
+                   help="concurrent connections of the many-connections "
+                        "test (default 1000; --quick: 200)")
+    g.add_argument("--socks-bytes", type=parse_size, default=64 * 1024,
+                   help="bytes each of them echoes (default 64K)")
+    g.add_argument("--socks-parallel", type=int, default=16,
+                   help="handshakes in flight while opening them "
+                        "(default 16)")
+    g.add_argument("--socks-timeout", type=int, default=60,
+                   help="seconds a handshake or the whole transfer may "
+                        "take (default 60)")
     opts = p.parse_args()
     sizes = opts.sizes or ("32M" if opts.quick else "512M")
     parts = [parse_size(s) for s in sizes.split(",")]
@@ -528,7 +851,24 @@ def parse_args():
     opts.reps = opts.reps or (1 if opts.quick else 3)
     opts.round_trips = opts.round_trips or (200 if opts.quick else 2000)
     opts.windows = [w.strip() for w in opts.windows.split(",") if w.strip()]
+    if opts.socks_only:
+        opts.socks = True
+    opts.socks_seconds = opts.socks_seconds or (3 if opts.quick else 10)
+    opts.socks_conns = opts.socks_conns or (200 if opts.quick else 1000)
     return opts
+
+
+def raise_fd_limit(opts):
+    """Raise RLIMIT_NOFILE to the hard limit, for this process and the
+    ones it starts (clients, sshd, echo server, load client)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    need = 2 * opts.socks_conns + 200
+    if opts.socks and hard != resource.RLIM_INFINITY and hard < need:
+        warn("warning: descriptor limit %d is below %d; %d SOCKS "
+             "connections may fail for lack of descriptors"
+             % (hard, need, opts.socks_conns))
 
 
 class Interrupted(Exception):
@@ -542,6 +882,7 @@ def on_signal(signum, frame):
 def main():
     opts = parse_args()
     fixture.SSHD = opts.sshd
+    raise_fd_limit(opts)
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     ssh_version = subprocess.run([opts.ssh, "-V"], capture_output=True,
@@ -555,13 +896,23 @@ def main():
     try:
         sshd = fixture.Sshd()
         target = fixture.TcpServer(target_handler)
-        proxy, proxy_port = start_delay_proxy(opts.delayproxy, sshd.port,
+        ports = [sshd.port]
+        if not opts.socks_only:
+            _, proxy_port = start_delay_proxy(opts.delayproxy, sshd.port,
                                               opts.delay_ms)
+            ports.append(proxy_port)
+            warn("sshd on port %d, delay proxy (%d ms each way) on port %d"
+                 % (sshd.port, opts.delay_ms, proxy_port))
         known_hosts = os.path.join(sshd.dir, "known_hosts_bench")
-        write_known_hosts(sshd, (sshd.port, proxy_port), known_hosts)
+        write_known_hosts(sshd, ports, known_hosts)
         logdir = tempfile.mkdtemp(prefix="logs-", dir=sshd.dir)
-        warn("sshd on port %d, delay proxy (%d ms each way) on port %d"
-             % (sshd.port, opts.delay_ms, proxy_port))
+        if opts.socks:
+            _, echo_port = start_echo_server(opts.socksload)
+            socks_ctx = {"opts": opts, "sshd": sshd, "env": sshd.env(),
+                         "known_hosts": known_hosts, "logdir": logdir,
+                         "echo_port": echo_port}
+            warn("sshd on port %d, SOCKS echo target on port %d"
+                 % (sshd.port, echo_port))
         for rep in range(1, opts.reps + 1):
             rep_start = time.monotonic()
             if reps_done:
@@ -570,15 +921,21 @@ def main():
                     warn("time limit: stopping after %d repetitions"
                          % reps_done)
                     break
-            tunnels = make_tunnels(opts, sshd, target.port, proxy_port,
-                                   known_hosts, sshd.env(), logdir)
-            for t in tunnels.values():
-                t.start()
             order = ["sshtun", "ssh"] if rep % 2 else ["ssh", "sshtun"]
-            run_rep(rep, tunnels, order, opts, results)
-            for t in tunnels.values():
-                t.stop()
-            tunnels = {}
+            if not opts.socks_only:
+                tunnels = make_tunnels(opts, sshd, target.port, proxy_port,
+                                       known_hosts, sshd.env(), logdir)
+                for t in tunnels.values():
+                    try:
+                        t.start()
+                    except BenchError as e:
+                        warn(str(e))    # its measurements retry, then fail
+                run_rep(rep, tunnels, order, opts, results)
+                for t in tunnels.values():
+                    t.stop()
+                tunnels = {}
+            if opts.socks:
+                run_socks(rep, order, opts, results, socks_ctx)
             reps_done += 1
         for err in target.errors:
             warn("target server error:\n" + err)

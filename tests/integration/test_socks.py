@@ -245,6 +245,11 @@ def test_username_password():
         s, rep = socks5_connect(port, "127.0.0.1", echo.port, auth=("bob", "hunter2"))
         assert rep == 0 and echo_through(s, b"ok") == b"ok"
         s.close()
+        # SOCKS4 has no passwords: refused when a password file is set.
+        s = F.connect(port)
+        s.sendall(struct.pack(">BBH", 4, 1, echo.port) + socket.inet_aton("127.0.0.1") + b"bob\0")
+        assert recv_exact(s, 8)[1] == 0x5B
+        s.close()
         assert "refused for user 'bob'" in t.stderr(), t.stderr()
     finally:
         t.stop()

@@ -6,7 +6,7 @@
  * the destination (user@host, host:port, [v6]:port, bare v6,
  * ssh://user@host:port/), with ssh's "first value wins".  Errors must say
  * what is wrong: unknown option, missing argument, no destination, a
- * command after the destination, the unimplemented -D/-R/-W/-J by name,
+ * command after the destination, the unimplemented -J by name,
  * bad -L specs and bad option values.  Each parse gets fresh options, and
  * getopt's state must not leak from one parse into the next.
  */
@@ -361,6 +361,19 @@ START_TEST(dynamic_forward)
 }
 END_TEST
 
+START_TEST(remote_forward)
+{
+    expect_ok(parse("-R", "8080:localhost:80", "-R", "0:web:443", "-R",
+                    "1080", "host", NULL));
+    ck_assert_str_eq(opt("RemoteForward", 0), "8080:localhost:80");
+    ck_assert_str_eq(opt("RemoteForward", 1), "0:web:443");
+    ck_assert_str_eq(opt("RemoteForward", 2), "1080");
+    ck_assert_int_eq(a.nforwards, 3);
+    expect_error(parse("-R", "a:b", "host", NULL),
+                 "Bad remote forwarding specification");
+}
+END_TEST
+
 START_TEST(stdio_forward)
 {
     char host[256];
@@ -388,8 +401,6 @@ END_TEST
 
 START_TEST(unimplemented_options)
 {
-    expect_error(parse("-R", "8080:localhost:80", "host", NULL),
-                 "option -R is not implemented");
     expect_error(parse("-J", "jump", "host", NULL),
                  "option -J is not implemented");
 }
@@ -446,6 +457,7 @@ static Suite *args_suite(void)
     tcase_add_test(good, local_forwards);
     tcase_add_test(good, dynamic_forward);
     tcase_add_test(good, stdio_forward);
+    tcase_add_test(good, remote_forward);
     tcase_add_test(good, dash_o);
     tcase_add_test(good, first_value_wins);
     tcase_add_test(good, cipher_mac_family_gateway_config);

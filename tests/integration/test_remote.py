@@ -1,0 +1,236 @@
+"""Remote forwarding (`sshtun -R`) and remote listeners, through a real sshd.
+
+The server listens and sshtun connects each forwarded connection to a
+real local target: 16 MiB each way with checksums, 100 concurrent
+connections, a port the server picks, a SOCKS proxy on the server side
+(-R port) used by curl, refusals by the server with and without
+ExitOnForwardFailure, a refused local target, a port already taken on the
+server, and the C API accepting from two threads.
+"""
+import hashlib
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fixture as F  # noqa: E402
+
+sshd = F.shared_sshd()
+
+
+def remote(target_port, *extra):
+    rp = F.free_port()
+    t = F.Sshtun(sshd, *extra, "-R", "%d:127.0.0.1:%d" % (rp, target_port),
+                 wait_ports=[rp])
+    return t, rp
+
+
+def test_16mib_each_way():
+    size = 16 << 20
+    up, down = F.pattern(size, seed=31), F.pattern(size, seed=32)
+
+    def handler(conn):
+        sender = threading.Thread(target=lambda: (conn.sendall(down),
+                                                  conn.shutdown(socket.SHUT_WR)))
+        sender.start()
+        got = F.recv_all(conn)
+        sender.join()
+        return hashlib.sha256(got).hexdigest() if got else None
+
+    srv = F.TcpServer(handler)
+    t, rp = remote(srv.port)
+    try:
+        s = F.connect(rp, timeout=120)
+        out = {}
+        r = threading.Thread(target=lambda: out.setdefault("d", F.recv_all(s)))
+        r.start()
+        s.sendall(up)
+        s.shutdown(socket.SHUT_WR)
+        r.join(120)
+        s.close()
+        assert out.get("d") == down, "download differs"
+        deadline = time.monotonic() + 20
+        want = hashlib.sha256(up).hexdigest()
+        while want not in srv.results and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert want in srv.results, "upload differs: %r" % srv.results
+    finally:
+        t.stop()
+        srv.close()
+
+
+def test_100_concurrent():
+    srv = F.TcpServer(F.echo_handler)
+    t, rp = remote(srv.port)
+    errors = []
+
+    def one(i):
+        try:
+            data = F.pattern(65536, seed=300 + i)
+            s = F.connect(rp, timeout=60)
+            w = threading.Thread(target=lambda: (s.sendall(data), s.shutdown(socket.SHUT_WR)))
+            w.start()
+            got = F.recv_all(s)
+            w.join()
+            s.close()
+            if got != data:
+                errors.append("conn %d: %d bytes" % (i, len(got)))
+        except Exception as e:  # noqa: BLE001
+            errors.append("conn %d: %r" % (i, e))
+
+    try:
+        threads = [threading.Thread(target=one, args=(i,)) for i in range(100)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join(120)
+        assert not errors, errors[:5]
+    finally:
+        t.stop()
+        srv.close()
+
+
+def test_port_zero_reported():
+    srv = F.TcpServer(F.echo_handler)
+    t = F.Sshtun(sshd, "-R", "0:127.0.0.1:%d" % srv.port)
+    try:
+        deadline = time.monotonic() + 15
+        port = None
+        while time.monotonic() < deadline and port is None:
+            for line in t.stderr().splitlines():
+                if line.startswith("Allocated port "):
+                    port = int(line.split()[2])
+            time.sleep(0.05)
+        assert port, t.stderr()
+        assert ("for remote forward to 127.0.0.1:%d" % srv.port) in t.stderr()
+        s = F.connect(port)
+        s.sendall(b"picked")
+        s.shutdown(socket.SHUT_WR)
+        assert F.recv_all(s) == b"picked"
+        s.close()
+    finally:
+        t.stop()
+        srv.close()
+    t = F.Sshtun(sshd, "-q", "-R", "0:127.0.0.1:%d" % srv.port)
+    time.sleep(1.5)
+    t.stop()
+    assert "Allocated port" not in t.stderr(), t.stderr()
+
+
+def test_remote_dynamic_socks():
+    web = tempfile.mkdtemp(dir=sshd.dir)
+    body = F.pattern(80000, seed=33)
+    with open(os.path.join(web, "blob"), "wb") as f:
+        f.write(body)
+    wport = F.free_port()
+    httpd = F.start([sys.executable, "-m", "http.server", "--bind", "127.0.0.1",
+                     str(wport), "--directory", web],
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    F.wait_port(wport, proc=httpd)
+    rp = F.free_port()
+    t = F.Sshtun(sshd, "-R", str(rp), wait_ports=[rp])
+    try:
+        for mode, host in (("--socks5", "127.0.0.1"), ("--socks5-hostname", "localhost"),
+                           ("--socks4", "127.0.0.1")):
+            p = subprocess.run(["curl", "-sS", "--max-time", "20", mode, "127.0.0.1:%d" % rp,
+                                "http://%s:%d/blob" % (host, wport)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=40)
+            assert p.returncode == 0 and p.stdout == body, (mode, p.stderr)
+        p = subprocess.run(["curl", "-sS", "--max-time", "20", "--socks5", "127.0.0.1:%d" % rp,
+                            "http://127.0.0.1:%d/" % F.free_port()],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=40)
+        assert p.returncode == 97 and b"(5)" in p.stderr, p.stderr   # connection refused
+    finally:
+        t.stop()
+        F.stop(httpd)
+
+
+def test_server_refuses():
+    nofwd = F.shared_sshd("AllowTcpForwarding no\n")
+    rc, err = F.run_sshtun(nofwd, "-o", "ExitOnForwardFailure=yes",
+                           "-R", "%d:127.0.0.1:9" % F.free_port())
+    assert rc == 255 and "remote port forwarding failed" in err, (rc, err)
+    t = F.Sshtun(nofwd, "-R", "%d:127.0.0.1:9" % F.free_port())
+    time.sleep(2)
+    assert t.proc.poll() is None, t.stderr()
+    assert "remote port forwarding failed" in t.stderr()
+    assert t.stop() == 0
+
+
+def test_remote_port_taken():
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen(1)
+    try:
+        rc, err = F.run_sshtun(sshd, "-o", "ExitOnForwardFailure=yes",
+                               "-R", "127.0.0.1:%d:127.0.0.1:9" % taken.getsockname()[1])
+        assert rc == 255 and "remote port forwarding failed" in err, (rc, err)
+    finally:
+        taken.close()
+
+
+def test_local_target_refused():
+    closed = F.free_port()
+    t, rp = remote(closed)
+    try:
+        s = F.connect(rp, timeout=10)
+        start = time.monotonic()
+        try:
+            assert s.recv(1) == b""
+        except ConnectionResetError:
+            pass
+        assert time.monotonic() - start < 5
+        s.close()
+        time.sleep(0.3)
+        assert "Connection refused" in t.stderr(), t.stderr()
+        assert t.proc.poll() is None
+    finally:
+        t.stop()
+
+
+def test_api_accept_from_two_threads():
+    p = F.start([os.path.join(F.TOP_BUILDDIR, "tests/api/api_remote"), str(sshd.port),
+                 sshd.user, sshd.client_key, sshd.known_hosts],
+                env=sshd.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        line = p.stdout.readline().decode()
+        assert line.startswith("port "), (line, p.stderr.read().decode())
+        port = int(line.split()[1])
+        datas = [F.pattern(200000, seed=40 + i) for i in range(2)]
+        socks = [F.connect(port) for _ in range(2)]
+        results = [None, None]
+
+        def run(i):
+            results[i] = F.recv_all(socks[i])
+
+        readers = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+        for r in readers:
+            r.start()
+        for i in range(2):
+            socks[i].sendall(datas[i])
+            socks[i].shutdown(socket.SHUT_WR)
+        for r in readers:
+            r.join(60)
+        assert results == datas, [len(r or b"") for r in results]
+        out, err = p.communicate(timeout=60)
+        F.assert_no_sanitizer_report(err.decode(), "api_remote")
+        assert p.returncode == 0 and b"ok: two channels" in out, (out, err)
+    finally:
+        F.stop(p)
+
+
+if __name__ == "__main__":
+    F.run_tests([
+        test_16mib_each_way,
+        test_100_concurrent,
+        test_port_zero_reported,
+        test_remote_dynamic_socks,
+        test_server_refuses,
+        test_remote_port_taken,
+        test_local_target_refused,
+        test_api_accept_from_two_threads,
+    ])
