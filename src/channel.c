@@ -373,6 +373,45 @@ struct sshtun_channel *chan_open_direct_start(struct sshtun_session *s,
     return open_start(s, "direct-tcpip", payload, n, target, err);
 }
 
+/* Request a direct-streamlocal channel to a server-side socket path. */
+struct sshtun_channel *chan_open_streamlocal_start(struct sshtun_session *s,
+                                                  const char *path,
+                                                  sshtun_error *err)
+{
+    unsigned char payload[4 + 4096 + 4 + 4];
+    size_t n = 0;
+
+    if (!s || !path || !*path || strlen(path) > 4096) {
+        err_set(err, SSHTUN_ERR_INVAL, "bad socket path");
+        return NULL;
+    }
+    /* RFC-less OpenSSH extension: string path, string reserved, uint32
+     * reserved. */
+    n += put_string(payload + n, path);
+    n += put_string(payload + n, "");
+    n += put_u32(payload + n, 0);
+    return open_start(s, "direct-streamlocal@openssh.com", payload, n, path,
+                      err);
+}
+
+/* Open a channel to a Unix socket on the server and wait for the answer. */
+sshtun_channel *sshtun_channel_open_streamlocal(sshtun_session *s,
+                                                const char *path,
+                                                int timeout_ms,
+                                                sshtun_error *err)
+{
+    struct sshtun_channel *ch = chan_open_streamlocal_start(s, path, err);
+
+    if (!ch)
+        return NULL;
+    if (chan_wait_open(ch, timeout_ms, err)) {
+        sshtun_close(ch);
+        return NULL;
+    }
+    err_clear(err);
+    return ch;
+}
+
 /* Open a direct-tcpip channel to host:port and wait for the answer. */
 sshtun_channel *sshtun_channel_open_direct(sshtun_session *s,
                                            const char *host, int port,

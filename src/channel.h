@@ -122,6 +122,12 @@ struct sshtun_channel *chan_new_accepted(struct sshtun_session *s,
                                          LIBSSH2_CHANNEL *lch,
                                          const char *target);
 
+/* Request a direct-streamlocal@openssh.com channel to a server-side Unix
+ * socket without waiting; chan_wait_open next. */
+struct sshtun_channel *chan_open_streamlocal_start(struct sshtun_session *s,
+                                                  const char *path,
+                                                  sshtun_error *err);
+
 /* Close the channel while others may still hold it: blocked calls return
  * SSHTUN_ERR_CLOSED; the caller's reference stays. */
 void chan_abort(struct sshtun_channel *ch);

@@ -208,9 +208,11 @@ void *forward_cfg(struct sshtun_forward *f)
     return f->cfg;
 }
 
-/* Open a channel for the client, cancellable by forward_stop. */
-struct sshtun_channel *fwd_conn_open(struct fwd_conn *c, const char *host,
-                                     int port, sshtun_error *err)
+/* Open a channel for the client (to host:port, or to the server-side
+ * socket path when host is NULL), cancellable by forward_stop. */
+static struct sshtun_channel *conn_open(struct fwd_conn *c, const char *host,
+                                        int port, const char *path,
+                                        sshtun_error *err)
 {
     struct sshtun_forward *f = c->fwd;
     const sshtun_options *o = f->sess->opts;
@@ -225,8 +227,14 @@ struct sshtun_channel *fwd_conn_open(struct fwd_conn *c, const char *host,
         *colon = '\0';
         if (colon > orig && colon[-1] == ']')
             colon[-1] = '\0';
+    } else {
+        snprintf(orig, sizeof orig, "127.0.0.1");   /* a Unix socket client */
     }
-    ch = chan_open_direct_start(f->sess, host, port, orig, orig_port, err);
+    if (path)
+        ch = chan_open_streamlocal_start(f->sess, path, err);
+    else
+        ch = chan_open_direct_start(f->sess, host, port, orig, orig_port,
+                                    err);
     if (!ch)
         return NULL;
     pthread_mutex_lock(&f->mu);
@@ -244,6 +252,21 @@ struct sshtun_channel *fwd_conn_open(struct fwd_conn *c, const char *host,
     pthread_mutex_unlock(&f->mu);
     sshtun_close(ch);
     return NULL;
+}
+
+/* Open a direct-tcpip channel for the client. */
+struct sshtun_channel *fwd_conn_open(struct fwd_conn *c, const char *host,
+                                     int port, sshtun_error *err)
+{
+    return conn_open(c, host, port, NULL, err);
+}
+
+/* Open a direct-streamlocal channel for the client. */
+struct sshtun_channel *fwd_conn_open_path(struct fwd_conn *c,
+                                          const char *path,
+                                          sshtun_error *err)
+{
+    return conn_open(c, NULL, 0, path, err);
 }
 
 /* Reader thread: connect, start the writer, pump, clean up. */
@@ -407,7 +430,8 @@ static void forward_free(struct sshtun_forward *f)
 struct sshtun_forward *forward_start(struct sshtun_session *s,
                                      const struct fwd_kind *kind, void *cfg,
                                      const char *bind_addr, int port,
-                                     sshtun_listener *rl, sshtun_error *err)
+                                     const char *path, sshtun_listener *rl,
+                                     sshtun_error *err)
 {
     struct sshtun_forward *f = calloc(1, sizeof *f);
 
@@ -428,6 +452,11 @@ struct sshtun_forward *forward_start(struct sshtun_session *s,
     if (rl) {
         f->rl = rl;
         f->remote_port = sshtun_listener_port(rl);
+    } else if (path) {
+        if (listener_open_unix(&f->lst, path, err)) {
+            forward_free(f);
+            return NULL;
+        }
     } else if (listener_open(&f->lst, bind_addr, port,
                              opts_flag(s->opts->gateway_ports),
                              s->opts->address_family, err)) {

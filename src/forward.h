@@ -26,13 +26,15 @@ struct fwd_kind {
     void (*free_cfg)(void *cfg);
 };
 
-/* Start serving: with rl NULL, bind locally (bind_addr NULL: default
- * loopback); otherwise take the connections the server forwards to rl.
+/* Start serving: with rl NULL, listen locally on the Unix socket path, or
+ * else on bind_addr:port (bind_addr NULL: default loopback); otherwise
+ * take the connections the server forwards to rl.
  * The forward owns cfg and rl afterwards, even on failure. */
 struct sshtun_forward *forward_start(struct sshtun_session *s,
                                      const struct fwd_kind *kind, void *cfg,
                                      const char *bind_addr, int port,
-                                     sshtun_listener *rl, sshtun_error *err);
+                                     const char *path, sshtun_listener *rl,
+                                     sshtun_error *err);
 
 /* The kind's configuration. */
 void *forward_cfg(struct sshtun_forward *f);
@@ -53,6 +55,11 @@ void fwd_conn_set_fd(struct fwd_conn *c, int fd);
  * Returns the channel or NULL with err. */
 struct sshtun_channel *fwd_conn_open(struct fwd_conn *c, const char *host,
                                      int port, sshtun_error *err);
+
+/* The same to a Unix socket on the server (direct-streamlocal). */
+struct sshtun_channel *fwd_conn_open_path(struct fwd_conn *c,
+                                          const char *path,
+                                          sshtun_error *err);
 
 /* Send all of buf to the client; 0 or -1. */
 int fwd_send_all(int fd, const void *buf, size_t len);

@@ -142,7 +142,7 @@ sshtun_forward *sshtun_forward_dynamic(sshtun_session *s, const char *spec,
         return NULL;
     }
     f = forward_start(s, &dynamic_kind, cfg, fs.has_bind ? fs.bind : NULL,
-                      fs.listen_port, NULL, err);
+                      fs.listen_port, NULL, NULL, err);
     if (f)
         log_msg(o, SSHTUN_LOG_VERBOSE, "SOCKS proxy (%s) listening on port "
                 "%d.", o->socks_auth_file ? "5 with username/password"

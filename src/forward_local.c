@@ -23,7 +23,8 @@ static struct sshtun_channel *local_connect(struct fwd_conn *c)
     struct sshtun_channel *ch;
     sshtun_error err;
 
-    ch = fwd_conn_open(c, spec->host, spec->port, &err);
+    ch = spec->target_path[0] ? fwd_conn_open_path(c, spec->target_path, &err)
+                              : fwd_conn_open(c, spec->host, spec->port, &err);
     if (!ch) {
         /* A session or forward going down is not this client's problem. */
         int quiet = err.code == SSHTUN_ERR_SESSION
@@ -62,10 +63,12 @@ sshtun_forward *sshtun_forward_local(sshtun_session *s, const char *spec,
         return NULL;
     }
     f = forward_start(s, &local_kind, fs, fs->has_bind ? fs->bind : NULL,
-                      fs->listen_port, NULL, err);
+                      fs->listen_port, fs->listen_path[0] ? fs->listen_path
+                                                          : NULL,
+                      NULL, err);
     if (f)
         log_msg(s->opts, SSHTUN_LOG_VERBOSE, "Local forwarding listening "
-                "on port %d to %s:%d.", sshtun_forward_port(f), fs->host,
-                fs->port);
+                "on %s to %s.", fs->listen_path[0] ? fs->listen_path : "port",
+                spec);
     return f;
 }

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "channel.h"
@@ -63,12 +64,33 @@ static int connect_local(const char *host, int port, int *sys_errno,
     return fd;
 }
 
-/* Connect step with a destination: a local TCP connection. */
+/* Connect to a local Unix socket; a blocking fd or -1 with err. */
+static int connect_unix(const char *path, sshtun_error *err)
+{
+    struct sockaddr_un sa;
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    memset(&sa, 0, sizeof sa);
+    sa.sun_family = AF_UNIX;
+    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+        err_set(err, SSHTUN_ERR_CONNECT, "connect to %s: %s", path,
+                strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* Connect step with a destination: a local TCP or Unix connection. */
 static struct sshtun_channel *remote_connect(struct fwd_conn *c)
 {
     const struct remote_cfg *cfg = forward_cfg(fwd_conn_forward(c));
     sshtun_error err;
-    int fd = connect_local(cfg->spec.host, cfg->spec.port, NULL, &err);
+    int fd = cfg->spec.target_path[0]
+                 ? connect_unix(cfg->spec.target_path, &err)
+                 : connect_local(cfg->spec.host, cfg->spec.port, NULL, &err);
 
     if (fd < 0) {
         log_msg(fwd_conn_session(c)->opts, SSHTUN_LOG_ERROR, "%s (for a "
@@ -175,6 +197,15 @@ sshtun_forward *sshtun_forward_remote(sshtun_session *s, const char *spec,
         err_set(err, SSHTUN_ERR_NOMEM, "out of memory");
         return NULL;
     }
+    if (fwdspec_parse_local(spec, &cfg->spec, NULL) == 0
+        && cfg->spec.listen_path[0]) {
+        remote_free(cfg);
+        err_set(err, SSHTUN_ERR_UNSUPPORTED, "Remote forwarding of a Unix "
+                "socket ('%.200s') is not possible with libssh2 1.10, which "
+                "cannot send streamlocal-forward@openssh.com requests",
+                spec);
+        return NULL;
+    }
     if (fwdspec_parse_local(spec, &cfg->spec, NULL)) {
         if (fwdspec_parse_dynamic(spec, &cfg->spec, NULL)) {
             remote_free(cfg);
@@ -206,7 +237,7 @@ sshtun_forward *sshtun_forward_remote(sshtun_session *s, const char *spec,
                     cfg->spec.port);
     }
     f = forward_start(s, cfg->dynamic ? &remote_socks_kind : &remote_kind,
-                      cfg, NULL, 0, l, err);
+                      cfg, NULL, 0, NULL, l, err);
     if (f)
         log_msg(s->opts, SSHTUN_LOG_VERBOSE, "Remote forwarding: server "
                 "port %d to %s.", port, cfg->dynamic ? "SOCKS from here"

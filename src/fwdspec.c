@@ -99,6 +99,50 @@ int fwdspec_parse_local(const char *spec, struct fwdspec *out,
         return err_set(err, SSHTUN_ERR_INVAL,
                        "Bad local forwarding specification '%s': too many "
                        "fields (IPv6 addresses must be in brackets)", spec);
+    if (n >= 1 && f[0][0] == '/') {
+        /* A local Unix socket to listen on. */
+        if (strlen(f[0]) >= FWD_PATH_MAX)
+            return err_set(err, SSHTUN_ERR_INVAL, "Bad local forwarding "
+                           "specification: socket path longer than %d",
+                           FWD_PATH_MAX - 1);
+        snprintf(out->listen_path, sizeof out->listen_path, "%.*s",
+                 FWD_PATH_MAX - 1, f[0]);
+        i = 1;
+    } else if (n >= 2 && f[n - 1][0] == '/' && (n == 2 || n == 3)) {
+        if (n == 3) {
+            out->has_bind = 1;
+            snprintf(out->bind, sizeof out->bind, "%.*s", FWD_HOST_MAX - 1,
+                     f[i++]);
+        }
+        out->listen_port = fwdspec_port(f[i]);
+        if (out->listen_port < 0)
+            return err_set(err, SSHTUN_ERR_INVAL, "Bad local forwarding "
+                           "specification '%s': bad port '%s'", spec, f[i]);
+        i++;
+    }
+    if (out->listen_path[0] || i > 0) {
+        /* The target: a server-side socket path or host:hostport. */
+        if (n - i == 1 && f[i][0] == '/') {
+            if (strlen(f[i]) >= FWD_PATH_MAX)
+                return err_set(err, SSHTUN_ERR_INVAL, "Bad local forwarding "
+                               "specification: socket path longer than %d",
+                               FWD_PATH_MAX - 1);
+            snprintf(out->target_path, sizeof out->target_path, "%.*s",
+                     FWD_PATH_MAX - 1, f[i]);
+            return 0;
+        }
+        if (n - i != 2 || !f[i][0])
+            return err_set(err, SSHTUN_ERR_INVAL, "Bad local forwarding "
+                           "specification '%s': expected host:hostport or "
+                           "a socket path after the listen side", spec);
+        snprintf(out->host, sizeof out->host, "%.*s", FWD_HOST_MAX - 1,
+                 f[i++]);
+        out->port = fwdspec_port(f[i]);
+        if (out->port <= 0)
+            return err_set(err, SSHTUN_ERR_INVAL, "Bad local forwarding "
+                           "specification '%s': bad port '%s'", spec, f[i]);
+        return 0;
+    }
     if (n != 3 && n != 4)
         return err_set(err, SSHTUN_ERR_INVAL,
                        "Bad local forwarding specification '%s': expected "

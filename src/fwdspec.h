@@ -12,6 +12,7 @@
 #include "sshtun.h"
 
 #define FWD_HOST_MAX 256
+#define FWD_PATH_MAX 108            /* sun_path */
 
 struct fwdspec {
     int has_bind;                   /* 0: default (loopback or GatewayPorts) */
@@ -19,10 +20,13 @@ struct fwdspec {
     int listen_port;                /* 0..65535; 0 picks a free port */
     char host[FWD_HOST_MAX];        /* target as the server will see it */
     int port;                       /* 1..65535 */
+    char listen_path[FWD_PATH_MAX]; /* local Unix socket to listen on, or "" */
+    char target_path[FWD_PATH_MAX]; /* server-side Unix socket, or "" */
 };
 
-/* Parse a -L spec.  Returns 0, or SSHTUN_ERR_INVAL with err saying what is
- * wrong. */
+/* Parse a -L spec.  Either side may be a Unix socket path instead
+ * (starting with '/'): "/local/path:host:hostport", "[bind:]port:/remote/
+ * path".  Returns 0, or SSHTUN_ERR_INVAL with err saying what is wrong. */
 int fwdspec_parse_local(const char *spec, struct fwdspec *out,
                         sshtun_error *err);
 

@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "error.h"
@@ -30,7 +32,7 @@ void sockaddr_format(const void *sa, char *buf, size_t size)
         inet_ntop(AF_INET, &a->sin_addr, host, sizeof host);
         snprintf(buf, size, "%s:%d", host, ntohs(a->sin_port));
     } else {
-        snprintf(buf, size, "(local)");
+        snprintf(buf, size, "unix socket");
     }
 }
 
@@ -146,10 +148,51 @@ int listener_open(struct listener *l, const char *bind_addr, int port,
     return rc;
 }
 
+/* Listen on a Unix socket. */
+int listener_open_unix(struct listener *l, const char *path,
+                       sshtun_error *err)
+{
+    struct sockaddr_un sa;
+    int fd;
+
+    memset(l, 0, sizeof *l);
+    if (strlen(path) >= sizeof sa.sun_path)
+        return err_set(err, SSHTUN_ERR_BIND, "socket path %s is too long",
+                       path);
+    memset(&sa, 0, sizeof sa);
+    sa.sun_family = AF_UNIX;
+    strcpy(sa.sun_path, path);
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return err_set(err, SSHTUN_ERR_BIND, "socket: %s", strerror(errno));
+    if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+        int e = errno;
+        close(fd);
+        return err_set(err, SSHTUN_ERR_BIND, "bind %s: %s; cannot listen "
+                       "on that socket path", path, strerror(e));
+    }
+    if (chmod(path, 0600) < 0 || listen(fd, 128) < 0) {
+        int e = errno;
+        close(fd);
+        unlink(path);
+        return err_set(err, SSHTUN_ERR_BIND, "listen on %s: %s", path,
+                       strerror(e));
+    }
+    l->fds[0] = fd;
+    l->nfds = 1;
+    l->port = 0;
+    snprintf(l->path, sizeof l->path, "%s", path);
+    return 0;
+}
+
 /* Close the sockets. */
 void listener_close(struct listener *l)
 {
     for (int i = 0; i < l->nfds; i++)
         close(l->fds[i]);
     l->nfds = 0;
+    if (l->path[0]) {
+        unlink(l->path);
+        l->path[0] = '\0';
+    }
 }

@@ -19,6 +19,7 @@ struct listener {
     int port;                       /* the port bound (first address) */
     char warning[160];              /* an address that failed, if others
                                        were bound */
+    char path[108];                 /* Unix socket to remove, or "" */
 };
 
 /* Bind and listen.  bind_addr NULL: default (loopback, or all when
@@ -28,7 +29,13 @@ struct listener {
 int listener_open(struct listener *l, const char *bind_addr, int port,
                   int gateway_ports, int family, sshtun_error *err);
 
-/* Close every socket. */
+/* Listen on a Unix socket path (mode 0600, as ssh's StreamLocalBindMask);
+ * the path is removed again by listener_close.  An existing path is not
+ * replaced.  Returns 0 or SSHTUN_ERR_BIND with err. */
+int listener_open_unix(struct listener *l, const char *path,
+                       sshtun_error *err);
+
+/* Close every socket (and remove a Unix socket path). */
 void listener_close(struct listener *l);
 
 /* Format a socket address as "[addr]:port" or "addr:port". */

@@ -161,6 +161,14 @@ sshtun_channel *sshtun_channel_open_direct(sshtun_session *s,
                                            int orig_port, int timeout_ms,
                                            sshtun_error *err);
 
+/* As sshtun_channel_open_direct, to a Unix socket on the server
+ * ("direct-streamlocal@openssh.com", OpenSSH's extension); needs the
+ * server's AllowStreamLocalForwarding. */
+sshtun_channel *sshtun_channel_open_streamlocal(sshtun_session *s,
+                                                const char *path,
+                                                int timeout_ms,
+                                                sshtun_error *err);
+
 /* Queue len bytes for sending.  Blocks while the channel's outbound
  * mailbox is full (the server's window is closed).  Returns len, the bytes
  * queued before timeout_ms passed (-1: forever), or a negative error

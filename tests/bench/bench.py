@@ -441,9 +441,10 @@ def socks_many(tunnel, opts, echo_port):
         proc.stdin.flush()
         f = reader.line(opts.socks_timeout + 30, idle=sample).split()
         sample()
-        if len(f) != 4 or f[0] != "done":
+        if len(f) != 6 or f[0] != "done":
             raise BenchError("socksload many said %r" % " ".join(f))
         r["ok"], r["time"] = int(f[1]), float(f[3])
+        r["time p50"], r["time p90"] = float(f[4]), float(f[5])
         # VmHWM can lag VmRSS a little (per-CPU RSS counters): the peak
         # is the larger of the samples and the high-water mark.
         r["hwm"] = proc_status_kib(pid, "VmHWM")
@@ -512,10 +513,11 @@ def run_socks(rep, order, opts, results, ctx):
                 if r.get(key) is not None:
                     results.add("many " + key, client, r[key])
             warn("rep %d  SOCKS %d x %-5s %-6s opened %d in %.2f s, echoed "
-                 "%d in %.2f s; RSS KiB idle %d, open %d, peak %d (HWM %d), "
-                 "after %d, per conn %s%s"
+                 "%d in %.2f s (half by %.2f s, 90%% by %.2f s); RSS KiB "
+                 "idle %d, open %d, peak %d (HWM %d), after %d, per conn %s%s"
                  % (rep, opts.socks_conns, format_size(opts.socks_bytes),
                     client, r["opened"], r["open time"], r["ok"], r["time"],
+                    r["time p50"], r["time p90"],
                     r["rss idle"], r["rss open"], r["rss peak"], r["hwm"],
                     r["rss after"], fmt(r["rss per conn"]),
                     "; errors: " + "; ".join(r["errors"])

@@ -23,8 +23,10 @@
  *       Opens COUNT connections through the proxy (PARALLEL handshakes
  *       at a time), prints "opened OK FAIL SECONDS", and waits for a
  *       line on stdin.  Then every open connection sends BYTES and reads
- *       the echo at once (one epoll loop); prints "done OK FAIL SECONDS"
- *       (OK: the echo came back whole and unchanged) and waits for a
+ *       the echo at once (one epoll loop); prints "done OK FAIL SECONDS
+ *       P50 P90" (OK: the echo came back whole and unchanged; SECONDS
+ *       until the last one was; P50, P90: seconds until half, nine
+ *       tenths of them were) and waits for a
  *       line on stdin (or EOF) before closing everything and printing
  *       "closed".  Each handshake and the transfer give up after
  *       TIMEOUT seconds.  "error TEXT" lines tell the first failures.
@@ -454,6 +456,7 @@ struct many_conn {
     int fd;
     size_t sent, got;
     int done;                   /* 1: echoed whole; -1: failed */
+    int64_t done_ns;            /* when the echo was complete */
 };
 
 static struct many_conn *m_conns;
@@ -507,6 +510,7 @@ static int many(int proxy, int target, int count, int bytes, int parallel,
     struct epoll_event ev, evs[256];
     int64_t t0, t1, deadline;
     int ok = 0, fail = 0, ep, left = 0;
+    uint32_t p50, p90;
 
     raise_nofile();
     m_conns = calloc((size_t)count, sizeof *m_conns);
@@ -591,6 +595,7 @@ static int many(int proxy, int target, int count, int bytes, int parallel,
                 c->got += (size_t)r;
                 if (c->got == (size_t)bytes) {
                     c->done = 1;
+                    c->done_ns = now_ns() - t0;
                     left--;
                     epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
                     break;
@@ -606,8 +611,16 @@ failed:
     }
     t1 = now_ns();
     ok = 0;
-    for (int i = 0; i < count; i++)
-        ok += m_conns[i].done == 1;
+    {
+        uint32_t *ms = malloc((size_t)count * sizeof *ms);
+        for (int i = 0; i < count; i++)
+            if (m_conns[i].done == 1)
+                ms[ok++] = (uint32_t)(m_conns[i].done_ns / 1000000);
+        qsort(ms, (size_t)ok, sizeof *ms, cmp_u32);
+        p50 = ok ? ms[ok / 2] : 0;
+        p90 = ok ? ms[ok * 9 / 10] : 0;
+        free(ms);
+    }
     fail = count - ok;
     if (left > 0) {
         char err[200];
@@ -615,7 +628,8 @@ failed:
                  "after %d s", left, timeout);
         many_error(err);
     }
-    printf("done %d %d %.3f\n", ok, fail, (t1 - t0) / 1e9);
+    printf("done %d %d %.3f %.3f %.3f\n", ok, fail, (t1 - t0) / 1e9,
+           p50 / 1e3, p90 / 1e3);
     fflush(stdout);
     wait_line();
     for (int i = 0; i < count; i++)

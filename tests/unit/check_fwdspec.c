@@ -52,6 +52,40 @@ static char *repeat(char c, size_t n)
     return s;
 }
 
+START_TEST(unix_socket_forms)
+{
+    struct fwdspec fs;
+
+    parse_ok("8080:/run/app.sock", &fs);
+    ck_assert_int_eq(fs.listen_port, 8080);
+    ck_assert_str_eq(fs.target_path, "/run/app.sock");
+    ck_assert_str_eq(fs.listen_path, "");
+    parse_ok("127.0.0.1:8080:/run/app.sock", &fs);
+    ck_assert_int_eq(fs.has_bind, 1);
+    ck_assert_str_eq(fs.bind, "127.0.0.1");
+    ck_assert_str_eq(fs.target_path, "/run/app.sock");
+    parse_ok("/tmp/local.sock:db:5432", &fs);
+    ck_assert_str_eq(fs.listen_path, "/tmp/local.sock");
+    ck_assert_str_eq(fs.host, "db");
+    ck_assert_int_eq(fs.port, 5432);
+    parse_ok("/tmp/a.sock:/run/b.sock", &fs);
+    ck_assert_str_eq(fs.listen_path, "/tmp/a.sock");
+    ck_assert_str_eq(fs.target_path, "/run/b.sock");
+    parse_bad("/tmp/a.sock", "expected host:hostport or a socket path");
+    parse_bad("/tmp/a.sock:db", "expected host:hostport or a socket path");
+    parse_bad("/tmp/a.sock:db:0", "bad port");
+    parse_bad("x:/run/b.sock", "bad port");
+    {
+        char *longp = repeat('a', 200);
+        char spec[300];
+        longp[0] = '/';
+        snprintf(spec, sizeof spec, "80:%s", longp);
+        parse_bad(spec, "socket path longer than");
+        free(longp);
+    }
+}
+END_TEST
+
 START_TEST(three_fields)
 {
     struct fwdspec fs;
@@ -306,6 +340,7 @@ static Suite *fwdspec_suite(void)
     TCase *misc = tcase_create("misc");
 
     tcase_add_test(good, three_fields);
+    tcase_add_test(good, unix_socket_forms);
     tcase_add_test(good, four_fields);
     tcase_add_test(good, star_and_empty_bind);
     tcase_add_test(good, ipv6_brackets);
