@@ -709,6 +709,37 @@ static void fail_all(struct sshtun_session *s, int code, const char *msg)
     }
 }
 
+/* Dead-peer detection (ServerAliveInterval/CountMax).  libssh2's own
+ * keepalive never reads replies, so the probe is an "env" request with
+ * want-reply on the idle pump channel, whose answer (success or failure)
+ * libssh2 does match up; any bytes from the server count as life.
+ * Returns -1 once the server has been silent for interval x count. */
+static int check_alive(struct sshtun_session *s)
+{
+    const sshtun_options *o = s->opts;
+    int64_t interval = (int64_t)o->server_alive_interval * 1000;
+    int64_t now = now_ms(), silent = now - s->out.last_rx_ms;
+    int rc;
+
+    if (interval <= 0 || !s->pump)
+        return 0;
+    if (s->alive_pending || (silent >= interval
+                             && now - s->alive_sent_ms >= interval)) {
+        if (!s->alive_pending)
+            s->alive_sent_ms = now;
+        rc = libssh2_channel_setenv(s->pump, "SSHTUN_ALIVE", "1");
+        s->alive_pending = rc == LIBSSH2_ERROR_EAGAIN;
+        if (rc < 0 && rc != LIBSSH2_ERROR_EAGAIN && !is_channel_error(rc))
+            return -1;
+    }
+    if (silent >= interval * opts_server_alive_count(o)) {
+        snprintf(s->lost_msg, sizeof s->lost_msg, "Timeout, server %s not "
+                 "responding.", o->hostname);
+        return -1;
+    }
+    return 0;
+}
+
 /* The main loop.  Returns 0 when asked to stop, -1 when the session was
  * lost. */
 static int io_loop(struct sshtun_session *s)
@@ -730,7 +761,7 @@ static int io_loop(struct sshtun_session *s)
         case 1: progress = 1; break;
         default: break;
         }
-        if (transport_flush(&s->out) < 0)
+        if (check_alive(s) < 0 || transport_flush(&s->out) < 0)
             return -1;
         pthread_mutex_lock(&s->mu);
         stop = s->stop;
@@ -747,7 +778,9 @@ static int io_loop(struct sshtun_session *s)
 /* Describe why the session was lost. */
 static void lost_reason(struct sshtun_session *s, char *buf, size_t size)
 {
-    if (s->out.error)
+    if (s->lost_msg[0])
+        snprintf(buf, size, "%s", s->lost_msg);
+    else if (s->out.error)
         snprintf(buf, size, "Connection to %s lost: %s", s->opts->hostname,
                  strerror(s->out.error));
     else
@@ -804,6 +837,7 @@ void *io_main(void *arg)
     pthread_cond_broadcast(&s->cv);
     pthread_mutex_unlock(&s->mu);
 
+    s->out.last_rx_ms = now_ms();
     rc = io_loop(s);
     if (rc < 0)
         lost_reason(s, reason, sizeof reason);

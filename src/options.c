@@ -23,7 +23,7 @@
 
 enum kind { K_STR, K_PORT, K_YESNO, K_STRICT, K_SECONDS, K_LIST, K_FWD_LOCAL,
             K_FWD_DYNAMIC, K_FWD_REMOTE, K_ALLOW, K_LOGLEVEL, K_SIZE,
-            K_FAMILY };
+            K_FAMILY, K_COUNT };
 
 /* Whether a kind accumulates values in a struct opt_list. */
 static int is_list(enum kind k)
@@ -64,6 +64,8 @@ static const struct keyword keywords[] = {
     { "SocksAuthFile", K_STR, F(socks_auth_file) },
     { "SocksAllow", K_ALLOW, F(socks_allow) },
     { "SocksTimeout", K_SECONDS, F(socks_timeout) },
+    { "ServerAliveInterval", K_SECONDS, F(server_alive_interval) },
+    { "ServerAliveCountMax", K_COUNT, F(server_alive_count_max) },
     { "LogLevel", K_LOGLEVEL, F(log_level) },
     { "WindowSize", K_SIZE, F(window_size) },
 };
@@ -88,6 +90,8 @@ sshtun_options *sshtun_options_new(void)
     o->log_level = -1;
     o->window_size = -1;
     o->socks_timeout = -1;
+    o->server_alive_interval = -1;
+    o->server_alive_count_max = -1;
     return o;
 }
 
@@ -266,6 +270,11 @@ int sshtun_options_set(sshtun_options *o, const char *kw, const char *v,
             return bad_value(err, kw, v, "at least 1 second");
         set_int(p, (int)n);
         return 0;
+    case K_COUNT:
+        if ((n = parse_number(v, 1000)) < 1)
+            return bad_value(err, kw, v, "a count from 1 to 1000");
+        set_int(p, (int)n);
+        return 0;
     case K_FAMILY:
         if (!strcasecmp(v, "any"))
             n = AF_UNSPEC;
@@ -429,6 +438,11 @@ int opts_flag(int v) { return v > 0; }
 int opts_log_level(const sshtun_options *o)
 {
     return o->log_level >= 0 ? o->log_level : SSHTUN_LOG_INFO;
+}
+
+int opts_server_alive_count(const sshtun_options *o)
+{
+    return o->server_alive_count_max > 0 ? o->server_alive_count_max : 3;
 }
 
 int opts_socks_timeout(const sshtun_options *o)

@@ -50,6 +50,8 @@ struct sshtun_options {
     char *socks_auth_file;          /* SOCKS5 user:password list */
     struct opt_list socks_allow;    /* destination rules (allowlist.h) */
     int socks_timeout;              /* handshake deadline, seconds; -1 */
+    int server_alive_interval;      /* seconds, 0 off; -1 unset */
+    int server_alive_count_max;     /* -1 unset (3) */
     int log_level;                  /* -1 unset */
     long window_size;               /* bytes, -1 unset */
     sshtun_log_fn log_fn;
@@ -71,6 +73,7 @@ sshtun_options *opts_dup(const sshtun_options *o);
 /* Seconds a SOCKS client has to complete its handshake. */
 #define OPTS_DEFAULT_SOCKS_TIMEOUT 10
 int opts_socks_timeout(const sshtun_options *o);
+int opts_server_alive_count(const sshtun_options *o);
 
 /* Default window: measured best over a 20 ms link (see tests/bench). */
 #define OPTS_DEFAULT_WINDOW (8L * 1024 * 1024)

@@ -59,6 +59,9 @@ struct sshtun_session {
     struct sshtun_listener *io_listeners;   /* remote listeners, in order */
     LIBSSH2_CHANNEL *pump;              /* idle channel that lets us read */
     int pump_unavailable;
+    int alive_pending;                  /* liveness probe awaiting reply */
+    int64_t alive_sent_ms;              /* when the last probe went out */
+    char lost_msg[256];                 /* why the loop gave up, if known */
 };
 
 /* Maximum channel objects per session: bounds every per-session list. */

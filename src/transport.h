@@ -27,6 +27,7 @@ struct transport {
     int fd;
     int error;                      /* errno of a failed send, sticky */
     int closing;                    /* make libssh2 see EOF (teardown) */
+    int64_t last_rx_ms;             /* when the server last sent anything */
 };
 
 /* Resolve host and connect a TCP socket (non-blocking on return) before

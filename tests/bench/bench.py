@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Benchmark: `sshtun -L` against OpenSSH's `ssh -L`, as ratios.
+"""Benchmark: `sshtun -L`, `-D` against OpenSSH `ssh -L`, `-D`, as ratios.
 
 One run starts a throwaway sshd on loopback (tests/integration/fixture.py),
 a delay proxy in front of it (delayproxy: DELAY ms each way, so a 2*DELAY
@@ -20,10 +20,34 @@ every repetition):
   - download over the delayed path for each sshtun WindowSize (the
     receive window is the client's, so only downloads depend on it).
 
+With --socks (the default; --socks-only skips the -L measurements) it
+also compares the SOCKS proxies, `sshtun -D` and `ssh -D`, to the same
+sshd, a fresh client process per measurement, clients interleaved.  The
+load is socksload (socksload.c), which also serves as the loopback echo
+target, so that neither is the bottleneck:
+
+  - connections per second: 16 workers (--socks-threads), each in a loop
+    connecting, SOCKS5 greeting, CONNECT to the echo target, 16 bytes
+    echoed, close, for 10 s (--socks-seconds); also the time from the
+    TCP connect to the echo's arrival, p50 and p99, and the proxy's CPU
+    per connection;
+  - 1,000 concurrent connections (--socks-conns) each echoing 64 KiB
+    (--socks-bytes): all are opened first (16 handshakes at a time),
+    then all transfer at once; the count echoed whole, the times, and the
+    proxy's RSS (VmRSS) idle, with all connections open, at its peak
+    during the echo and after it, and per open connection.
+
+Both clients carry every channel over one SSH connection, so sshd's
+MaxStartups (unauthenticated connections) does not come into it, and
+MaxSessions (100 in the fixture) counts "session" channels only, not the
+direct-tcpip channels a SOCKS CONNECT opens.  The descriptor limit is
+raised to the hard limit for this process and all it starts.
+
 It prints progress on stderr and, at the end, a markdown table of the
 medians with the ratio sshtun/ssh and the goal each ratio is held
-against (reported, not asserted).  Every process it starts is stopped by
-PID when it ends, also on error or interruption.
+against (reported, not asserted); failed connections are counted and
+shown, never hidden.  Every process it starts is stopped by PID when it
+ends, also on error or interruption.
 """
 import argparse
 import os
@@ -499,12 +523,12 @@ def run_socks(rep, order, opts, results, ctx):
                  "p99 %7.0f us  %5.0f CPU ms/1000  %d failed%s"
                  % (rep, client, rate, p50, p99, cpu, fail,
                     " (first: %s)" % err if err else ""))
+    label = "SOCKS %d x %s" % (opts.socks_conns,
+                               format_size(opts.socks_bytes))
     for client in order:
         t = make_socks_tunnel(client, ctx)
         try:
-            r = measure(rep, t, "SOCKS %d x %s" % (opts.socks_conns,
-                                                 format_size(opts.socks_bytes)),
-                        socks_many, opts, echo_port)
+            r = measure(rep, t, label, socks_many, opts, echo_port)
         finally:
             t.stop()
         if r:
@@ -799,7 +823,9 @@ def parse_args():
     p.add_argument("--ssh", default="ssh", help="OpenSSH's ssh")
     p.add_argument("--delayproxy", default=os.path.join(HERE, "delayproxy"))
     p.add_argument("--quick", action="store_true",
-                   help="32 MiB transfers, 200 round trips, 1 repetition")
+                   help="32 MiB transfers, 200 round trips, 3 s of SOCKS "
+                        "connections, 200 concurrent SOCKS connections, "
+                        "1 repetition")
     p.add_argument("--reps", type=int, help="repetitions (default 3)")
     p.add_argument("--sizes", metavar="LOOPBACK[,DELAYED]",
                    help="bytes per transfer on loopback and over the "

@@ -452,6 +452,18 @@ START_TEST(string_keywords)
 }
 END_TEST
 
+START_TEST(server_alive_keywords)
+{
+    ck_assert_int_eq(opts_server_alive_count(o), 3);
+    parse_ok("ServerAliveInterval 15");
+    parse_ok("ServerAliveCountMax=5");
+    ck_assert_int_eq(o->server_alive_interval, 15);
+    ck_assert_int_eq(opts_server_alive_count(o), 5);
+    parse_bad("ServerAliveCountMax 0", "ServerAliveCountMax");
+    parse_bad("ServerAliveInterval soon", "ServerAliveInterval");
+}
+END_TEST
+
 START_TEST(dynamic_and_socks_keywords)
 {
     sshtun_error err = { 0, "" };
@@ -612,6 +624,7 @@ static Suite *options_suite(void)
 
     tcase_add_checked_fixture(kw, setup, teardown);
     tcase_add_test(kw, defaults);
+    tcase_add_test(kw, server_alive_keywords);
     tcase_add_test(kw, dynamic_and_socks_keywords);
     tcase_add_test(kw, trailing_blanks);
     tcase_add_test(kw, case_insensitive);

@@ -1,0 +1,136 @@
+"""Dead-peer detection and server loss, through a real sshd.
+
+ServerAliveInterval/CountMax: with the server's session processes stopped
+(SIGSTOP, so the TCP connection stays up but nothing answers), sshtun
+gives up within interval x count (+ slack) and exits 255 with ssh's
+message, while a healthy idle tunnel is never dropped.  A server killed
+mid-transfer is noticed at once: the tunnelled connection sees EOF and
+sshtun exits 255.
+"""
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fixture as F  # noqa: E402
+
+sshd = F.shared_sshd()
+
+
+def descendants(pid):
+    """PIDs of every process below pid (read from /proc)."""
+    children = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(d))
+    out, todo = [], [pid]
+    while todo:
+        for c in children.get(todo.pop(), []):
+            out.append(c)
+            todo.append(c)
+    return out
+
+
+def wait_exit(proc, timeout):
+    start = time.monotonic()
+    try:
+        proc.wait(timeout)
+    except Exception:  # noqa: BLE001
+        return None
+    return time.monotonic() - start
+
+
+def test_healthy_idle_tunnel_stays_up():
+    srv = F.TcpServer(F.echo_handler)
+    lp = F.free_port()
+    t = F.Sshtun(sshd, "-o", "ServerAliveInterval=1", "-o", "ServerAliveCountMax=2",
+                 "-L", "%d:127.0.0.1:%d" % (lp, srv.port), wait_ports=[lp])
+    try:
+        time.sleep(5)
+        assert t.proc.poll() is None, t.stderr()
+        s = F.connect(lp)
+        s.sendall(b"still here")
+        s.shutdown(socket.SHUT_WR)
+        assert F.recv_all(s) == b"still here"
+        s.close()
+    finally:
+        t.stop()
+        srv.close()
+
+
+def test_stopped_server_detected():
+    t = F.Sshtun(sshd, "-v", "-o", "ServerAliveInterval=1", "-o", "ServerAliveCountMax=2")
+    stopped = []
+    try:
+        deadline = time.monotonic() + 10
+        while "Authenticated" not in t.stderr() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)
+        stopped = descendants(sshd.proc.pid)
+        assert stopped, "no sshd session process found"
+        for pid in stopped:
+            os.kill(pid, signal.SIGSTOP)
+        took = wait_exit(t.proc, 10)
+        assert took is not None, "sshtun did not give up"
+        assert took <= 2 * 1 + 2, "took %.1fs" % took
+        assert t.proc.returncode == 255, t.proc.returncode
+        assert "Timeout, server 127.0.0.1 not responding." in t.stderr(), t.stderr()
+    finally:
+        for pid in stopped:
+            try:
+                os.kill(pid, signal.SIGCONT)
+            except OSError:
+                pass
+        t.stop()
+
+
+def test_server_killed_mid_transfer():
+    def source(conn):
+        block = F.pattern(1 << 20, seed=61)
+        try:
+            while True:
+                conn.sendall(block)
+        except OSError:
+            return None
+
+    srv = F.TcpServer(source)
+    lp = F.free_port()
+    t = F.Sshtun(sshd, "-L", "%d:127.0.0.1:%d" % (lp, srv.port), wait_ports=[lp])
+    try:
+        s = F.connect(lp, timeout=15)
+        got = 0
+        while got < (4 << 20):
+            got += len(s.recv(1 << 20))
+        for pid in descendants(sshd.proc.pid):
+            os.kill(pid, signal.SIGKILL)
+        start = time.monotonic()
+        try:
+            while s.recv(1 << 20):
+                pass
+        except ConnectionResetError:
+            pass
+        assert time.monotonic() - start < 5, "tunnelled connection not closed"
+        s.close()
+        took = wait_exit(t.proc, 10)
+        assert took is not None and t.proc.returncode == 255, t.stderr()
+        assert "127.0.0.1" in t.stderr(), t.stderr()
+    finally:
+        t.stop()
+        srv.close()
+
+
+if __name__ == "__main__":
+    F.run_tests([
+        test_healthy_idle_tunnel_stays_up,
+        test_stopped_server_detected,
+        test_server_killed_mid_transfer,
+    ])
