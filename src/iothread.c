@@ -34,6 +34,7 @@
 #include "session.h"
 
 #define HANDSHAKE_DEFAULT_MS 120000
+#define STOP_DRAIN_MS 2000
 #define TEARDOWN_FLUSH_MS 1000
 #define PUMP_WINDOW (64 * 1024)
 #define MAX_PACKET 32768
@@ -740,11 +741,29 @@ static int check_alive(struct sshtun_session *s)
     return 0;
 }
 
+/* Whether any channel still has data (or an EOF or CLOSE) to send. */
+static int output_pending(struct sshtun_session *s)
+{
+    struct sshtun_channel *ch;
+    int pending = transport_pending(&s->out) > 0;
+
+    for (ch = s->io_list; ch && !pending; ch = ch->io_next) {
+        pthread_mutex_lock(&ch->mu);
+        pending = ch->out.bytes > 0 || ch->out_cur
+                  || (ch->out_eof && !ch->eof_sent)
+                  || (ch->user_closed && !ch->close_deadline);
+        pthread_mutex_unlock(&ch->mu);
+    }
+    return pending;
+}
+
 /* The main loop.  Returns 0 when asked to stop, -1 when the session was
- * lost. */
+ * lost.  Asked to stop, it first lets channels send what they were given
+ * (like close() on sockets before exit), for at most STOP_DRAIN_MS. */
 static int io_loop(struct sshtun_session *s)
 {
     int readable = 1, progress = 0;
+    int64_t drain_deadline = 0;
 
     for (;;) {
         int stop;
@@ -766,8 +785,12 @@ static int io_loop(struct sshtun_session *s)
         pthread_mutex_lock(&s->mu);
         stop = s->stop;
         pthread_mutex_unlock(&s->mu);
-        if (stop)
-            return 0;
+        if (stop) {
+            if (!drain_deadline)
+                drain_deadline = now_ms() + STOP_DRAIN_MS;
+            if (!output_pending(s) || now_ms() >= drain_deadline)
+                return 0;
+        }
         /* After progress, data may still wait inside libssh2 where poll()
          * cannot see it: look again without sleeping. */
         if ((readable = wait_events(s, progress ? 0 : -1)) < 0)

@@ -136,9 +136,12 @@ sshtun_channel *sshtun_accept(sshtun_listener *l, int timeout_ms,
         err_set(err, SSHTUN_ERR_INVAL, "no listener");
         return NULL;
     }
+    int was_full = 0;
+
     pthread_mutex_lock(&l->mu);
     for (;;) {
         if (l->q_head) {
+            was_full = l->q_len >= LISTENER_QUEUE_MAX;
             ch = l->q_head;
             l->q_head = ch->batch_next;
             if (!l->q_head)
@@ -161,6 +164,9 @@ sshtun_channel *sshtun_accept(sshtun_listener *l, int timeout_ms,
         }
     }
     pthread_mutex_unlock(&l->mu);
+    /* The I/O thread stopped accepting at a full queue: room again. */
+    if (was_full)
+        session_wake(l->sess);
     if (ch)
         err_clear(err);
     return ch;
@@ -235,7 +241,7 @@ static int request(struct sshtun_session *s, struct sshtun_listener *l)
     char msg[256];
 
     l->ll = libssh2_channel_forward_listen_ex(s->ssh, l->bind, l->port,
-                                              &bound, LISTENER_QUEUE_MAX);
+                                              &bound, LIBSSH2_QUEUE_MAX);
     if (l->ll) {
         pthread_mutex_lock(&l->mu);
         l->state = LS_ACTIVE;

@@ -18,8 +18,10 @@
 #include "sshtun.h"
 #include "waitq.h"
 
-/* Accepted channels a listener holds before new ones are refused. */
+/* Accepted channels a listener holds; past that the I/O thread leaves
+ * new ones in libssh2's own queue, which refuses more past its bound. */
 #define LISTENER_QUEUE_MAX 64
+#define LIBSSH2_QUEUE_MAX 512
 
 enum listener_state { LS_REQUESTED, LS_ACTIVE, LS_FAILED, LS_CLOSED };
 

@@ -140,9 +140,11 @@ int sshtun_session_wait(sshtun_session *s, int timeout_ms);
 /* Why the session ended or the last session-level error, as text. */
 const char *sshtun_session_last_error(sshtun_session *s);
 
-/* Stop all forwards, close every channel (their blocked calls return
- * SSHTUN_ERR_CLOSED), disconnect and free.  Channel handles still held by
- * the caller stay valid until sshtun_close.  Bounded in time. */
+/* Close the session: data already handed to channels is sent first (for
+ * at most 2 s), then every channel is closed (their blocked calls return
+ * SSHTUN_ERR_CLOSED), forwards stop, the connection is closed and the
+ * handle freed.  Channel handles still held by the caller stay valid until
+ * sshtun_close.  Bounded in time. */
 void sshtun_session_close(sshtun_session *s);
 
 /* ---------------------------------------------------------------- channels */

@@ -26,7 +26,6 @@ static void *echo_one(void *arg)
     sshtun_channel *ch = sshtun_accept(listener, 30000, &err);
     char buf[65536];
     ssize_t n;
-    size_t total = 0;
 
     (void)arg;
     if (!ch) {
@@ -37,7 +36,6 @@ static void *echo_one(void *arg)
     while ((n = sshtun_recv(ch, buf, sizeof buf, 30000)) > 0) {
         if (sshtun_send(ch, buf, (size_t)n, 30000) != n)
             break;
-        total += (size_t)n;
     }
     if (n != 0 || sshtun_shutdown(ch) != 0) {
         fprintf(stderr, "FAIL: echo ended with %s\n",
