@@ -113,6 +113,14 @@ int sshtun_options_parse(sshtun_options *opts, const char *line,
 const char *sshtun_options_get(const sshtun_options *opts,
                                const char *keyword, int index);
 
+/* Read ssh_config for the destination host (as given by the user): the
+ * file named (as `ssh -F`; "none" or "/dev/null" for none), or NULL for
+ * ~/.ssh/config then /etc/ssh/ssh_config.  Values already set win, so set
+ * command-line options first.  Afterwards HostName defaults to host.
+ * Returns 0, or an error naming file:line. */
+int sshtun_options_apply_config(sshtun_options *opts, const char *file,
+                                const char *host, sshtun_error *err);
+
 void sshtun_options_set_log(sshtun_options *opts, sshtun_log_fn fn,
                             void *user);
 void sshtun_options_set_passphrase(sshtun_options *opts,

@@ -75,8 +75,8 @@ static int set(sshtun_options *o, const char *kw, const char *v, char *err,
 }
 
 /* Split the destination into User, HostName and Port. */
-int cli_destination(const char *dest, sshtun_options *o, char *err,
-                    size_t errsize)
+int cli_destination(const char *dest, sshtun_options *o, char *hostout,
+                    size_t hostsize, char *err, size_t errsize)
 {
     char buf[1024], *host, *at, *port = NULL;
     int uri = 0;
@@ -127,7 +127,13 @@ int cli_destination(const char *dest, sshtun_options *o, char *err,
         return -1;
     if (port && set(o, "Port", port, err, errsize))
         return -1;
-    return set(o, "HostName", host, err, errsize);
+    if (strlen(host) >= hostsize) {
+        snprintf(err, errsize, "bad destination '%s': host name too long",
+                 dest);
+        return -1;
+    }
+    strcpy(hostout, host);
+    return 0;
 }
 
 /* Apply one option letter.  Returns 0 or -1 with err. */
@@ -249,5 +255,6 @@ int cli_parse(int argc, char **argv, struct cli_args *a, char *err,
         snprintf(err, errsize, "no destination given");
         return -1;
     }
-    return cli_destination(dest, a->opts, err, errsize);
+    return cli_destination(dest, a->opts, a->host, sizeof a->host, err,
+                           errsize);
 }

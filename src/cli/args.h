@@ -19,6 +19,7 @@ struct cli_args {
     int show_help;
     const char *config_file;        /* -F */
     int nforwards;                  /* -L/-D given */
+    char host[256];                 /* the destination's host, as given */
     char stdio_host[256];           /* -W host:port; "" if not given */
     int stdio_port;
 };
@@ -28,9 +29,12 @@ struct cli_args {
 int cli_parse(int argc, char **argv, struct cli_args *a, char *err,
               size_t errsize);
 
-/* Split "[user@]host[:port]" or "ssh://[user@]host[:port]" into options.
- * Returns 0 or -1 with err. */
-int cli_destination(const char *dest, sshtun_options *opts, char *err,
+/* Split "[user@]host[:port]" or "ssh://[user@]host[:port]": User and
+ * Port go into the options, the host name into host (it becomes HostName
+ * only after the config files had their say, as in ssh).  Returns 0 or -1
+ * with err. */
+int cli_destination(const char *dest, sshtun_options *opts, char *host,
+                    size_t hostsize, char *err,
                     size_t errsize);
 
 /* Split "host:port" or "[v6addr]:port".  Returns 0 or -1. */

@@ -47,37 +47,6 @@ static int fatal(const char *msg)
     return EXIT_FATAL;
 }
 
-/* Read -F: only comments and blank lines are understood for now. */
-static int check_config_file(const char *path, char *err, size_t errsize)
-{
-    FILE *fp;
-    char line[1024];
-    int lineno = 0;
-
-    if (!strcmp(path, "/dev/null") || !strcasecmp(path, "none"))
-        return 0;
-    if (!(fp = fopen(path, "r"))) {
-        snprintf(err, errsize, "Can't open user config file %s: %s", path,
-                 strerror(errno));
-        return -1;
-    }
-    while (fgets(line, sizeof line, fp)) {
-        char *p = line;
-        lineno++;
-        while (*p == ' ' || *p == '\t')
-            p++;
-        if (*p && *p != '#' && *p != '\n' && *p != '\r') {
-            fclose(fp);
-            snprintf(err, errsize, "%s:%d: ssh_config files are not "
-                     "supported yet; use -F /dev/null and -o options",
-                     path, lineno);
-            return -1;
-        }
-    }
-    fclose(fp);
-    return 0;
-}
-
 /* Apply -v/-q to LogLevel. */
 static void apply_verbosity(struct cli_args *a)
 {
@@ -180,13 +149,14 @@ int main(int argc, char **argv)
         goto out;
     }
     stdio_mode = a.stdio_host[0] != '\0';
-    if (a.config_file && check_config_file(a.config_file, err, sizeof err)) {
-        rc = fatal(err);
-        goto out;
-    }
     apply_verbosity(&a);
     sshtun_options_set_log(a.opts, log_stderr, NULL);
     sshtun_options_set_passphrase(a.opts, prompt_passphrase, NULL);
+    /* Command-line values are set: the config files fill in the rest. */
+    if (sshtun_options_apply_config(a.opts, a.config_file, a.host, &e)) {
+        rc = fatal(e.msg);
+        goto out;
+    }
 
     s = sshtun_session_connect(a.opts, &e);
     if (!s) {

@@ -881,6 +881,13 @@ def parse_args():
     opts.windows = [w.strip() for w in opts.windows.split(",") if w.strip()]
     if opts.socks_only:
         opts.socks = True
+    if opts.socks and not os.access(opts.socksload, os.X_OK):
+        if opts.socks_only:
+            p.error("no socksload at %s (make tests/bench/socksload)"
+                    % opts.socksload)
+        warn("no socksload at %s (make tests/bench/socksload): the SOCKS "
+             "measurements are skipped" % opts.socksload)
+        opts.socks = False
     opts.socks_seconds = opts.socks_seconds or (3 if opts.quick else 10)
     opts.socks_conns = opts.socks_conns or (200 if opts.quick else 1000)
     return opts

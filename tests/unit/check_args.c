@@ -97,13 +97,14 @@ static int dest(const char *d)
     reset();
     a.opts = sshtun_options_new();
     ck_assert_ptr_nonnull(a.opts);
-    return cli_destination(d, a.opts, err, sizeof err);
+    memset(a.host, 0, sizeof a.host);
+    return cli_destination(d, a.opts, a.host, sizeof a.host, err, sizeof err);
 }
 
 START_TEST(plain_host)
 {
     expect_ok(parse("example.com", NULL));
-    ck_assert_str_eq(opt("HostName", 0), "example.com");
+    ck_assert_str_eq(a.host, "example.com");
     ck_assert_int_eq(a.opts->port, -1);
     ck_assert_ptr_null(sshtun_options_get(a.opts, "User", 0));
     ck_assert_int_eq(a.nforwards, 0);
@@ -124,7 +125,7 @@ START_TEST(port_login_identity)
     ck_assert_str_eq(opt("IdentityFile", 0), "/k/one");
     ck_assert_str_eq(opt("IdentityFile", 1), "/k/two");
     ck_assert_ptr_null(sshtun_options_get(a.opts, "IdentityFile", 2));
-    ck_assert_str_eq(opt("HostName", 0), "host");
+    ck_assert_str_eq(a.host, "host");
     /* Attached arguments, as getopt allows. */
     expect_ok(parse("-p2200", "-lcarol", "host", NULL));
     ck_assert_int_eq(a.opts->port, 2200);
@@ -166,7 +167,7 @@ START_TEST(first_value_wins)
     ck_assert_int_eq(a.opts->port, 3333);
     expect_ok(parse("-l", "alice", "bob@host", NULL));
     ck_assert_str_eq(opt("User", 0), "alice");
-    ck_assert_str_eq(opt("HostName", 0), "host");
+    ck_assert_str_eq(a.host, "host");
     expect_ok(parse("-4", "-6", "host", NULL));
     ck_assert_int_eq(a.opts->address_family, AF_INET);
 }
@@ -192,7 +193,7 @@ START_TEST(flags)
     expect_ok(parse("-N", "-T", "-n", "-C", "host", NULL));
     ck_assert_int_eq(a.quiet, 0);
     ck_assert_int_eq(a.verbose, 0);
-    ck_assert_str_eq(opt("HostName", 0), "host");
+    ck_assert_str_eq(a.host, "host");
     expect_ok(parse("-q", "host", NULL));
     ck_assert_int_eq(a.quiet, 1);
     expect_ok(parse("-v", "host", NULL));
@@ -224,47 +225,47 @@ START_TEST(destinations)
 {
     expect_ok(dest("user@host"));
     ck_assert_str_eq(opt("User", 0), "user");
-    ck_assert_str_eq(opt("HostName", 0), "host");
+    ck_assert_str_eq(a.host, "host");
     ck_assert_int_eq(a.opts->port, -1);
 
     expect_ok(dest("host:2222"));
-    ck_assert_str_eq(opt("HostName", 0), "host");
+    ck_assert_str_eq(a.host, "host");
     ck_assert_int_eq(a.opts->port, 2222);
     ck_assert_ptr_null(sshtun_options_get(a.opts, "User", 0));
 
     expect_ok(dest("[::1]:2222"));
-    ck_assert_str_eq(opt("HostName", 0), "::1");
+    ck_assert_str_eq(a.host, "::1");
     ck_assert_int_eq(a.opts->port, 2222);
 
     expect_ok(dest("[fe80::1]"));
-    ck_assert_str_eq(opt("HostName", 0), "fe80::1");
+    ck_assert_str_eq(a.host, "fe80::1");
     ck_assert_int_eq(a.opts->port, -1);
 
     expect_ok(dest("::1"));
-    ck_assert_str_eq(opt("HostName", 0), "::1");
+    ck_assert_str_eq(a.host, "::1");
     ck_assert_int_eq(a.opts->port, -1);
 
     expect_ok(dest("me@2001:db8::7"));
     ck_assert_str_eq(opt("User", 0), "me");
-    ck_assert_str_eq(opt("HostName", 0), "2001:db8::7");
+    ck_assert_str_eq(a.host, "2001:db8::7");
 
     expect_ok(dest("ssh://user@host:2200/"));
     ck_assert_str_eq(opt("User", 0), "user");
-    ck_assert_str_eq(opt("HostName", 0), "host");
+    ck_assert_str_eq(a.host, "host");
     ck_assert_int_eq(a.opts->port, 2200);
 
     expect_ok(dest("ssh://host"));
-    ck_assert_str_eq(opt("HostName", 0), "host");
+    ck_assert_str_eq(a.host, "host");
     ck_assert_int_eq(a.opts->port, -1);
 
     expect_ok(dest("ssh://admin@[::1]:22/"));
     ck_assert_str_eq(opt("User", 0), "admin");
-    ck_assert_str_eq(opt("HostName", 0), "::1");
+    ck_assert_str_eq(a.host, "::1");
     ck_assert_int_eq(a.opts->port, 22);
 
     expect_ok(dest("a@b@host"));            /* last '@' splits */
     ck_assert_str_eq(opt("User", 0), "a@b");
-    ck_assert_str_eq(opt("HostName", 0), "host");
+    ck_assert_str_eq(a.host, "host");
 }
 END_TEST
 
@@ -272,7 +273,7 @@ START_TEST(destination_via_parse)
 {
     expect_ok(parse("-L", "1:h:1", "bob@[::1]:2022", NULL));
     ck_assert_str_eq(opt("User", 0), "bob");
-    ck_assert_str_eq(opt("HostName", 0), "::1");
+    ck_assert_str_eq(a.host, "::1");
     ck_assert_int_eq(a.opts->port, 2022);
     ck_assert_int_eq(a.nforwards, 1);
 }
@@ -340,11 +341,11 @@ START_TEST(options_after_destination)
 {
     /* As ssh: options may follow the destination. */
     expect_ok(parse("host", "-p", "2201", "-L", "8080:web:80", NULL));
-    ck_assert_str_eq(opt("HostName", 0), "host");
+    ck_assert_str_eq(a.host, "host");
     ck_assert_int_eq(a.opts->port, 2201);
     ck_assert_str_eq(opt("LocalForward", 0), "8080:web:80");
     expect_ok(parse("--", "host", NULL));
-    ck_assert_str_eq(opt("HostName", 0), "host");
+    ck_assert_str_eq(a.host, "host");
     expect_error(parse("host", "--", "-p", NULL), "unexpected '-p'");
     expect_error(parse("host", "-p", "22", "other", NULL),
                  "unexpected 'other'");
@@ -438,7 +439,7 @@ START_TEST(state_does_not_leak)
     /* A parse that stopped early does not offset the next one. */
     expect_error(parse("-N", "-p", "0", "-q", "host", NULL), "Port");
     expect_ok(parse("other", NULL));
-    ck_assert_str_eq(opt("HostName", 0), "other");
+    ck_assert_str_eq(a.host, "other");
     ck_assert_int_eq(a.quiet, 0);
 }
 END_TEST
