@@ -123,9 +123,15 @@ static void pump_client(struct fwd_conn *c)
 
         if (!k)
             break;
-        n = recv(c->fd, k->data, CHUNK_SIZE, 0);
-        if (n < 0 && errno == EINTR) {
+        /* Hold a chunk only while there is data: an idle connection
+         * waits in poll() with nothing allocated. */
+        n = recv(c->fd, k->data, CHUNK_SIZE, MSG_DONTWAIT);
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK
+                      || errno == EINTR)) {
+            struct pollfd p = { .fd = c->fd, .events = POLLIN };
             chunk_put(k);
+            if (errno != EINTR)
+                poll(&p, 1, -1);
             continue;
         }
         if (n <= 0) {

@@ -30,6 +30,7 @@
 #include "error.h"
 #include "knownhosts.h"
 #include "log.h"
+#include "proxy.h"
 #include "remote.h"
 #include "session.h"
 
@@ -221,8 +222,12 @@ static int io_connect(struct sshtun_session *s, sshtun_error *err)
 
     log_msg(o, SSHTUN_LOG_VERBOSE, "Connecting to %s port %d.", o->hostname,
             port);
-    if ((rc = transport_connect(o->hostname, port, family, deadline,
-                                &s->sock, NULL, err)))
+    if (proxy_wanted(o))
+        rc = proxy_connect(s, &s->sock, err);
+    else
+        rc = transport_connect(o->hostname, port, family, deadline,
+                               &s->sock, NULL, err);
+    if (rc)
         return rc;
     s->out.fd = s->sock;
     s->ssh = libssh2_session_init_ex(NULL, NULL, NULL, &s->out);
@@ -836,6 +841,7 @@ static void io_teardown(struct sshtun_session *s, int lost)
         close(s->sock);
     s->sock = -1;
     transport_free(&s->out);
+    proxy_close(s);
 }
 
 /* Thread entry: connect, report, serve until stopped or lost. */

@@ -66,6 +66,8 @@ static const struct keyword keywords[] = {
     { "SocksTimeout", K_SECONDS, F(socks_timeout) },
     { "ServerAliveInterval", K_SECONDS, F(server_alive_interval) },
     { "ServerAliveCountMax", K_COUNT, F(server_alive_count_max) },
+    { "ProxyCommand", K_STR, F(proxy_command) },
+    { "ProxyJump", K_STR, F(proxy_jump) },
     { "LogLevel", K_LOGLEVEL, F(log_level) },
     { "WindowSize", K_SIZE, F(window_size) },
 };

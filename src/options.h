@@ -52,6 +52,8 @@ struct sshtun_options {
     int socks_timeout;              /* handshake deadline, seconds; -1 */
     int server_alive_interval;      /* seconds, 0 off; -1 unset */
     int server_alive_count_max;     /* -1 unset (3) */
+    char *proxy_command;            /* ProxyCommand, "none" = unset */
+    char *proxy_jump;               /* ProxyJump, "none" = unset */
     int log_level;                  /* -1 unset */
     long window_size;               /* bytes, -1 unset */
     sshtun_log_fn log_fn;

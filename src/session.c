@@ -152,6 +152,7 @@ sshtun_session *sshtun_session_connect(const sshtun_options *opts,
     }
     s->wakefd = -1;
     s->sock = -1;
+    s->bridge_fd = -1;
     pthread_mutex_init(&s->mu, NULL);
     {
         pthread_condattr_t a;

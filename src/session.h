@@ -14,6 +14,7 @@
 #include <libssh2.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "options.h"
 #include "sshtun.h"
@@ -62,6 +63,12 @@ struct sshtun_session {
     int alive_pending;                  /* liveness probe awaiting reply */
     int64_t alive_sent_ms;              /* when the last probe went out */
     char lost_msg[256];                 /* why the loop gave up, if known */
+
+    /* Proxies (proxy.c), owned by the I/O thread. */
+    pid_t proxy_pid;                    /* ProxyCommand, or 0 */
+    struct sshtun_session *jump;        /* ProxyJump's previous hop */
+    pthread_t bridge;                   /* jump channel <-> socketpair */
+    int bridge_fd;                      /* our end for the bridge, or -1 */
 };
 
 /* Maximum channel objects per session: bounds every per-session list. */

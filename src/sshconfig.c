@@ -52,11 +52,6 @@ static const char *const ignored_keywords[] = {
     "VisualHostKey", "XAuthLocation", "ChannelTimeout",
 };
 
-/* Keywords that change where or how to connect, which sshtun cannot
- * honour yet: refusing them beats quietly connecting elsewhere. */
-static const char *const unsupported_keywords[] = {
-    "ProxyJump", "ProxyCommand",
-};
 
 /* Keywords that take a list of values on one line (joined with spaces). */
 static const char *const multi_value_keywords[] = {
@@ -187,10 +182,6 @@ static int apply_keyword(struct config_ctx *ctx, int argc, char **argv,
     if (in_list(kw, ignored_keywords,
                 sizeof ignored_keywords / sizeof ignored_keywords[0]))
         return 0;
-    if (in_list(kw, unsupported_keywords, sizeof unsupported_keywords
-                                              / sizeof unsupported_keywords[0]))
-        return err_set(err, SSHTUN_ERR_UNSUPPORTED, "%s:%d: %s is not "
-                       "supported by sshtun yet", path, lineno, kw);
     if (argc < 2)
         return err_set(err, SSHTUN_ERR_INVAL, "%s:%d: %s: missing value",
                        path, lineno, kw);

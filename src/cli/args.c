@@ -21,7 +21,8 @@ static const char usage_text[] =
 "              [-F configfile] [-i identity_file]\n"
 "              [-L [bind_address:]port:host:hostport] [-l login_name]\n"
 "              [-m mac_spec] [-o option] [-p port]\n"
-"              [-R [bind_address:]port[:host:hostport]] [-W host:port]\n"
+"              [-J destination] [-R [bind_address:]port[:host:hostport]]\n"
+"              [-W host:port]\n"
 "              destination\n";
 
 /* The usage text. */
@@ -147,6 +148,7 @@ static int apply_option(int c, const char *arg, struct cli_args *a,
         { 'g', "GatewayPorts", "yes" }, { 'i', "IdentityFile", NULL },
         { 'l', "User", NULL }, { 'L', "LocalForward", NULL },
         { 'D', "DynamicForward", NULL }, { 'R', "RemoteForward", NULL },
+        { 'J', "ProxyJump", NULL },
         { 'p', "Port", NULL },
     };
     sshtun_error e;
@@ -196,9 +198,6 @@ static int apply_option(int c, const char *arg, struct cli_args *a,
             return -1;
         }
         return 0;
-    case 'J':
-        snprintf(err, errsize, "option -%c is not implemented yet", c);
-        return -1;
     case ':':
         snprintf(err, errsize, "option requires an argument -- %c", optopt);
         return -1;

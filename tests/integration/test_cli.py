@@ -63,7 +63,7 @@ def test_bad_options():
                        (["-L", "99999:h:80", "host"], "bad port"),
                        (["-o", "NoSuchOption=1", "host"], "Bad configuration option"),
                        (["-o", "StrictHostKeyChecking=perhaps", "host"], "StrictHostKeyChecking"),
-                       (["-J", "jump", "host"], "-J is not implemented"),
+                       (["-X", "host"], "unknown option -- X"),
                        (["-R", "a:b", "host"], "Bad remote forwarding specification"),
                        (["-W", "nocolon", "host"], "Bad stdio forwarding specification"),
                        (["-D", "x", "host"], "Bad dynamic forwarding specification"),

@@ -132,7 +132,6 @@ def test_default_user_config_and_match_warning():
 def test_bad_lines():
     for body, want in (("Host x\n  Port abc\n", "cfg4:2"),
                        ("Host *\n  Portt 22\n", "Bad configuration option: Portt"),
-                       ("Host x\n  ProxyJump bastion\n", "ProxyJump is not supported"),
                        ("Host x\n  StrictHostKeyChecking maybe\n", "StrictHostKeyChecking"),
                        ('Host x\n  IdentityFile "unbalanced\n', "unbalanced quote")):
         cfg = write("cfg4", body)

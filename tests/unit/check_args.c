@@ -6,7 +6,7 @@
  * the destination (user@host, host:port, [v6]:port, bare v6,
  * ssh://user@host:port/), with ssh's "first value wins".  Errors must say
  * what is wrong: unknown option, missing argument, no destination, a
- * command after the destination, the unimplemented -J by name,
+ * command after the destination,
  * bad -L specs and bad option values.  Each parse gets fresh options, and
  * getopt's state must not leak from one parse into the next.
  */
@@ -400,10 +400,10 @@ START_TEST(stdio_forward)
 }
 END_TEST
 
-START_TEST(unimplemented_options)
+START_TEST(jump_host)
 {
-    expect_error(parse("-J", "jump", "host", NULL),
-                 "option -J is not implemented");
+    expect_ok(parse("-J", "alice@bastion:2222,relay", "host", NULL));
+    ck_assert_str_eq(opt("ProxyJump", 0), "alice@bastion:2222,relay");
 }
 END_TEST
 
@@ -478,7 +478,7 @@ static Suite *args_suite(void)
     tcase_add_test(bad, no_destination);
     tcase_add_test(bad, command_after_destination);
     tcase_add_test(bad, options_after_destination);
-    tcase_add_test(bad, unimplemented_options);
+    tcase_add_test(good, jump_host);
     tcase_add_test(bad, bad_values);
     tcase_add_test(bad, state_does_not_leak);
     suite_add_tcase(s, bad);
