@@ -24,6 +24,7 @@
 #include "listener.h"
 #include "log.h"
 #include "options.h"
+#include "remote.h"
 #include "session.h"
 
 #define CONN_STACK (128 * 1024)
@@ -501,8 +502,7 @@ static void forward_stop(struct sshtun_forward *f)
     struct fwd_conn *c;
 
     if (f->rl) {
-        sshtun_listener_close(f->rl);   /* ends the accept thread */
-        f->rl = NULL;
+        remote_listener_cancel(f->rl);  /* ends the accept thread */
     } else {
         ssize_t n = write(f->stop_pipe[1], &b, 1);
         (void)n;

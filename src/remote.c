@@ -185,17 +185,24 @@ int sshtun_listener_port(sshtun_listener *l)
     return port;
 }
 
-/* Cancel the forward and release the handle. */
-void sshtun_listener_close(sshtun_listener *l)
+/* Cancel the forward; blocked sshtun_accept calls return.  The handle
+ * stays valid. */
+void remote_listener_cancel(struct sshtun_listener *l)
 {
-    if (!l)
-        return;
     pthread_mutex_lock(&l->mu);
     l->user_closed = 1;
     waitq_wake_all(&l->accept_waiters);
     waitq_wake_all(&l->state_waiters);
     pthread_mutex_unlock(&l->mu);
     session_wake(l->sess);
+}
+
+/* Cancel the forward and release the handle. */
+void sshtun_listener_close(sshtun_listener *l)
+{
+    if (!l)
+        return;
+    remote_listener_cancel(l);
     listener_unref(l);
 }
 

@@ -51,6 +51,11 @@ struct sshtun_listener {
     struct sshtun_listener *io_next;
 };
 
+/* Cancel the forward and wake blocked accepts, keeping the handle valid
+ * (for a thread still inside sshtun_accept); sshtun_listener_close
+ * releases it afterwards. */
+void remote_listener_cancel(struct sshtun_listener *l);
+
 /* I/O thread: adopt listeners asked for since the last call. */
 void remote_take_new(struct sshtun_session *s);
 

@@ -41,6 +41,8 @@ void socks_init(struct socks *s, int allow_noauth, int allow_userpass)
 /* Buffer input; refuse more than a message can hold. */
 int socks_feed(struct socks *s, const void *data, size_t len)
 {
+    if (len == 0)
+        return 0;                   /* memcpy from NULL is undefined */
     if (len > sizeof s->buf - s->len) {
         s->error = "message too long";
         s->stage = ST_FAILED;
