@@ -231,6 +231,9 @@ sshtun_forward *sshtun_forward_remote(sshtun_session *s, const char *spec,
         if (cfg->dynamic)
             log_msg(s->opts, SSHTUN_LOG_INFO, "Allocated port %d for remote "
                     "forward", port);
+        else if (cfg->spec.target_path[0])
+            log_msg(s->opts, SSHTUN_LOG_INFO, "Allocated port %d for remote "
+                    "forward to %s", port, cfg->spec.target_path);
         else
             log_msg(s->opts, SSHTUN_LOG_INFO, "Allocated port %d for remote "
                     "forward to %s:%d", port, cfg->spec.host,

@@ -11,6 +11,8 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -24,6 +26,7 @@ struct stdio_pump {
     struct sshtun_channel *ch;
     int in_fd, out_fd;
     int out_error;
+    int done_pipe[2];               /* channel finished: stop reading in_fd */
 };
 
 /* Write all of buf to a descriptor that may not be a socket. */
@@ -63,6 +66,12 @@ static void *channel_to_out(void *arg)
         sp->out_error = EPIPE;
     if (shutdown(sp->out_fd, SHUT_WR) < 0)
         close(sp->out_fd);
+    /* As ssh -W: once the server has closed the channel, input no longer
+     * matters. */
+    if (rc == 0)
+        chan_wait_closed(sp->ch);
+    if (write(sp->done_pipe[1], "x", 1) < 0)
+        chan_abort(sp->ch);
     return NULL;
 }
 
@@ -73,8 +82,23 @@ static int in_to_channel(struct stdio_pump *sp)
         struct chunk *k = chunk_get();
         ssize_t n;
 
+        struct pollfd p[2] = { { .fd = sp->in_fd, .events = POLLIN },
+                               { .fd = sp->done_pipe[0], .events = POLLIN } };
+
         if (!k)
             return SSHTUN_ERR_NOMEM;
+        if (poll(p, 2, -1) < 0 && errno != EINTR) {
+            chunk_put(k);
+            return SSHTUN_ERR_IO;
+        }
+        if (p[1].revents) {
+            chunk_put(k);
+            return 0;               /* the channel ended first */
+        }
+        if (!p[0].revents) {
+            chunk_put(k);
+            continue;
+        }
         n = read(sp->in_fd, k->data, CHUNK_SIZE);
         if (n < 0 && errno == EINTR) {
             chunk_put(k);
@@ -97,23 +121,36 @@ static int in_to_channel(struct stdio_pump *sp)
 int sshtun_forward_stdio(sshtun_session *s, const char *host, int port,
                          int in_fd, int out_fd, sshtun_error *err)
 {
-    struct stdio_pump sp = { NULL, in_fd, out_fd, 0 };
+    struct stdio_pump sp = { NULL, in_fd, out_fd, 0, { -1, -1 } };
+    sshtun_error local;
     pthread_t t;
     int rc;
 
+    if (!err)
+        err = &local;
+    if (!s)
+        return err_set(err, SSHTUN_ERR_INVAL, "no session");
     sp.ch = sshtun_channel_open_direct(s, host, port, NULL, 0,
-                                       s && s->opts->connect_timeout > 0
+                                       s->opts->connect_timeout > 0
                                            ? s->opts->connect_timeout * 1000
                                            : 60000, err);
     if (!sp.ch)
-        return err ? err->code : SSHTUN_ERR_OPEN_FAILED;
+        return err->code;
+    if (pipe2(sp.done_pipe, O_CLOEXEC) < 0) {
+        sshtun_close(sp.ch);
+        return err_set(err, SSHTUN_ERR_IO, "pipe: %s", strerror(errno));
+    }
     if ((rc = pthread_create(&t, NULL, channel_to_out, &sp))) {
         sshtun_close(sp.ch);
+        close(sp.done_pipe[0]);
+        close(sp.done_pipe[1]);
         return err_set(err, SSHTUN_ERR_NOMEM, "cannot start thread: %s",
                        strerror(rc));
     }
     rc = in_to_channel(&sp);
     pthread_join(t, NULL);
+    close(sp.done_pipe[0]);
+    close(sp.done_pipe[1]);
     if (!rc && sp.out_error)
         rc = SSHTUN_ERR_IO;
     {

@@ -8,6 +8,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -162,21 +163,43 @@ int listener_open_unix(struct listener *l, const char *path,
     memset(&sa, 0, sizeof sa);
     sa.sun_family = AF_UNIX;
     strcpy(sa.sun_path, path);
-    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return err_set(err, SSHTUN_ERR_BIND, "socket: %s", strerror(errno));
-    if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
-        int e = errno;
-        close(fd);
-        return err_set(err, SSHTUN_ERR_BIND, "bind %s: %s; cannot listen "
-                       "on that socket path", path, strerror(e));
-    }
-    if (chmod(path, 0600) < 0 || listen(fd, 128) < 0) {
-        int e = errno;
-        close(fd);
-        unlink(path);
-        return err_set(err, SSHTUN_ERR_BIND, "listen on %s: %s", path,
-                       strerror(e));
+    /* Bind in a private directory, set the mode, then link the socket
+     * into place: nobody can connect before it is 0600, and link() never
+     * replaces an existing path. */
+    {
+        char dir[sizeof sa.sun_path], tmp[sizeof sa.sun_path + 16], *slash;
+        int e = 0;
+
+        snprintf(dir, sizeof dir, "%s", path);
+        slash = strrchr(dir, '/');
+        if (slash && slash != dir)
+            *slash = '\0';
+        else
+            snprintf(dir, sizeof dir, slash ? "/" : ".");
+        if (strlen(dir) + 20 >= sizeof sa.sun_path)
+            return err_set(err, SSHTUN_ERR_BIND, "socket path %s is too "
+                           "long", path);
+        snprintf(tmp, sizeof tmp, "%s/.sshtun-XXXXXX", dir);
+        if (!mkdtemp(tmp))
+            return err_set(err, SSHTUN_ERR_BIND, "bind %s: %s; cannot listen "
+                           "on that socket path", path, strerror(errno));
+        snprintf(sa.sun_path, sizeof sa.sun_path, "%.*s/s",
+                 (int)sizeof sa.sun_path - 3, tmp);
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0
+            || chmod(sa.sun_path, 0600) < 0 || listen(fd, 128) < 0
+            || link(sa.sun_path, path) < 0)
+            e = errno;
+        unlink(sa.sun_path);
+        rmdir(tmp);
+        if (e == EEXIST)
+            e = EADDRINUSE;         /* as bind() on the path would say */
+        if (e) {
+            if (fd >= 0)
+                close(fd);
+            return err_set(err, SSHTUN_ERR_BIND, "bind %s: %s; cannot listen "
+                           "on that socket path", path, strerror(e));
+        }
     }
     l->fds[0] = fd;
     l->nfds = 1;

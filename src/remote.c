@@ -138,6 +138,9 @@ sshtun_channel *sshtun_accept(sshtun_listener *l, int timeout_ms,
     }
     int was_full = 0;
 
+    /* A reference for the duration: sshtun_listener_close may run in
+     * another thread meanwhile. */
+    __atomic_add_fetch(&l->refs, 1, __ATOMIC_ACQ_REL);
     pthread_mutex_lock(&l->mu);
     for (;;) {
         if (l->q_head) {
@@ -167,6 +170,7 @@ sshtun_channel *sshtun_accept(sshtun_listener *l, int timeout_ms,
     /* The I/O thread stopped accepting at a full queue: room again. */
     if (was_full)
         session_wake(l->sess);
+    listener_unref(l);
     if (ch)
         err_clear(err);
     return ch;

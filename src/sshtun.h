@@ -98,7 +98,7 @@ void sshtun_options_free(sshtun_options *opts);
 /* Set one option by its ssh_config keyword (case-insensitive), e.g.
  * ("Port", "2222"), ("StrictHostKeyChecking", "accept-new").  The first
  * value set wins, as in ssh_config, except for keywords that accumulate
- * (IdentityFile, LocalForward, DynamicForward, SocksAllow).  Returns 0 or SSHTUN_ERR_INVAL with err
+ * (IdentityFile, LocalForward, RemoteForward, DynamicForward, SocksAllow).  Returns 0 or SSHTUN_ERR_INVAL with err
  * naming the keyword and the bad value. */
 int sshtun_options_set(sshtun_options *opts, const char *keyword,
                        const char *value, sshtun_error *err);
@@ -280,7 +280,8 @@ int sshtun_forward_port(sshtun_forward *f);
 void sshtun_forward_close(sshtun_forward *f);
 
 /* Start every forward listed in the session's options (LocalForward,
- * RemoteForward and DynamicForward, as set by `-L`, `-R`, `-D` or -o).  With ExitOnForwardFailure=yes the first failure is
+ * RemoteForward and DynamicForward, as set by `-L`, `-R`, `-D` or -o).
+ * With ExitOnForwardFailure=yes the first failure is
  * returned; otherwise failures are logged and the rest go on.  Returns 0,
  * or the error, with err filled. */
 int sshtun_session_start_forwards(sshtun_session *s, sshtun_error *err);

@@ -176,6 +176,7 @@ static int apply_option(int c, const char *arg, struct cli_args *a,
             return -1;
         }
         if (!strncasecmp(arg, "LocalForward", 12)
+            || !strncasecmp(arg, "RemoteForward", 13)
             || !strncasecmp(arg, "DynamicForward", 14))
             a->nforwards++;
         return 0;

@@ -18,7 +18,7 @@ struct cli_args {
     int show_version;
     int show_help;
     const char *config_file;        /* -F */
-    int nforwards;                  /* -L/-D given */
+    int nforwards;                  /* -L/-R/-D given (and -o forms) */
     char host[256];                 /* the destination's host, as given */
     char stdio_host[256];           /* -W host:port; "" if not given */
     int stdio_port;

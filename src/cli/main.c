@@ -4,7 +4,8 @@
  * Thin by design: parse the command line into options, connect, start
  * the forwards, then wait for a signal or the session's end.  Everything
  * else is the library's.  Fatal errors print one line and exit 255, as
- * ssh does; SIGINT/SIGTERM shut down cleanly and exit 0.
+ * ssh does; SIGINT/SIGTERM shut down cleanly and exit 0 once the tunnels
+ * are up (while connecting, or with -W, they exit 255 at once).
  */
 #include "config.h"
 
