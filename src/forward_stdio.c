@@ -4,9 +4,9 @@
  *
  * Used as another program's ProxyCommand: standard input goes to the
  * channel and the channel to standard output.  Two threads, one per
- * direction, in whole chunks; EOF passes through both ways (input EOF
- * becomes the channel's EOF; the channel's EOF closes the output), and the
- * call returns once both directions are done.
+ * direction, in whole chunks.  Input EOF becomes the channel's EOF and
+ * the reply still flows back; the channel's EOF closes the output and,
+ * as with ssh -W, ends the forward even if input is still open.
  */
 #include "config.h"
 
@@ -66,10 +66,7 @@ static void *channel_to_out(void *arg)
         sp->out_error = EPIPE;
     if (shutdown(sp->out_fd, SHUT_WR) < 0)
         close(sp->out_fd);
-    /* As ssh -W: once the server has closed the channel, input no longer
-     * matters. */
-    if (rc == 0)
-        chan_wait_closed(sp->ch);
+    /* As ssh -W: once the far side has ended, input no longer matters. */
     if (write(sp->done_pipe[1], "x", 1) < 0)
         chan_abort(sp->ch);
     return NULL;

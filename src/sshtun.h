@@ -257,7 +257,8 @@ sshtun_forward *sshtun_forward_dynamic(sshtun_session *s, const char *spec,
 /* As `ssh -W host:port`: open a direct-tcpip channel to host:port and
  * copy in_fd to it and it to out_fd (descriptors may be sockets, pipes or
  * files; they stay the caller's, except that out_fd is shut down or
- * closed at the channel's EOF).  Blocks until both directions have ended.
+ * closed at the channel's EOF).  Blocks until the channel's EOF has been
+ * written to out_fd (as ssh -W, even if in_fd is still open).
  * Returns 0, or the open failure (SSHTUN_ERR_CONNECT_FAILED ...) or
  * SSHTUN_ERR_IO/_SESSION with err. */
 int sshtun_forward_stdio(sshtun_session *s, const char *host, int port,

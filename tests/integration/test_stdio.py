@@ -6,9 +6,11 @@ ProxyCommand, and a refused target giving exit 255 with the reason.
 """
 import hashlib
 import os
+import select
 import socket
 import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fixture as F  # noqa: E402
@@ -52,6 +54,32 @@ def test_ipv6_target():
         srv.close()
 
 
+def test_ends_when_server_closes_with_stdin_open():
+    def handler(conn):
+        conn.sendall(b"bye")
+        conn.close()
+
+    srv = F.TcpServer(handler)
+    try:
+        p = F.start(sshd.sshtun_args("-W", "127.0.0.1:%d" % srv.port), env=sshd.env(),
+                    stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                    stderr=subprocess.DEVNULL)
+        out = b""
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:      # stdin is still open here
+            r, _, _ = select.select([p.stdout], [], [], 0.5)
+            if r:
+                d = os.read(p.stdout.fileno(), 4096)
+                if not d:
+                    break
+                out += d
+        rc = p.wait(10)
+        p.stdin.close()
+        assert rc == 0 and out == b"bye", (rc, out)
+    finally:
+        srv.close()
+
+
 def test_refused_target():
     rc, out, err = sshtun_w("127.0.0.1:%d" % F.free_port(), b"")
     assert rc == 255 and "connect failed" in err, (rc, err)
@@ -75,6 +103,7 @@ if __name__ == "__main__":
     F.run_tests([
         test_4mib_both_ways_and_reply_after_eof,
         test_ipv6_target,
+        test_ends_when_server_closes_with_stdin_open,
         test_refused_target,
         test_as_openssh_proxycommand,
     ])
