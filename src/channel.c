@@ -280,8 +280,13 @@ static struct sshtun_channel *open_start(struct sshtun_session *s,
 {
     struct sshtun_channel *ch;
     int rc = 0;
+    struct timespec ts, *dl = deadline_after(&ts, RECONNECT_OPEN_WAIT_MS);
 
     pthread_mutex_lock(&s->mu);
+    /* While the session reconnects, an open waits for it (bounded). */
+    while (s->state == SS_RECONNECTING && !s->stop)
+        if (pthread_cond_timedwait(&s->cv, &s->mu, dl) == ETIMEDOUT)
+            break;
     if (s->state != SS_UP || s->stop)
         rc = err_set(err, SSHTUN_ERR_SESSION, "session is not up: %s",
                      s->last_error[0] ? s->last_error : "closed");

@@ -694,13 +694,18 @@ static int wait_events(struct sshtun_session *s, int timeout)
     return (p[1].revents & (POLLIN | POLLERR | POLLHUP)) != 0;
 }
 
-/* Fail every channel the I/O thread still holds. */
-static void fail_all(struct sshtun_session *s, int code, const char *msg)
+/* Fail every channel the I/O thread still holds (and the remote
+ * listeners too, unless they are to be asked for again). */
+static void fail_all(struct sshtun_session *s, int code, const char *msg,
+                     int keep_listeners)
 {
     struct sshtun_channel *ch;
 
     take_dirty(s);
-    remote_fail_all(s, code, msg);
+    if (keep_listeners)
+        remote_reset_all(s);
+    else
+        remote_fail_all(s, code, msg);
     while (s->open_head) {
         ch = open_pop(s);
         chan_finish(ch, CS_FAILED, code, msg);
@@ -844,44 +849,136 @@ static void io_teardown(struct sshtun_session *s, int lost)
     proxy_close(s);
 }
 
-/* Thread entry: connect, report, serve until stopped or lost. */
+/* Sleep up to ms, waking early if the session is closed.  Returns 1 if
+ * asked to stop. */
+static int sleep_unless_stopped(struct sshtun_session *s, int64_t ms)
+{
+    int64_t until = now_ms() + ms;
+
+    for (;;) {
+        struct pollfd p = { .fd = s->wakefd, .events = POLLIN };
+        int64_t left = until - now_ms();
+        int stop;
+
+        pthread_mutex_lock(&s->mu);
+        stop = s->stop;
+        pthread_mutex_unlock(&s->mu);
+        if (stop)
+            return 1;
+        if (left <= 0)
+            return 0;
+        if (poll(&p, 1, (int)left) > 0) {
+            uint64_t v;
+            ssize_t n = read(s->wakefd, &v, sizeof v);
+            (void)n;
+            take_dirty(s);          /* opens queue up until we are back */
+        }
+    }
+}
+
+/* Reset the per-connection state before connecting again. */
+static void reset_connection_state(struct sshtun_session *s)
+{
+    memset(&s->out, 0, sizeof s->out);
+    s->sock = -1;
+    s->pump = NULL;
+    s->pump_unavailable = 0;
+    s->alive_pending = 0;
+    s->alive_sent_ms = 0;
+    s->lost_msg[0] = '\0';
+}
+
+/* Set the state and wake whoever waits on it. */
+static void set_state(struct sshtun_session *s, enum session_state st)
+{
+    pthread_mutex_lock(&s->mu);
+    s->state = st;
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* Thread entry: connect, report, serve until stopped or lost; with
+ * Reconnect=yes, a lost session is made again (backoff with jitter)
+ * while forwards keep listening. */
 void *io_main(void *arg)
 {
     struct sshtun_session *s = arg;
+    const sshtun_options *o = s->opts;
     struct sshtun_channel *dirty, *next;
     char reason[512];
-    int rc;
+    int rc, attempts = 0;
+    int64_t delay = 1000;
+    int64_t max_delay = (o->reconnect_max_delay > 0
+                             ? o->reconnect_max_delay : 30) * 1000L;
 
     rc = io_connect(s, &s->connect_err);
     if (rc) {
         io_teardown(s, 1);
-        pthread_mutex_lock(&s->mu);
-        s->state = SS_DONE;
-        pthread_cond_broadcast(&s->cv);
-        pthread_mutex_unlock(&s->mu);
+        set_state(s, SS_DONE);
         return NULL;
     }
-    pthread_mutex_lock(&s->mu);
-    s->state = SS_UP;
-    pthread_cond_broadcast(&s->cv);
-    pthread_mutex_unlock(&s->mu);
-
-    s->out.last_rx_ms = now_ms();
-    rc = io_loop(s);
+    for (;;) {
+        set_state(s, SS_UP);
+        s->out.last_rx_ms = now_ms();
+        rc = io_loop(s);
+        if (rc < 0)
+            lost_reason(s, reason, sizeof reason);
+        else
+            snprintf(reason, sizeof reason, "session closed");
+        if (rc == 0 || !opts_flag(o->reconnect))
+            break;
+        /* Lost, and asked to come back: in-flight connections end (never
+         * silently corrupted), listeners stay. */
+        log_msg(o, SSHTUN_LOG_ERROR, "Connection down: %s", reason);
+        set_state(s, SS_RECONNECTING);
+        fail_all(s, SSHTUN_ERR_SESSION, reason, 1);
+        io_teardown(s, 1);
+        for (;;) {
+            int64_t jittered = delay / 2 + (int64_t)(rand() % (int)(delay / 2 + 1));
+            if (o->reconnect_count > 0 && attempts >= o->reconnect_count) {
+                snprintf(reason, sizeof reason, "%.400s (gave up after %d "
+                         "reconnect attempts)", s->connect_err.msg[0]
+                         ? s->connect_err.msg : "connection lost", attempts);
+                rc = -1;
+                break;
+            }
+            log_msg(o, SSHTUN_LOG_ERROR, "Reconnecting in %.1f s.",
+                    (double)jittered / 1000);
+            if (sleep_unless_stopped(s, jittered)) {
+                rc = 0;
+                snprintf(reason, sizeof reason, "session closed");
+                break;
+            }
+            attempts++;
+            reset_connection_state(s);
+            if (io_connect(s, &s->connect_err) == 0) {
+                log_msg(o, SSHTUN_LOG_ERROR, "Connection up again after %d "
+                        "attempt%s; forwards restored.", attempts,
+                        attempts == 1 ? "" : "s");
+                attempts = 0;
+                delay = 1000;
+                rc = 1;
+                break;
+            }
+            log_msg(o, SSHTUN_LOG_ERROR, "Reconnect failed: %s",
+                    s->connect_err.msg);
+            io_teardown(s, 1);
+            if ((delay *= 2) > max_delay)
+                delay = max_delay;
+        }
+        if (rc != 1)
+            break;
+    }
     if (rc < 0)
-        lost_reason(s, reason, sizeof reason);
-    else
-        snprintf(reason, sizeof reason, "session closed");
-    if (rc < 0)
-        log_msg(s->opts, SSHTUN_LOG_ERROR, "%s", reason);
+        log_msg(o, SSHTUN_LOG_ERROR, "%s", reason);
     pthread_mutex_lock(&s->mu);
     session_set_error_locked(s, reason);
     s->state = SS_LOST;
     pthread_cond_broadcast(&s->cv);
     pthread_mutex_unlock(&s->mu);
 
-    fail_all(s, rc < 0 ? SSHTUN_ERR_SESSION : SSHTUN_ERR_CLOSED, reason);
-    io_teardown(s, rc < 0);
+    fail_all(s, rc < 0 ? SSHTUN_ERR_SESSION : SSHTUN_ERR_CLOSED, reason, 0);
+    io_teardown(s, rc < 0 || !s->ssh);
 
     /* No more dirty marks from now on; drop the references queued. */
     pthread_mutex_lock(&s->mu);

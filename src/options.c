@@ -67,6 +67,9 @@ static const struct keyword keywords[] = {
     { "ServerAliveInterval", K_SECONDS, F(server_alive_interval) },
     { "ServerAliveCountMax", K_COUNT, F(server_alive_count_max) },
     { "ProxyCommand", K_STR, F(proxy_command) },
+    { "Reconnect", K_YESNO, F(reconnect) },
+    { "ReconnectMaxDelay", K_COUNT, F(reconnect_max_delay) },
+    { "ReconnectCount", K_SECONDS, F(reconnect_count) },
     { "ProxyJump", K_STR, F(proxy_jump) },
     { "LogLevel", K_LOGLEVEL, F(log_level) },
     { "WindowSize", K_SIZE, F(window_size) },
@@ -94,6 +97,9 @@ sshtun_options *sshtun_options_new(void)
     o->socks_timeout = -1;
     o->server_alive_interval = -1;
     o->server_alive_count_max = -1;
+    o->reconnect = -1;
+    o->reconnect_max_delay = -1;
+    o->reconnect_count = -1;
     return o;
 }
 

@@ -154,13 +154,15 @@ sshtun_channel *sshtun_accept(sshtun_listener *l, int timeout_ms,
                 waitq_wake_one(&l->accept_waiters);
             break;
         }
-        if (l->user_closed || l->state != LS_ACTIVE) {
+        if (l->user_closed || (l->state != LS_ACTIVE
+                               && !(l->state == LS_REQUESTED && l->bound_port))) {
             err_set(err, l->err ? l->err : SSHTUN_ERR_CLOSED, "%s",
                     l->errmsg[0] ? l->errmsg : "listener closed");
             break;
         }
         if (waitq_wait(&l->accept_waiters, &l->mu, dl) == ETIMEDOUT
-            && !l->q_head && l->state == LS_ACTIVE && !l->user_closed) {
+            && !l->q_head && !l->user_closed
+            && (l->state == LS_ACTIVE || l->state == LS_REQUESTED)) {
             err_set(err, SSHTUN_ERR_TIMEOUT, "no connection within %d ms",
                     timeout_ms);
             break;
@@ -251,13 +253,18 @@ static int request(struct sshtun_session *s, struct sshtun_listener *l)
     int bound = 0, e;
     char msg[256];
 
-    l->ll = libssh2_channel_forward_listen_ex(s->ssh, l->bind, l->port,
+    /* After a reconnect, ask for the port we had (even if it was 0). */
+    int port = l->bound_port ? l->bound_port : l->port;
+
+    l->ll = libssh2_channel_forward_listen_ex(s->ssh, l->bind, port,
                                               &bound, LIBSSH2_QUEUE_MAX);
     if (l->ll) {
         pthread_mutex_lock(&l->mu);
         l->state = LS_ACTIVE;
-        l->bound_port = l->port ? l->port : bound;
+        l->bound_port = port ? port : bound;
+        l->retry_delay_ms = 0;
         waitq_wake_all(&l->state_waiters);
+        waitq_wake_all(&l->accept_waiters);
         pthread_mutex_unlock(&l->mu);
         log_msg(s->opts, SSHTUN_LOG_DEBUG, "remote forward listening on "
                 "port %d", l->port ? l->port : bound);
@@ -270,6 +277,19 @@ static int request(struct sshtun_session *s, struct sshtun_listener *l)
     }
     if (e != LIBSSH2_ERROR_REQUEST_DENIED && e != LIBSSH2_ERROR_PROTO)
         return -1;
+    l->started = 0;
+    if (l->bound_port) {
+        /* Re-asking after a reconnect: the dead session may still hold
+         * the port on the server for a while.  Try again, with backoff. */
+        l->retry_delay_ms = l->retry_delay_ms ? l->retry_delay_ms * 2 : 1000;
+        if (l->retry_delay_ms > 30000)
+            l->retry_delay_ms = 30000;
+        l->retry_at = now_ms() + l->retry_delay_ms;
+        log_msg(s->opts, SSHTUN_LOG_ERROR, "remote port %d: the server "
+                "refused it again (still held by the old connection?); "
+                "retrying in %d s", l->bound_port, l->retry_delay_ms / 1000);
+        return 1;
+    }
     snprintf(msg, sizeof msg, "remote port forwarding failed for listen "
              "port %d: the server refused (%s)", l->port, last_error(s));
     listener_finish(l, LS_FAILED, SSHTUN_ERR_PROHIBITED, msg);
@@ -342,7 +362,8 @@ int remote_serve(struct sshtun_session *s)
         pthread_mutex_unlock(&l->mu);
         /* One request at a time; one libssh2 has started must finish
          * even if its caller gave up. */
-        if (st == LS_REQUESTED && !requesting && (!closed || l->started)) {
+        if (st == LS_REQUESTED && !requesting && (!closed || l->started)
+            && (l->started || now_ms() >= l->retry_at)) {
             if ((r = request(s, l)) < 0)
                 return -1;
             progress |= r;
@@ -377,6 +398,24 @@ int remote_serve(struct sshtun_session *s)
         progress = 1;
     }
     return progress;
+}
+
+/* Forget libssh2's listeners; ask again once reconnected. */
+void remote_reset_all(struct sshtun_session *s)
+{
+    struct sshtun_listener *l;
+
+    remote_take_new(s);
+    for (l = s->io_listeners; l; l = l->io_next) {
+        l->ll = NULL;               /* freed with the old session */
+        l->started = 0;
+        l->retry_at = 0;
+        pthread_mutex_lock(&l->mu);
+        if (l->state == LS_ACTIVE)
+            l->state = LS_REQUESTED;
+        pthread_mutex_unlock(&l->mu);
+        drain_queue(l);
+    }
 }
 
 /* Fail every listener: the session is ending. */

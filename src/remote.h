@@ -48,6 +48,8 @@ struct sshtun_listener {
     /* io */
     LIBSSH2_LISTENER *ll;
     int started;                    /* libssh2 request in progress */
+    int64_t retry_at;               /* re-request not before (now_ms) */
+    int retry_delay_ms;
     struct sshtun_listener *io_next;
 };
 
@@ -62,6 +64,11 @@ void remote_take_new(struct sshtun_session *s);
 /* I/O thread: advance requests, accept channels, handle closes.  Returns
  * 1 on progress, 0, or -1 if the session is lost. */
 int remote_serve(struct sshtun_session *s);
+
+/* I/O thread: the connection was lost and will be made again: forget
+ * libssh2's listeners, drop queued channels, and ask again (for the same
+ * port) once up. */
+void remote_reset_all(struct sshtun_session *s);
 
 /* I/O thread: fail every listener (session ending). */
 void remote_fail_all(struct sshtun_session *s, int code, const char *msg);

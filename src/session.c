@@ -201,7 +201,7 @@ int sshtun_session_alive(sshtun_session *s)
     if (!s)
         return 0;
     pthread_mutex_lock(&s->mu);
-    up = s->state == SS_UP && !s->stop;
+    up = (s->state == SS_UP || s->state == SS_RECONNECTING) && !s->stop;
     pthread_mutex_unlock(&s->mu);
     return up;
 }
@@ -215,10 +215,11 @@ int sshtun_session_wait(sshtun_session *s, int timeout_ms)
     if (!s)
         return SSHTUN_ERR_INVAL;
     pthread_mutex_lock(&s->mu);
-    while (s->state == SS_UP && !s->stop) {
+    while ((s->state == SS_UP || s->state == SS_RECONNECTING) && !s->stop) {
         if (dl) {
             if (pthread_cond_timedwait(&s->cv, &s->mu, dl) == ETIMEDOUT) {
-                rc = s->state == SS_UP && !s->stop ? SSHTUN_ERR_TIMEOUT : 0;
+                rc = (s->state == SS_UP || s->state == SS_RECONNECTING)
+                     && !s->stop ? SSHTUN_ERR_TIMEOUT : 0;
                 break;
             }
         } else {

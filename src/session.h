@@ -27,6 +27,8 @@ struct sshtun_listener;
 enum session_state {
     SS_CONNECTING,      /* I/O thread doing connect/handshake/auth */
     SS_UP,              /* serving channels */
+    SS_RECONNECTING,    /* lost, trying again (Reconnect=yes); forwards
+                           stay, new channel opens wait */
     SS_LOST,            /* connection failed or ended; I/O thread exiting */
     SS_DONE             /* I/O thread finished */
 };
@@ -70,6 +72,9 @@ struct sshtun_session {
     pthread_t bridge;                   /* jump channel <-> socketpair */
     int bridge_fd;                      /* our end for the bridge, or -1 */
 };
+
+/* How long a channel open waits for a reconnecting session. */
+#define RECONNECT_OPEN_WAIT_MS 30000
 
 /* Maximum channel objects per session: bounds every per-session list. */
 #define SESSION_MAX_CHANNELS 65536

@@ -88,6 +88,26 @@ def stop_all():
     _procs.clear()
 
 
+def descendants(pid):
+    """PIDs of every process below pid (read from /proc)."""
+    children = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(d))
+    out, todo = [], [pid]
+    while todo:
+        for c in children.get(todo.pop(), []):
+            out.append(c)
+            todo.append(c)
+    return out
+
+
 def keygen(path, kind="ed25519", passphrase=""):
     subprocess.run(["ssh-keygen", "-q", "-t", kind, "-N", passphrase, "-C",
                     "sshtun-test", "-f", path], check=True, timeout=30)
@@ -133,9 +153,23 @@ class Sshd:
         if os.geteuid() == 0:
             os.makedirs("/run/sshd", exist_ok=True)
         subprocess.run([SSHD, "-t", "-f", self.config], check=True, timeout=30)
+        self.start()
+
+    def start(self):
+        """Start (or restart) the daemon on the same port and keys."""
         self.proc = start([SSHD, "-D", "-e", "-f", self.config],
-                          stdout=subprocess.DEVNULL, stderr=open(self.log, "w"))
+                          stdout=subprocess.DEVNULL, stderr=open(self.log, "a"))
         self._wait_banner()
+
+    def kill(self):
+        """Kill the daemon and every session process below it, by PID."""
+        pids = descendants(self.proc.pid) + [self.proc.pid]
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        self.proc.wait(10)
 
     def _wait_banner(self, timeout=15.0):
         deadline = time.monotonic() + timeout

@@ -20,26 +20,6 @@ import fixture as F  # noqa: E402
 sshd = F.shared_sshd()
 
 
-def descendants(pid):
-    """PIDs of every process below pid (read from /proc)."""
-    children = {}
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % d) as f:
-                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):
-            continue
-        children.setdefault(ppid, []).append(int(d))
-    out, todo = [], [pid]
-    while todo:
-        for c in children.get(todo.pop(), []):
-            out.append(c)
-            todo.append(c)
-    return out
-
-
 def wait_exit(proc, timeout):
     start = time.monotonic()
     try:
@@ -47,6 +27,61 @@ def wait_exit(proc, timeout):
     except Exception:  # noqa: BLE001
         return None
     return time.monotonic() - start
+
+
+def test_reconnect_restores_forwards():
+    """Reconnect=yes: the server goes away and comes back; the same -L
+    port works again soon after, and -R is requested again."""
+    srv = F.TcpServer(F.echo_handler)
+    lp, rp = F.free_port(), F.free_port()
+    t = F.Sshtun(sshd, "-o", "Reconnect=yes", "-o", "ReconnectMaxDelay=2",
+                 "-L", "%d:127.0.0.1:%d" % (lp, srv.port),
+                 "-R", "%d:127.0.0.1:%d" % (rp, srv.port), wait_ports=[lp, rp])
+    try:
+        s = F.connect(lp)
+        s.sendall(b"x")
+        assert s.recv(1) == b"x"
+        sshd.kill()
+        s.settimeout(10)
+        try:
+            assert s.recv(1) == b"", "in-flight connection not closed"
+        except ConnectionResetError:
+            pass
+        s.close()
+        time.sleep(1.5)
+        assert t.proc.poll() is None, t.stderr()
+        # The listener stays up while the server is away.
+        F.connect(lp, timeout=2).close()
+        sshd.start()
+        back = time.monotonic()
+        ok = False
+        while time.monotonic() - back < 5 and not ok:
+            try:
+                c = F.connect(lp, timeout=5)
+                c.sendall(b"again")
+                c.shutdown(socket.SHUT_WR)
+                ok = F.recv_all(c) == b"again"
+                c.close()
+            except OSError:
+                time.sleep(0.2)
+        assert ok, "-L not working 5 s after the server came back:\n" + t.stderr()
+        deadline = time.monotonic() + 10
+        ok = False
+        while time.monotonic() < deadline and not ok:
+            try:
+                c = F.connect(rp, timeout=5)
+                c.sendall(b"remote again")
+                c.shutdown(socket.SHUT_WR)
+                ok = F.recv_all(c) == b"remote again"
+                c.close()
+            except OSError:
+                time.sleep(0.3)
+        assert ok, "-R not restored:\n" + t.stderr()
+        err = t.stderr()
+        assert "Connection down" in err and "forwards restored" in err, err
+    finally:
+        t.stop()
+        srv.close()
 
 
 def test_healthy_idle_tunnel_stays_up():
@@ -75,7 +110,7 @@ def test_stopped_server_detected():
         while "Authenticated" not in t.stderr() and time.monotonic() < deadline:
             time.sleep(0.05)
         time.sleep(0.5)
-        stopped = descendants(sshd.proc.pid)
+        stopped = F.descendants(sshd.proc.pid)
         assert stopped, "no sshd session process found"
         for pid in stopped:
             os.kill(pid, signal.SIGSTOP)
@@ -110,7 +145,7 @@ def test_server_killed_mid_transfer():
         got = 0
         while got < (4 << 20):
             got += len(s.recv(1 << 20))
-        for pid in descendants(sshd.proc.pid):
+        for pid in F.descendants(sshd.proc.pid):
             os.kill(pid, signal.SIGKILL)
         start = time.monotonic()
         try:
@@ -133,4 +168,5 @@ if __name__ == "__main__":
         test_healthy_idle_tunnel_stays_up,
         test_stopped_server_detected,
         test_server_killed_mid_transfer,
+        test_reconnect_restores_forwards,
     ])
