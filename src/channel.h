@@ -71,6 +71,7 @@ struct sshtun_channel {
     int open_started;               /* libssh2 open in progress */
     struct sshtun_channel *io_next;     /* io_list or open queue */
     struct sshtun_channel *batch_next;  /* dirty batch being handled */
+    int adopt;                      /* [sess->mu] left IO_NEW in this batch */
     int eof_sent;
     int in_eof_seen;
     struct chunk *out_cur;          /* chunk being written */

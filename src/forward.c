@@ -536,8 +536,11 @@ void sshtun_forward_close(sshtun_forward *f)
     pthread_mutex_lock(&s->mu);
     for (pp = &s->forwards; *pp && *pp != f; pp = &(*pp)->next)
         ;
-    if (*pp)
-        *pp = f->next;
+    if (!*pp) {                     /* already stopped with the session */
+        pthread_mutex_unlock(&s->mu);
+        return;
+    }
+    *pp = f->next;
     pthread_mutex_unlock(&s->mu);
     forward_stop(f);
 }

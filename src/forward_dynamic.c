@@ -91,8 +91,7 @@ static struct sshtun_channel *dynamic_connect(struct fwd_conn *c)
         goto out;
     }
     if (socks_send_reply(&io, sk, SOCKS5_SUCCEEDED)) {
-        sshtun_close(ch);
-        ch = NULL;
+        ch = NULL;                  /* the connection's cleanup closes it */
         goto out;
     }
     /* Data the client sent right after its request goes first. */

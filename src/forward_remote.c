@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,18 +69,33 @@ static int connect_local(const char *host, int port, int *sys_errno,
 static int connect_unix(const char *path, sshtun_error *err)
 {
     struct sockaddr_un sa;
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    int rc, e = 0;
 
     memset(&sa, 0, sizeof sa);
     sa.sun_family = AF_UNIX;
     snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
-    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+    if (fd < 0)
+        e = errno;
+    else if ((rc = connect(fd, (struct sockaddr *)&sa, sizeof sa)) < 0) {
+        /* A full backlog: wait, bounded, like a TCP connect. */
+        e = errno;
+        if (e == EAGAIN || e == EINPROGRESS) {
+            struct pollfd p = { .fd = fd, .events = POLLOUT };
+            socklen_t sl = sizeof e;
+            e = poll(&p, 1, LOCAL_CONNECT_MS) > 0
+                    && getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &sl) == 0
+                    ? e : ETIMEDOUT;
+        }
+    }
+    if (e) {
         err_set(err, SSHTUN_ERR_CONNECT, "connect to %s: %s", path,
-                strerror(errno));
+                strerror(e));
         if (fd >= 0)
             close(fd);
         return -1;
     }
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
     return fd;
 }
 

@@ -263,7 +263,9 @@ static void io_release(struct sshtun_channel *ch)
     chan_unref(ch);
 }
 
-/* Take the dirty list and adopt new channels into the open queue. */
+/* Take the dirty list and adopt new channels into the open queue.  A
+ * channel's io state leaves IO_NEW only under s->mu, so that a caller
+ * marking it while the session ends and this thread never both act. */
 static void take_dirty(struct sshtun_session *s)
 {
     struct sshtun_channel *batch = NULL, *ch, **tail = &batch;
@@ -271,6 +273,9 @@ static void take_dirty(struct sshtun_session *s)
     pthread_mutex_lock(&s->mu);
     for (ch = s->dirty_head; ch; ch = ch->dirty_next) {
         ch->dirty = 0;
+        ch->adopt = ch->io == IO_NEW;
+        if (ch->adopt)
+            ch->io = IO_QUEUED;
         *tail = ch;
         tail = &ch->batch_next;
     }
@@ -281,8 +286,7 @@ static void take_dirty(struct sshtun_session *s)
 
     while ((ch = batch)) {
         batch = ch->batch_next;
-        if (ch->io == IO_NEW) {
-            ch->io = IO_QUEUED;
+        if (ch->adopt) {
             ch->io_next = NULL;
             if (s->open_tail)
                 s->open_tail->io_next = ch;
@@ -342,9 +346,13 @@ static int serve_opens(struct sshtun_session *s)
             e = libssh2_session_last_errno(s->ssh);
             if (e == LIBSSH2_ERROR_EAGAIN)
                 return progress;
-            if (!is_channel_error(e))
+            /* libssh2 gives up on an answer after 60 s: that open fails,
+             * the session does not. */
+            if (!is_channel_error(e) && e != LIBSSH2_ERROR_TIMEOUT)
                 return -1;
-            code = err_from_open_failure(ssh_errmsg(s));
+            code = e == LIBSSH2_ERROR_TIMEOUT
+                       ? SSHTUN_ERR_TIMEOUT
+                       : err_from_open_failure(ssh_errmsg(s));
             snprintf(msg, sizeof msg, "channel open to %s failed: %s",
                      ch->target, err_open_reason(code));
             open_pop(s);
@@ -651,7 +659,8 @@ static int pump(struct sshtun_session *s)
 /* Whether a pump is available for poll()ing the socket for input. */
 static int can_pump(struct sshtun_session *s)
 {
-    return s->pump || s->io_list || s->open_head || s->io_listeners;
+    return s->pump || s->io_list || s->open_head
+           || remote_can_accept(s);
 }
 
 /* Sleep in poll() until the socket or the wake fd needs us (timeout 0:
@@ -740,7 +749,8 @@ static int check_alive(struct sshtun_session *s)
             s->alive_sent_ms = now;
         rc = libssh2_channel_setenv(s->pump, "SSHTUN_ALIVE", "1");
         s->alive_pending = rc == LIBSSH2_ERROR_EAGAIN;
-        if (rc < 0 && rc != LIBSSH2_ERROR_EAGAIN && !is_channel_error(rc))
+        if (rc < 0 && rc != LIBSSH2_ERROR_EAGAIN && !is_channel_error(rc)
+            && rc != LIBSSH2_ERROR_TIMEOUT)
             return -1;
     }
     if (silent >= interval * opts_server_alive_count(o)) {
@@ -759,9 +769,11 @@ static int output_pending(struct sshtun_session *s)
 
     for (ch = s->io_list; ch && !pending; ch = ch->io_next) {
         pthread_mutex_lock(&ch->mu);
+        /* A channel still closing counts too: the server's CLOSE answer
+         * shows it has taken everything before. */
         pending = ch->out.bytes > 0 || ch->out_cur
                   || (ch->out_eof && !ch->eof_sent)
-                  || (ch->user_closed && !ch->close_deadline);
+                  || ch->user_closed || ch->close_deadline;
         pthread_mutex_unlock(&ch->mu);
     }
     return pending;
@@ -777,6 +789,7 @@ static int io_loop(struct sshtun_session *s)
 
     for (;;) {
         int stop;
+        uint64_t rx_before = s->out.rx_bytes;
 
         take_dirty(s);
         /* Reading the socket is only worth a syscall when poll said so;
@@ -792,6 +805,10 @@ static int io_loop(struct sshtun_session *s)
         }
         if (check_alive(s) < 0 || transport_flush(&s->out) < 0)
             return -1;
+        /* Any libssh2 call may have read the socket into its buffers,
+         * where poll() cannot see the data: that counts as progress. */
+        if (s->out.rx_bytes != rx_before)
+            progress = 1;
         pthread_mutex_lock(&s->mu);
         stop = s->stop;
         pthread_mutex_unlock(&s->mu);
@@ -832,6 +849,18 @@ static void io_teardown(struct sshtun_session *s, int lost)
             while (transport_pending(&s->out) && now_ms() < deadline) {
                 struct pollfd p = { .fd = s->sock, .events = POLLOUT };
                 if (poll(&p, 1, 100) > 0 && transport_flush(&s->out) < 0)
+                    break;
+            }
+            /* Close with FIN, not RST: a close() with unread input would
+             * reset the connection and the server could lose what it had
+             * not read yet.  Read (and drop) until it closes too. */
+            shutdown(s->sock, SHUT_WR);
+            while (now_ms() < deadline) {
+                struct pollfd p = { .fd = s->sock, .events = POLLIN };
+                char sink[4096];
+                if (poll(&p, 1, 100) <= 0)
+                    continue;
+                if (recv(s->sock, sink, sizeof sink, 0) <= 0)
                     break;
             }
         }
@@ -985,15 +1014,18 @@ void *io_main(void *arg)
     s->state = SS_DONE;
     dirty = s->dirty_head;
     s->dirty_head = s->dirty_tail = NULL;
-    for (next = dirty; next; next = next->dirty_next)
+    for (next = dirty; next; next = next->dirty_next) {
         next->dirty = 0;
+        next->adopt = next->io == IO_NEW;
+        if (next->adopt)
+            next->io = IO_DONE;
+    }
     pthread_cond_broadcast(&s->cv);
     pthread_mutex_unlock(&s->mu);
     while (dirty) {
         next = dirty->dirty_next;
-        if (dirty->io == IO_NEW) {
+        if (dirty->adopt) {
             chan_finish(dirty, CS_FAILED, SSHTUN_ERR_SESSION, reason);
-            dirty->io = IO_DONE;
             chan_unref(dirty);      /* the I/O thread's reference */
         }
         chan_unref(dirty);

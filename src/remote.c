@@ -143,7 +143,7 @@ sshtun_channel *sshtun_accept(sshtun_listener *l, int timeout_ms,
     __atomic_add_fetch(&l->refs, 1, __ATOMIC_ACQ_REL);
     pthread_mutex_lock(&l->mu);
     for (;;) {
-        if (l->q_head) {
+        if (l->q_head && !l->user_closed) {
             was_full = l->q_len >= LISTENER_QUEUE_MAX;
             ch = l->q_head;
             l->q_head = ch->batch_next;
@@ -275,7 +275,8 @@ static int request(struct sshtun_session *s, struct sshtun_listener *l)
         l->started = 1;
         return 0;
     }
-    if (e != LIBSSH2_ERROR_REQUEST_DENIED && e != LIBSSH2_ERROR_PROTO)
+    if (e != LIBSSH2_ERROR_REQUEST_DENIED && e != LIBSSH2_ERROR_PROTO
+        && e != LIBSSH2_ERROR_TIMEOUT)
         return -1;
     l->started = 0;
     if (l->bound_port) {
@@ -388,7 +389,15 @@ int remote_serve(struct sshtun_session *s)
             continue;
         }
         if (l->ll) {
-            libssh2_channel_forward_cancel(l->ll);
+            /* EAGAIN while libssh2 still holds unaccepted channels: they
+             * are accepted and closed, then it is tried again. */
+            if (libssh2_channel_forward_cancel(l->ll) == LIBSSH2_ERROR_EAGAIN) {
+                LIBSSH2_CHANNEL *lch;
+                while ((lch = libssh2_channel_forward_accept(l->ll)))
+                    libssh2_channel_free(lch);
+                pp = &l->io_next;
+                continue;
+            }
             l->ll = NULL;
         }
         listener_finish(l, LS_CLOSED, SSHTUN_ERR_CLOSED, "listener closed");
@@ -398,6 +407,20 @@ int remote_serve(struct sshtun_session *s)
         progress = 1;
     }
     return progress;
+}
+
+/* Whether a listener will read the socket on the next pass. */
+int remote_can_accept(struct sshtun_session *s)
+{
+    struct sshtun_listener *l;
+    int room = 0;
+
+    for (l = s->io_listeners; l && !room; l = l->io_next) {
+        pthread_mutex_lock(&l->mu);
+        room = l->ll && l->q_len < LISTENER_QUEUE_MAX;
+        pthread_mutex_unlock(&l->mu);
+    }
+    return room;
 }
 
 /* Forget libssh2's listeners; ask again once reconnected. */

@@ -70,6 +70,10 @@ int remote_serve(struct sshtun_session *s);
  * port) once up. */
 void remote_reset_all(struct sshtun_session *s);
 
+/* I/O thread: whether some active listener has room to accept (and so
+ * will read the socket through libssh2). */
+int remote_can_accept(struct sshtun_session *s);
+
 /* I/O thread: fail every listener (session ending). */
 void remote_fail_all(struct sshtun_session *s, int code, const char *msg);
 

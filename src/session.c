@@ -72,13 +72,16 @@ void session_mark_dirty(struct sshtun_session *s, struct sshtun_channel *ch)
     int wake = 0;
 
     pthread_mutex_lock(&s->mu);
-    if (s->state == SS_DONE) {
-        /* The I/O thread is gone: a channel it never saw fails here. */
-        pthread_mutex_unlock(&s->mu);
-        if (ch->io == IO_NEW) {
+    if (s->state == SS_LOST || s->state == SS_DONE) {
+        /* The I/O thread is finishing: a channel it never adopted fails
+         * here (io changes only under s->mu), and nothing is queued. */
+        int fail = ch->io == IO_NEW;
+        if (fail)
             ch->io = IO_DONE;
-            chan_finish(ch, CS_FAILED, SSHTUN_ERR_SESSION, s->last_error);
-            chan_unref(ch);
+        pthread_mutex_unlock(&s->mu);
+        if (fail) {
+            chan_finish(ch, CS_FAILED, SSHTUN_ERR_SESSION, "session closed");
+            chan_unref(ch);         /* the I/O thread's reference */
         }
         return;
     }

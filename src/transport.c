@@ -212,8 +212,10 @@ ssize_t transport_recv_cb(int sock, void *buf, size_t len, int flags,
     do
         n = recv(sock, buf, len, flags);
     while (n < 0 && errno == EINTR);
-    if (n > 0 && sock == t->fd)
+    if (n > 0 && sock == t->fd) {
         t->last_rx_ms = now_ms();   /* any traffic shows the peer alive */
+        t->rx_bytes += (uint64_t)n;
+    }
     return n < 0 ? -errno : n;
 }
 

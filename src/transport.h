@@ -28,6 +28,7 @@ struct transport {
     int error;                      /* errno of a failed send, sticky */
     int closing;                    /* make libssh2 see EOF (teardown) */
     int64_t last_rx_ms;             /* when the server last sent anything */
+    uint64_t rx_bytes;              /* received in all (progress check) */
 };
 
 /* Resolve host and connect a TCP socket (non-blocking on return) before

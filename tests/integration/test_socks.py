@@ -277,6 +277,28 @@ def test_allow_list():
         t.stop()
 
 
+def test_clients_resetting_mid_handshake():
+    """Clients that send CONNECT and reset at once must not disturb the
+    proxy (the reply's send fails; the channel is closed exactly once)."""
+    t, port = proxy()
+    try:
+        for i in range(30):
+            s = F.connect(port)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            s.sendall(bytes([5, 1, 0]) + bytes([5, 1, 0, 1]) + socket.inet_aton("127.0.0.1")
+                      + struct.pack(">H", echo.port))
+            if i % 2:
+                recv_exact(s, 2)
+            s.close()                               # RST
+        time.sleep(0.5)
+        s, rep = socks5_connect(port, "127.0.0.1", echo.port)
+        assert rep == 0 and echo_through(s, b"fine") == b"fine"
+        s.close()
+        assert t.proc.poll() is None, t.stderr()
+    finally:
+        t.stop()
+
+
 def test_200_parallel_echoes():
     t, port = proxy()
     errors = []
@@ -350,6 +372,7 @@ if __name__ == "__main__":
         test_server_refuses_forwarding,
         test_username_password,
         test_allow_list,
+        test_clients_resetting_mid_handshake,
         test_200_parallel_echoes,
         test_bad_clients_do_not_delay_others,
     ])
