@@ -17,7 +17,7 @@
 #include "args.h"
 
 static const char usage_text[] =
-"usage: sshtun [-46gNnqTVv] [-c cipher_spec] [-D [bind_address:]port]\n"
+"usage: sshtun [-46fgNnqTVv] [-c cipher_spec] [-D [bind_address:]port]\n"
 "              [-F configfile] [-i identity_file]\n"
 "              [-L [bind_address:]port:host:hostport] [-l login_name]\n"
 "              [-m mac_spec] [-o option] [-p port]\n"
@@ -183,6 +183,9 @@ static int apply_option(int c, const char *arg, struct cli_args *a,
     case 'q':
         a->quiet = 1;
         return 0;
+    case 'f':
+        a->background = 1;
+        return 0;
     case 'v':
         a->verbose++;
         return 0;
@@ -215,7 +218,7 @@ int cli_parse(int argc, char **argv, struct cli_args *a, char *err,
               size_t errsize)
 {
     /* '+': stop at the destination; ':': report a missing argument as ':'. */
-    static const char optstring[] = "+:46c:F:ghi:l:L:m:no:p:qTNVvCD:R:W:J:";
+    static const char optstring[] = "+:46c:fF:ghi:l:L:m:no:p:qTNVvCD:R:W:J:";
     const char *dest = NULL;
     int c;
 

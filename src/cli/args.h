@@ -15,6 +15,7 @@ struct cli_args {
     sshtun_options *opts;
     int verbose;                    /* count of -v */
     int quiet;
+    int background;                 /* -f */
     int show_version;
     int show_help;
     const char *config_file;        /* -F */

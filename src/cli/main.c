@@ -94,6 +94,53 @@ static void *signal_main(void *arg)
     return NULL;
 }
 
+/* -f: the pipe to the waiting parent, or -1. */
+static int background_fd = -1;
+
+/* Fork; the parent waits for the child's word and returns the exit
+ * status, the child returns -1 and carries on in a new session. */
+static int go_background(void)
+{
+    int p[2];
+    unsigned char status;
+    pid_t pid;
+
+    if (pipe2(p, O_CLOEXEC) < 0 || (pid = fork()) < 0)
+        return fatal("cannot go to the background");
+    if (pid > 0) {
+        ssize_t n;
+        close(p[1]);
+        do
+            n = read(p[0], &status, 1);
+        while (n < 0 && errno == EINTR);
+        /* No word: the child failed and has said why on stderr. */
+        return n == 1 ? status : EXIT_FATAL;
+    }
+    close(p[0]);
+    background_fd = p[1];
+    setsid();
+    return -1;
+}
+
+/* Tell the waiting parent (if any) how it went. */
+static void report_background(unsigned char status)
+{
+    ssize_t n;
+    int fd;
+
+    if (background_fd < 0)
+        return;
+    n = write(background_fd, &status, 1);
+    (void)n;
+    close(background_fd);
+    background_fd = -1;
+    /* Like ssh -f: no more terminal input. */
+    if ((fd = open("/dev/null", O_RDONLY)) >= 0) {
+        dup2(fd, STDIN_FILENO);
+        close(fd);
+    }
+}
+
 /* Wait for a stop request or the session's end.  Returns the exit code. */
 static int run_until_done(sshtun_session *s)
 {
@@ -117,6 +164,21 @@ int main(int argc, char **argv)
     int rc;
 
     signal(SIGPIPE, SIG_IGN);
+    memset(&a, 0, sizeof a);
+    if (sshtun_global_init() || !(a.opts = sshtun_options_new()))
+        return fatal("initialisation failed");
+    if (cli_parse(argc, argv, &a, err, sizeof err)) {
+        fprintf(stderr, "sshtun: %s\n%s", err, cli_usage());
+        sshtun_options_free(a.opts);
+        sshtun_global_cleanup();
+        return EXIT_FATAL;
+    }
+    /* -f: fork now, before any thread exists; the parent exits with the
+     * status the child reports once its forwards are up. */
+    if (a.background && !a.show_help && !a.show_version
+        && (rc = go_background()) >= 0)
+        return rc;
+
     sigemptyset(&handled_signals);
     sigaddset(&handled_signals, SIGINT);
     sigaddset(&handled_signals, SIGTERM);
@@ -129,15 +191,6 @@ int main(int argc, char **argv)
         return fatal("cannot set up signal handling");
     pthread_detach(sig_thread);
 
-    memset(&a, 0, sizeof a);
-    if (sshtun_global_init() || !(a.opts = sshtun_options_new()))
-        return fatal("initialisation failed");
-    if (cli_parse(argc, argv, &a, err, sizeof err)) {
-        fprintf(stderr, "sshtun: %s\n%s", err, cli_usage());
-        sshtun_options_free(a.opts);
-        sshtun_global_cleanup();
-        return EXIT_FATAL;
-    }
     if (a.show_help) {
         fputs(cli_usage(), stdout);
         rc = 0;
@@ -179,6 +232,7 @@ int main(int argc, char **argv)
                 "forwarding.\n", e.msg);
         rc = EXIT_FATAL;
     } else {
+        report_background(0);       /* -f: the parent may exit now */
         rc = run_until_done(s);     /* the library logged why it ended */
     }
     sshtun_session_close(s);

@@ -220,6 +220,61 @@ def test_family_flag_restricts_listeners():
             t.stop()
 
 
+def listener_pid(port):
+    """PID of the process listening on port (from ss)."""
+    out = subprocess.run(["ss", "-Hltnp", "sport = :%d" % port], stdout=subprocess.PIPE,
+                         timeout=10).stdout.decode()
+    for part in out.split("pid=")[1:]:
+        return int(part.split(",")[0])
+    return None
+
+
+def run_background(*args):
+    """Run sshtun -f: stderr goes to a file, since the background process
+    keeps it open (as ssh -f does); returns the parent's status."""
+    path = os.path.join(sshd.dir, "bg-%d.err" % time.monotonic_ns())
+    with open(path, "w") as f:
+        rc = subprocess.run(sshd.sshtun_args(*args), env=sshd.env(),
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=f, timeout=30).returncode
+    return rc, open(path).read()
+
+
+def test_background_after_forwards_are_up():
+    srv = F.TcpServer(F.echo_handler)
+    lp = F.free_port()
+    try:
+        start = time.monotonic()
+        rc, err = run_background("-f", "-L", "%d:127.0.0.1:%d" % (lp, srv.port))
+        assert rc == 0, (rc, err)
+        assert time.monotonic() - start < 15
+        # The parent has exited and the forward is already up.
+        s = F.connect(lp)
+        s.sendall(b"in the background")
+        s.shutdown(socket.SHUT_WR)
+        assert F.recv_all(s) == b"in the background"
+        s.close()
+        pid = listener_pid(lp)
+        assert pid, "no background process listening"
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        while listener_pid(lp) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not listener_pid(lp)
+    finally:
+        srv.close()
+    # A forward that cannot come up: the parent exits 255.
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen(1)
+    try:
+        rc, err = run_background("-f", "-o", "ExitOnForwardFailure=yes", "-L",
+                                 "127.0.0.1:%d:127.0.0.1:9" % taken.getsockname()[1])
+        assert rc == 255 and "Address already in use" in err, (rc, err)
+    finally:
+        taken.close()
+
+
 def test_verbose_and_quiet():
     err = comes_up()
     assert "Connecting to 127.0.0.1" in err
@@ -245,5 +300,6 @@ if __name__ == "__main__":
         test_cipher_and_mac_options,
         test_gateway_ports_binds_all,
         test_family_flag_restricts_listeners,
+        test_background_after_forwards_are_up,
         test_verbose_and_quiet,
     ])
