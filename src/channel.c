@@ -290,6 +290,9 @@ static struct sshtun_channel *open_start(struct sshtun_session *s,
     if (s->state != SS_UP || s->stop)
         rc = err_set(err, SSHTUN_ERR_SESSION, "session is not up: %s",
                      s->last_error[0] ? s->last_error : "closed");
+    else if (s->forwarding_disabled)
+        rc = err_set(err, SSHTUN_ERR_HOSTKEY_CHANGED, "forwarding is "
+                     "disabled: the host key has changed");
     else if (s->nchannels >= SESSION_MAX_CHANNELS)
         rc = err_set(err, SSHTUN_ERR_RESOURCE,
                      "too many channels on this session (%d)",

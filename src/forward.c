@@ -591,6 +591,17 @@ int sshtun_session_start_forwards(sshtun_session *s, sshtun_error *err)
 
     if (!s)
         return err_set(err, SSHTUN_ERR_INVAL, "no session");
+    if (s->forwarding_disabled && (s->opts->local_forwards.n
+                                   || s->opts->remote_forwards.n
+                                   || s->opts->dynamic_forwards.n)) {
+        err_set(err, SSHTUN_ERR_HOSTKEY_CHANGED, "Port forwarding is "
+                "disabled to avoid man-in-the-middle attacks (the host key "
+                "has changed).");
+        if (opts_flag(s->opts->exit_on_forward_failure))
+            return err->code;
+        log_msg(s->opts, SSHTUN_LOG_ERROR, "%s", err->msg);
+        return 0;
+    }
     if ((rc = start_list(s, &s->opts->local_forwards, sshtun_forward_local,
                          "local", err))
         || (rc = start_list(s, &s->opts->remote_forwards,

@@ -245,7 +245,8 @@ static int io_connect(struct sshtun_session *s, sshtun_error *err)
         return rc;
     log_msg(o, SSHTUN_LOG_DEBUG, "SSH handshake done, host key %s",
             libssh2_session_methods(s->ssh, LIBSSH2_METHOD_HOSTKEY));
-    if ((rc = knownhosts_verify(s->ssh, o, o->hostname, port, err)))
+    if ((rc = knownhosts_verify(s->ssh, o, o->hostname, port,
+                                &s->forwarding_disabled, err)))
         return rc;
     if ((rc = auth_run(s, o->user, err)))
         return rc;

@@ -11,6 +11,8 @@
 #include <errno.h>
 #include <limits.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -263,6 +265,7 @@ static int append_key(const sshtun_options *o, struct khset *set,
                       size_t keylen, sshtun_error *err)
 {
     const char *path = NULL;
+    char hashed[128];
     unsigned char *b64;
     FILE *fp;
     int ok;
@@ -290,6 +293,23 @@ static int append_key(const sshtun_options *o, struct khset *set,
     if (!b64)
         return err_set(err, SSHTUN_ERR_NOMEM, "out of memory");
     EVP_EncodeBlock(b64, (const unsigned char *)key, (int)keylen);
+    if (opts_flag(o->hash_known_hosts)) {
+        /* "|1|base64(salt)|base64(HMAC-SHA1(salt, name))", as ssh writes
+         * with HashKnownHosts=yes. */
+        unsigned char salt[20], mac[20], salt64[32], mac64[32];
+        unsigned int maclen = sizeof mac;
+        if (RAND_bytes(salt, sizeof salt) != 1
+            || !HMAC(EVP_sha1(), salt, sizeof salt,
+                     (const unsigned char *)name, strlen(name), mac,
+                     &maclen)) {
+            free(b64);
+            return err_set(err, SSHTUN_ERR_IO, "cannot hash host name");
+        }
+        EVP_EncodeBlock(salt64, salt, sizeof salt);
+        EVP_EncodeBlock(mac64, mac, sizeof mac);
+        snprintf(hashed, sizeof hashed, "|1|%s|%s", salt64, mac64);
+        name = hashed;
+    }
     fp = fopen(path, "a");
     ok = fp && fprintf(fp, "%s %s %s\n", name, alg, b64) > 0;
     if (fp && fclose(fp) != 0)
@@ -299,13 +319,15 @@ static int append_key(const sshtun_options *o, struct khset *set,
         return err_set(err, SSHTUN_ERR_IO, "cannot add host key to %s: %s",
                        path, strerror(errno));
     log_msg(o, SSHTUN_LOG_INFO, "Warning: Permanently added '%s' (%s) to "
-            "the list of known hosts.", name, alg);
+            "the list of known hosts.", opts_flag(o->hash_known_hosts)
+                                        ? "(hashed)" : name, alg);
     return 0;
 }
 
 /* Verify the session's host key. */
 int knownhosts_verify(LIBSSH2_SESSION *ssh, const sshtun_options *o,
-                      const char *host, int port, sshtun_error *err)
+                      const char *host, int port, int *insecure,
+                      sshtun_error *err)
 {
     struct khset set;
     char name[300], fp[128];
@@ -346,6 +368,19 @@ int knownhosts_verify(LIBSSH2_SESSION *ssh, const sshtun_options *o,
         int line;
         if (check_file(&set.f[i], name, key, keylen, mask, &line)
             == LIBSSH2_KNOWNHOST_CHECK_MISMATCH) {
+            if (strict == STRICT_NO) {
+                /* As ssh: connect, but let nothing through. */
+                log_msg(o, SSHTUN_LOG_ERROR, "WARNING: REMOTE HOST "
+                        "IDENTIFICATION HAS CHANGED! The %s host key for %s "
+                        "is now %s, not the key in %s:%d. "
+                        "StrictHostKeyChecking=no: connecting, but port "
+                        "forwarding is disabled to avoid "
+                        "man-in-the-middle attacks.", label, name, fp,
+                        set.f[i].path, line);
+                *insecure = 1;
+                free_set(&set);
+                return 0;
+            }
             rc = err_set(err, SSHTUN_ERR_HOSTKEY_CHANGED,
                          "WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED! "
                          "The %s host key for %s is now %s, which differs "

@@ -20,10 +20,13 @@ char *knownhosts_preferred_algs(LIBSSH2_SESSION *ssh,
                                 int port);
 
 /* Verify the negotiated host key.  Returns 0 (log lines go through o), or
+ * with StrictHostKeyChecking=no and a changed key 0 with *insecure set
+ * (the caller must then refuse all forwarding), or
  * SSHTUN_ERR_HOSTKEY_UNKNOWN / _CHANGED / _HANDSHAKE with err saying
  * which key and which file. */
 int knownhosts_verify(LIBSSH2_SESSION *ssh, const sshtun_options *o,
-                      const char *host, int port, sshtun_error *err);
+                      const char *host, int port, int *insecure,
+                      sshtun_error *err);
 
 /* The name known_hosts uses: "host" on port 22, else "[host]:port". */
 void knownhosts_name(char *buf, size_t size, const char *host, int port);

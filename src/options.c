@@ -68,6 +68,7 @@ static const struct keyword keywords[] = {
     { "ServerAliveCountMax", K_COUNT, F(server_alive_count_max) },
     { "ProxyCommand", K_STR, F(proxy_command) },
     { "Reconnect", K_YESNO, F(reconnect) },
+    { "HashKnownHosts", K_YESNO, F(hash_known_hosts) },
     { "ReconnectMaxDelay", K_COUNT, F(reconnect_max_delay) },
     { "ReconnectCount", K_SECONDS, F(reconnect_count) },
     { "ProxyJump", K_STR, F(proxy_jump) },
@@ -98,6 +99,7 @@ sshtun_options *sshtun_options_new(void)
     o->server_alive_interval = -1;
     o->server_alive_count_max = -1;
     o->reconnect = -1;
+    o->hash_known_hosts = -1;
     o->reconnect_max_delay = -1;
     o->reconnect_count = -1;
     return o;

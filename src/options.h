@@ -54,6 +54,7 @@ struct sshtun_options {
     int server_alive_count_max;     /* -1 unset (3) */
     char *proxy_command;            /* ProxyCommand, "none" = unset */
     int reconnect;                  /* yes/no, -1 unset */
+    int hash_known_hosts;           /* yes/no, -1 unset */
     int reconnect_max_delay;        /* seconds, -1 unset (30) */
     int reconnect_count;            /* attempts, 0 forever, -1 unset */
     char *proxy_jump;               /* ProxyJump, "none" = unset */

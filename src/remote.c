@@ -87,7 +87,7 @@ sshtun_listener *sshtun_listen_remote(sshtun_session *s, const char *bind,
     l->refs = 2;                    /* caller + I/O thread */
     pthread_mutex_init(&l->mu, NULL);
     pthread_mutex_lock(&s->mu);
-    if (s->state != SS_UP || s->stop) {
+    if (s->state != SS_UP || s->stop || s->forwarding_disabled) {
         pthread_mutex_unlock(&s->mu);
         pthread_mutex_destroy(&l->mu);
         free(l->bind);

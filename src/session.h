@@ -45,6 +45,8 @@ struct sshtun_session {
     struct sshtun_channel *dirty_head;  /* [mu] channels needing the I/O thread */
     struct sshtun_channel *dirty_tail;  /* [mu] */
     int nchannels;                      /* [mu] live channel objects */
+    int forwarding_disabled;            /* host key changed, accepted
+                                           with StrictHostKeyChecking=no */
     struct sshtun_forward *forwards;    /* [mu] running forwards */
     struct sshtun_listener *listeners_new;  /* [mu] remote listeners asked for */
 

@@ -36,7 +36,7 @@ static const char *const ignored_keywords[] = {
     "ForwardAgent", "ForwardX11", "ForwardX11Timeout", "ForwardX11Trusted",
     "GSSAPIAuthentication", "GSSAPIDelegateCredentials", "GSSAPIKeyExchange",
     "GSSAPIClientIdentity", "GSSAPIServerIdentity", "GSSAPIRenewalForcesRekey",
-    "GSSAPITrustDns", "HashKnownHosts", "HostbasedAcceptedAlgorithms",
+    "GSSAPITrustDns", "HostbasedAcceptedAlgorithms",
     "HostbasedAuthentication", "HostbasedKeyTypes", "HostKeyAlias", "IgnoreUnknown",
     "IPQoS", "KbdInteractiveAuthentication", "KbdInteractiveDevices",
     "KexAlgorithms", "KnownHostsCommand", "LocalCommand", "NoHostAuthenticationForLocalhost",

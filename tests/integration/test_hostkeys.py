@@ -102,6 +102,32 @@ def test_accept_new_still_refuses_changed_key():
     assert rc == 255 and "HAS CHANGED" in err, (rc, err)
 
 
+def test_accept_new_hashed():
+    path = kh_file("kh_new_hashed", [])
+    t = F.Sshtun(sshd, "-o", "HashKnownHosts=yes", known_hosts=path, strict="accept-new")
+    deadline = time.monotonic() + 10
+    while "Permanently added" not in t.stderr() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    t.stop()
+    text = open(path).read()
+    assert text.startswith("|1|") and "127.0.0.1" not in text, text
+    ok, err = connects(path, strict="yes")
+    assert ok, err
+
+
+def test_changed_key_with_strict_no_disables_forwarding():
+    other = os.path.join(sshd.dir, "other_host_key3")
+    F.keygen(other)
+    with open(other + ".pub") as f:
+        kind, blob = f.read().split()[:2]
+    path = kh_file("kh_changed3", ["[127.0.0.1]:%d %s %s" % (sshd.port, kind, blob)])
+    rc, err = F.run_sshtun(sshd, "-o", "ExitOnForwardFailure=yes",
+                           "-L", "%d:127.0.0.1:9" % F.free_port(),
+                           known_hosts=path, strict="no")
+    assert rc == 255, (rc, err)
+    assert "HAS CHANGED" in err and "forwarding is disabled" in err, err
+
+
 def test_hashed_entries():
     path = kh_file("kh_hashed", open(sshd.known_hosts).read().splitlines())
     subprocess.run(["ssh-keygen", "-q", "-H", "-f", path], check=True, timeout=30,
@@ -150,6 +176,8 @@ if __name__ == "__main__":
         test_accept_new_records_key,
         test_accept_new_still_refuses_changed_key,
         test_hashed_entries,
+        test_accept_new_hashed,
+        test_changed_key_with_strict_no_disables_forwarding,
         test_only_ecdsa_known,
         test_unsupported_lines_are_skipped,
         test_rsa_only_server_explained,
