@@ -236,18 +236,101 @@ out:
     return rc;
 }
 
+#define PASSWORD_TRIES 3
+
+/* Whether we may ask the user anything. */
+static int can_prompt(const sshtun_options *o)
+{
+    return o->pass_fn && !opts_flag(o->batch_mode);
+}
+
+/* keyboard-interactive: answer each prompt through the passphrase
+ * callback (libssh2 frees the answers with free()). */
+static LIBSSH2_USERAUTH_KBDINT_RESPONSE_FUNC(kbdint_answer)
+{
+    struct transport *t = *abstract;
+    struct sshtun_session *s = t->owner;
+    const sshtun_options *o = s->opts;
+
+    (void)name;
+    (void)name_len;
+    (void)instruction;
+    (void)instruction_len;
+    for (int i = 0; i < num_prompts; i++) {
+        char prompt[512], answer[1024];
+        snprintf(prompt, sizeof prompt, "(%s@%s) %.*s", o->user, o->hostname,
+                 (int)prompts[i].length, prompts[i].text);
+        responses[i].text = NULL;
+        responses[i].length = 0;
+        if (o->pass_fn(prompt, answer, sizeof answer, o->pass_user) == 0) {
+            responses[i].text = strdup(answer);
+            responses[i].length = responses[i].text
+                                      ? (unsigned)strlen(answer) : 0;
+        }
+        OPENSSL_cleanse(answer, sizeof answer);
+    }
+}
+
+/* keyboard-interactive, then password, as ssh tries them. */
+static int try_interactive(struct sshtun_session *s, const char *user,
+                           const char *methods, struct auth_notes *notes,
+                           sshtun_error *err)
+{
+    const sshtun_options *o = s->opts;
+    int rc;
+
+    if (!strstr(methods, "keyboard-interactive") && !strstr(methods,
+                                                          "password"))
+        return SSHTUN_ERR_AUTH;
+    if (!can_prompt(o)) {
+        note(notes, "password and keyboard-interactive need a prompt "
+             "(BatchMode=yes or no way to ask)");
+        return SSHTUN_ERR_AUTH;
+    }
+    for (int tries = 0; tries < PASSWORD_TRIES; tries++) {
+        int64_t deadline = now_ms() + AUTH_STEP_MS;
+        if (strstr(methods, "keyboard-interactive")) {
+            while ((rc = libssh2_userauth_keyboard_interactive_ex(
+                        s->ssh, user, (unsigned)strlen(user), kbdint_answer))
+                   == LIBSSH2_ERROR_EAGAIN)
+                if ((rc = session_wait_socket(s, deadline, err)))
+                    return rc;
+        } else {
+            char prompt[300], pass[1024];
+            snprintf(prompt, sizeof prompt, "%s@%s's password: ", user,
+                     o->hostname);
+            if (o->pass_fn(prompt, pass, sizeof pass, o->pass_user) != 0)
+                return SSHTUN_ERR_AUTH;
+            while ((rc = libssh2_userauth_password_ex(
+                        s->ssh, user, (unsigned)strlen(user), pass,
+                        (unsigned)strlen(pass), NULL))
+                   == LIBSSH2_ERROR_EAGAIN)
+                if ((rc = session_wait_socket(s, deadline, err))) {
+                    OPENSSL_cleanse(pass, sizeof pass);
+                    return rc;
+                }
+            OPENSSL_cleanse(pass, sizeof pass);
+        }
+        if (libssh2_userauth_authenticated(s->ssh))
+            return 0;
+        log_msg(o, SSHTUN_LOG_ERROR, "Permission denied, please try again.");
+    }
+    return SSHTUN_ERR_AUTH;
+}
+
 /* Run publickey authentication. */
 int auth_run(struct sshtun_session *s, const char *user, sshtun_error *err)
 {
     const sshtun_options *o = s->opts;
     struct auth_notes notes = { "" };
     int64_t deadline = now_ms() + AUTH_STEP_MS;
-    const char *methods;
+    const char *list;
+    char methods[256];
     int rc;
 
     for (;;) {
-        methods = libssh2_userauth_list(s->ssh, user, (unsigned)strlen(user));
-        if (methods || libssh2_userauth_authenticated(s->ssh))
+        list = libssh2_userauth_list(s->ssh, user, (unsigned)strlen(user));
+        if (list || libssh2_userauth_authenticated(s->ssh))
             break;
         if (libssh2_session_last_errno(s->ssh) != LIBSSH2_ERROR_EAGAIN)
             return err_set(err, SSHTUN_ERR_SESSION, "authentication: %s",
@@ -257,12 +340,18 @@ int auth_run(struct sshtun_session *s, const char *user, sshtun_error *err)
     }
     if (libssh2_userauth_authenticated(s->ssh))
         return 0;
+    /* libssh2 may reuse its buffer during the attempts: keep a copy. */
+    snprintf(methods, sizeof methods, "%s", list);
     log_msg(o, SSHTUN_LOG_DEBUG, "Authentications that can continue: %s",
             methods);
-    if (!strstr(methods, "publickey"))
-        return err_set(err, SSHTUN_ERR_AUTH, "%s@%s: Permission denied (%s): "
-                       "the server does not accept publickey, the only "
-                       "method sshtun offers", user, o->hostname, methods);
+    if (!strstr(methods, "publickey")) {
+        if ((rc = try_interactive(s, user, methods, &notes, err))
+            != SSHTUN_ERR_AUTH)
+            return rc;
+        return err_set(err, SSHTUN_ERR_AUTH, "%s@%s: Permission denied "
+                       "(%s)%s%s", user, o->hostname, methods,
+                       notes.text[0] ? ": " : ".", notes.text);
+    }
     if (!opts_flag(o->identities_only)) {
         rc = try_agent(s, user, &notes, err);
         if (rc != SSHTUN_ERR_AUTH)
@@ -298,7 +387,10 @@ int auth_run(struct sshtun_session *s, const char *user, sshtun_error *err)
             }
         }
     }
+    if ((rc = try_interactive(s, user, methods, &notes, err))
+        != SSHTUN_ERR_AUTH)
+        return rc;
     return err_set(err, SSHTUN_ERR_AUTH, "%s@%s: Permission denied "
-                   "(publickey)%s%s", user, o->hostname,
+                   "(%s)%s%s", user, o->hostname, methods,
                    notes.text[0] ? ": " : ".", notes.text);
 }

@@ -1,10 +1,11 @@
 /*
  * auth.h - user authentication, run by the I/O thread while connecting.
  *
- * publickey only for now, as ssh tries it: agent keys (unless
- * IdentitiesOnly), then identity files.  RSA keys are skipped with the
- * reason (libssh2 1.10 signs RSA with SHA-1 only, which OpenSSH >= 8.8
- * refuses), and encrypted keys ask the passphrase callback.
+ * As ssh tries them: publickey (agent keys unless IdentitiesOnly, then
+ * identity files), keyboard-interactive, password.  RSA keys are skipped
+ * with the reason (libssh2 1.10 signs RSA with SHA-1 only, which OpenSSH
+ * >= 8.8 refuses); passphrases, passwords and keyboard-interactive answers come
+ * from the passphrase callback, never with BatchMode=yes.
  */
 #ifndef SSHTUN_AUTH_H
 #define SSHTUN_AUTH_H

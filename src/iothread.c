@@ -181,6 +181,13 @@ static int handshake(struct sshtun_session *s, int64_t deadline,
     }
     if (rc == 0)
         return 0;
+    pthread_mutex_lock(&s->mu);
+    if (s->proxy_error[0])
+        rc = err_set(err, SSHTUN_ERR_CONNECT, "jump host %s: %s",
+                     s->opts->proxy_jump, s->proxy_error);
+    pthread_mutex_unlock(&s->mu);
+    if (rc == SSHTUN_ERR_CONNECT)
+        return rc;
     return err_set(err, SSHTUN_ERR_HANDSHAKE, "SSH handshake with %s port "
                    "%d failed: %s. (sshtun uses libssh2 1.10: no rsa-sha2 "
                    "host keys, no chacha20 or GCM ciphers; a server with "
@@ -230,6 +237,7 @@ static int io_connect(struct sshtun_session *s, sshtun_error *err)
     if (rc)
         return rc;
     s->out.fd = s->sock;
+    s->out.owner = s;
     s->ssh = libssh2_session_init_ex(NULL, NULL, NULL, &s->out);
     if (!s->ssh)
         return err_set(err, SSHTUN_ERR_NOMEM, "libssh2 session init failed");
@@ -916,6 +924,7 @@ static void reset_connection_state(struct sshtun_session *s)
     s->alive_pending = 0;
     s->alive_sent_ms = 0;
     s->lost_msg[0] = '\0';
+    s->proxy_error[0] = '\0';
 }
 
 /* Set the state and wake whoever waits on it. */

@@ -78,6 +78,38 @@ static const struct keyword keywords[] = {
 
 #define NKEYWORDS (sizeof keywords / sizeof keywords[0])
 
+/* OpenSSH keywords sshtun has no use for: accepted and ignored, so a
+ * user's existing ~/.ssh/config just works. */
+static const char *const ignored_keywords[] = {
+    "AddKeysToAgent", "BindAddress", "UseRoaming", "Protocol",
+    "LogVerbose", "GSSAPIStrictAcceptorCheck", "Cipher", "BindInterface",
+    "CanonicalDomains", "CanonicalizeFallbackLocal", "CanonicalizeHostname",
+    "CanonicalizeMaxDots", "CanonicalizePermittedCNAMEs", "CASignatureAlgorithms",
+    "CertificateFile", "ChallengeResponseAuthentication", "CheckHostIP",
+    "ClearAllForwardings", "Compression", "ConnectionAttempts",
+    "ControlMaster", "ControlPath", "ControlPersist", "EnableEscapeCommandline",
+    "EnableSSHKeysign", "EscapeChar", "FingerprintHash", "ForkAfterAuthentication",
+    "ForwardAgent", "ForwardX11", "ForwardX11Timeout", "ForwardX11Trusted",
+    "GSSAPIAuthentication", "GSSAPIDelegateCredentials", "GSSAPIKeyExchange",
+    "GSSAPIClientIdentity", "GSSAPIServerIdentity", "GSSAPIRenewalForcesRekey",
+    "GSSAPITrustDns", "HostbasedAcceptedAlgorithms",
+    "HostbasedAuthentication", "HostbasedKeyTypes", "HostKeyAlias", "IgnoreUnknown",
+    "IPQoS", "KbdInteractiveAuthentication", "KbdInteractiveDevices",
+    "KexAlgorithms", "KnownHostsCommand", "LocalCommand", "NoHostAuthenticationForLocalhost",
+    "NumberOfPasswordPrompts", "ObscureKeystrokeTiming", "PasswordAuthentication",
+    "PermitLocalCommand", "PermitRemoteOpen", "PKCS11Provider",
+    "PreferredAuthentications", "ProxyUseFdpass", "PubkeyAcceptedAlgorithms",
+    "PubkeyAcceptedKeyTypes", "PubkeyAuthentication", "RekeyLimit",
+    "RemoteCommand", "RequestTTY", "RequiredRSASize", "RevokedHostKeys",
+    "SecurityKeyProvider", "SendEnv", "SessionType", "SetEnv",
+    "StdinNull", "StreamLocalBindMask", "StreamLocalBindUnlink", "SyslogFacility",
+    "TCPKeepAlive", "Tag", "Tunnel", "TunnelDevice", "UpdateHostKeys",
+    "UseKeychain", "UsePrivilegedPort", "VerifyHostKeyDNS",
+    "VisualHostKey", "XAuthLocation", "ChannelTimeout",
+};
+
+#define NIGNORED (sizeof ignored_keywords / sizeof ignored_keywords[0])
+
 /* New options, every field unset. */
 sshtun_options *sshtun_options_new(void)
 {
@@ -236,9 +268,13 @@ int sshtun_options_set(sshtun_options *o, const char *kw, const char *v,
     if (!o || !kw || !v)
         return err_set(err, SSHTUN_ERR_INVAL, "missing option or value");
     k = find_keyword(kw);
-    if (!k)
+    if (!k) {
+        for (size_t i = 0; i < NIGNORED; i++)
+            if (!strcasecmp(kw, ignored_keywords[i]))
+                return 0;           /* OpenSSH's, meaningless here */
         return err_set(err, SSHTUN_ERR_INVAL,
                        "Bad configuration option: %s", kw);
+    }
     kw = k->name;
     p = (char *)o + k->off;
     switch (k->kind) {

@@ -95,6 +95,7 @@ static int start_command(struct sshtun_session *s, int *fd, sshtun_error *err)
         /* Child: only async-signal-safe calls until exec. */
         dup2(sp[1], STDIN_FILENO);
         dup2(sp[1], STDOUT_FILENO);
+        signal(SIGPIPE, SIG_DFL);   /* the command gets a normal SIGPIPE */
         execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
         _exit(127);
     }
@@ -111,8 +112,15 @@ static void *bridge_main(void *arg)
     struct sshtun_session *s = arg;
     sshtun_error err;
 
-    sshtun_forward_stdio(s->jump, s->opts->hostname, opts_port(s->opts),
-                         s->bridge_fd, s->bridge_fd, &err);
+    if (sshtun_forward_stdio(s->jump, s->opts->hostname, opts_port(s->opts),
+                             s->bridge_fd, s->bridge_fd, &err)) {
+        /* Say why, and let the handshake waiting on the other end see
+         * EOF at once rather than time out. */
+        pthread_mutex_lock(&s->mu);
+        snprintf(s->proxy_error, sizeof s->proxy_error, "%.250s", err.msg);
+        pthread_mutex_unlock(&s->mu);
+        shutdown(s->bridge_fd, SHUT_RDWR);
+    }
     return NULL;
 }
 
@@ -260,8 +268,17 @@ void proxy_close(struct sshtun_session *s)
         /* Its stdin is closed now; give it a moment, then insist. */
         while (waitpid(s->proxy_pid, &status, WNOHANG) == 0) {
             if (now_ms() >= deadline) {
+                /* SIGTERM, then (bounded) SIGKILL. */
                 kill(s->proxy_pid, SIGTERM);
-                waitpid(s->proxy_pid, &status, 0);
+                for (int i = 0; i < 50; i++) {
+                    if (waitpid(s->proxy_pid, &status, WNOHANG) != 0)
+                        break;
+                    if (i == 49) {
+                        kill(s->proxy_pid, SIGKILL);
+                        waitpid(s->proxy_pid, &status, 0);
+                    }
+                    poll(NULL, 0, 20);
+                }
                 break;
             }
             poll(NULL, 0, 20);

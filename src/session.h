@@ -73,6 +73,7 @@ struct sshtun_session {
     struct sshtun_session *jump;        /* ProxyJump's previous hop */
     pthread_t bridge;                   /* jump channel <-> socketpair */
     int bridge_fd;                      /* our end for the bridge, or -1 */
+    char proxy_error[256];              /* [mu] why the jump channel failed */
 };
 
 /* How long a channel open waits for a reconnecting session. */

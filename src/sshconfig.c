@@ -23,40 +23,13 @@
 #define CONFIG_ARGS_MAX 64
 #define INCLUDE_DEPTH_MAX 16
 
-/* OpenSSH keywords sshtun has no use for: accepted and ignored, so a
- * user's existing ~/.ssh/config just works. */
-static const char *const ignored_keywords[] = {
-    "AddKeysToAgent", "BindAddress", "BindInterface",
-    "CanonicalDomains", "CanonicalizeFallbackLocal", "CanonicalizeHostname",
-    "CanonicalizeMaxDots", "CanonicalizePermittedCNAMEs", "CASignatureAlgorithms",
-    "CertificateFile", "ChallengeResponseAuthentication", "CheckHostIP",
-    "ClearAllForwardings", "Compression", "ConnectionAttempts",
-    "ControlMaster", "ControlPath", "ControlPersist", "EnableEscapeCommandline",
-    "EnableSSHKeysign", "EscapeChar", "FingerprintHash", "ForkAfterAuthentication",
-    "ForwardAgent", "ForwardX11", "ForwardX11Timeout", "ForwardX11Trusted",
-    "GSSAPIAuthentication", "GSSAPIDelegateCredentials", "GSSAPIKeyExchange",
-    "GSSAPIClientIdentity", "GSSAPIServerIdentity", "GSSAPIRenewalForcesRekey",
-    "GSSAPITrustDns", "HostbasedAcceptedAlgorithms",
-    "HostbasedAuthentication", "HostbasedKeyTypes", "HostKeyAlias", "IgnoreUnknown",
-    "IPQoS", "KbdInteractiveAuthentication", "KbdInteractiveDevices",
-    "KexAlgorithms", "KnownHostsCommand", "LocalCommand", "NoHostAuthenticationForLocalhost",
-    "NumberOfPasswordPrompts", "ObscureKeystrokeTiming", "PasswordAuthentication",
-    "PermitLocalCommand", "PermitRemoteOpen", "PKCS11Provider",
-    "PreferredAuthentications", "ProxyUseFdpass", "PubkeyAcceptedAlgorithms",
-    "PubkeyAcceptedKeyTypes", "PubkeyAuthentication", "RekeyLimit",
-    "RemoteCommand", "RequestTTY", "RequiredRSASize", "RevokedHostKeys",
-    "SecurityKeyProvider", "SendEnv", "SessionType", "SetEnv",
-    "StdinNull", "StreamLocalBindMask", "StreamLocalBindUnlink", "SyslogFacility",
-    "TCPKeepAlive", "Tag", "Tunnel", "TunnelDevice", "UpdateHostKeys",
-    "UseKeychain", "UsePrivilegedPort", "VerifyHostKeyDNS",
-    "VisualHostKey", "XAuthLocation", "ChannelTimeout",
-};
 
 
 /* Keywords that take a list of values on one line (joined with spaces). */
 static const char *const multi_value_keywords[] = {
     "UserKnownHostsFile", "GlobalKnownHostsFile", "LocalForward",
-    "RemoteForward",
+    "RemoteForward", "ProxyCommand", "LocalCommand", "RemoteCommand",
+    "SendEnv", "SetEnv",
 };
 
 /* Whether kw is in a list, case-insensitively. */
@@ -179,9 +152,6 @@ static int apply_keyword(struct config_ctx *ctx, int argc, char **argv,
                 return err ? err->code : SSHTUN_ERR_INVAL;
         return 0;
     }
-    if (in_list(kw, ignored_keywords,
-                sizeof ignored_keywords / sizeof ignored_keywords[0]))
-        return 0;
     if (argc < 2)
         return err_set(err, SSHTUN_ERR_INVAL, "%s:%d: %s: missing value",
                        path, lineno, kw);

@@ -96,10 +96,13 @@ sshtun_options *sshtun_options_new(void);
 void sshtun_options_free(sshtun_options *opts);
 
 /* Set one option by its ssh_config keyword (case-insensitive), e.g.
- * ("Port", "2222"), ("StrictHostKeyChecking", "accept-new").  The first
+ * ("Port", "2222"), ("StrictHostKeyChecking", "accept-new").  OpenSSH
+ * keywords that mean nothing for tunnels (ForwardAgent, ControlMaster,
+ * Compression ...) are accepted and ignored; unknown ones are errors.  The first
  * value set wins, as in ssh_config, except for keywords that accumulate
- * (IdentityFile, LocalForward, RemoteForward, DynamicForward, SocksAllow).  Returns 0 or SSHTUN_ERR_INVAL with err
- * naming the keyword and the bad value. */
+ * (IdentityFile, LocalForward, RemoteForward, DynamicForward,
+ * SocksAllow).  Returns 0 or SSHTUN_ERR_INVAL with err naming the keyword
+ * and the bad value. */
 int sshtun_options_set(sshtun_options *opts, const char *keyword,
                        const char *value, sshtun_error *err);
 

@@ -29,6 +29,7 @@ struct transport {
     int closing;                    /* make libssh2 see EOF (teardown) */
     int64_t last_rx_ms;             /* when the server last sent anything */
     uint64_t rx_bytes;              /* received in all (progress check) */
+    void *owner;                    /* the session, for libssh2 callbacks */
 };
 
 /* Resolve host and connect a TCP socket (non-blocking on return) before

@@ -141,6 +141,8 @@ class Sshd:
         self.user = os.environ.get("USER") or __import__("pwd").getpwuid(os.getuid()).pw_name
         self.config = os.path.join(self.dir, "sshd_config")
         with open(self.config, "w") as f:
+            # sshd keeps the first value of a keyword: extra settings first.
+            f.write(extra_config)
             f.write("Port %d\nListenAddress 127.0.0.1\nListenAddress ::1\n" % self.port)
             for k in self.host_keys:
                 f.write("HostKey %s\n" % k)
@@ -149,7 +151,6 @@ class Sshd:
             f.write("StrictModes no\nUsePAM no\nPasswordAuthentication no\n"
                     "KbdInteractiveAuthentication no\nPermitRootLogin yes\n"
                     "LogLevel DEBUG1\nMaxStartups 200\nMaxSessions 100\n")
-            f.write(extra_config)
         if os.geteuid() == 0:
             os.makedirs("/run/sshd", exist_ok=True)
         subprocess.run([SSHD, "-t", "-f", self.config], check=True, timeout=30)

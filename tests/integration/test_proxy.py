@@ -78,6 +78,26 @@ def test_refused_jump():
     assert "jump host 127.0.0.1:%d" % closed in err and "refused" in err, err
 
 
+def test_jump_cannot_reach_target():
+    closed = F.free_port()
+    start = __import__("time").monotonic()
+    argv = args("-J", "%s@127.0.0.1:%d" % (jump.user, jump.port))
+    argv[argv.index(str(target.port))] = str(closed)
+    p = subprocess.run(argv, env=target.env(), stdin=subprocess.DEVNULL,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=60)
+    err = p.stderr.decode()
+    assert p.returncode == 255 and "jump host" in err and "connect failed" in err, err
+    assert __import__("time").monotonic() - start < 15
+
+
+def test_proxy_command_in_config_unquoted():
+    cfg = os.path.join(target.dir, "proxy.cfg")
+    with open(cfg, "w") as f:
+        f.write("Host *\n  ProxyCommand nc %h %p\n  ForwardAgent no\n")
+    tunnel_works("-F", cfg, "-o", "ControlMaster=no")
+
+
 if __name__ == "__main__":
     F.run_tests([test_proxy_command_nc, test_jump_host, test_two_hops,
-                 test_refused_jump])
+                 test_refused_jump, test_jump_cannot_reach_target,
+                 test_proxy_command_in_config_unquoted])
