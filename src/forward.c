@@ -47,6 +47,7 @@ struct sshtun_forward {
     struct listener lst;            /* local kinds */
     sshtun_listener *rl;            /* remote kinds */
     int remote_port;
+    int accept_stopped;             /* accept thread joined */
     int stop_pipe[2];
     pthread_t accept_thread;
     pthread_mutex_t mu;
@@ -496,11 +497,14 @@ int sshtun_forward_port(sshtun_forward *f)
 }
 
 /* Stop accepting, end every connection, free. */
-static void forward_stop(struct sshtun_forward *f)
+/* Stop accepting: end the accept thread and close the listeners (once). */
+static void forward_stop_accepting(struct sshtun_forward *f)
 {
     char b = 1;
-    struct fwd_conn *c;
 
+    if (f->accept_stopped)
+        return;
+    f->accept_stopped = 1;
     if (f->rl) {
         remote_listener_cancel(f->rl);  /* ends the accept thread */
     } else {
@@ -509,6 +513,25 @@ static void forward_stop(struct sshtun_forward *f)
     }
     pthread_join(f->accept_thread, NULL);
     listener_close(&f->lst);
+}
+
+/* Stop accepting on every forward of the session, keeping their
+ * connections (the first step of closing a session). */
+void forward_stop_accepting_all(struct sshtun_session *s)
+{
+    struct sshtun_forward *f;
+
+    pthread_mutex_lock(&s->mu);
+    for (f = s->forwards; f; f = f->next)
+        forward_stop_accepting(f);
+    pthread_mutex_unlock(&s->mu);
+}
+
+static void forward_stop(struct sshtun_forward *f)
+{
+    struct fwd_conn *c;
+
+    forward_stop_accepting(f);
     pthread_mutex_lock(&f->mu);
     f->stopping = 1;
     for (c = f->conns; c; c = c->next) {

@@ -247,8 +247,10 @@ void sshtun_session_close(sshtun_session *s)
 
     if (!s)
         return;
-    /* Stop the I/O thread first: every channel then fails at once, so the
-     * forwards' threads end promptly when closed next. */
+    /* Listeners first (nobody new gets in), then the I/O thread, which
+     * lets channels finish sending (bounded) and then fails the rest, so
+     * the forwards' connection threads end promptly when closed last. */
+    forward_stop_accepting_all(s);
     pthread_mutex_lock(&s->mu);
     s->stop = 1;
     pthread_cond_broadcast(&s->cv);

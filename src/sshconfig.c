@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <glob.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,22 +114,41 @@ static int split_line(char *line, char **argv, int max)
     return n;
 }
 
-/* Expand %h and %% in a HostName/IdentityFile value. */
+/* Expand %h (host as given), %d (local home), %u (local user) and %% in
+ * a HostName/IdentityFile value. */
 static void expand_tokens(const char *in, const char *host, char *out,
                           size_t size)
 {
     size_t o = 0;
 
     for (; *in && o + 1 < size; in++) {
-        if (in[0] == '%' && in[1] == 'h') {
-            size_t n = strlen(host);
+        const char *add = NULL;
+        char buf[512];
+
+        if (in[0] == '%' && in[1]) {
+            switch (in[1]) {
+            case 'h': add = host; break;
+            case 'd':
+                knownhosts_expand_tilde(buf, sizeof buf, "~/");
+                buf[strlen(buf) - 1] = '\0';   /* no trailing slash */
+                add = buf;
+                break;
+            case 'u': {
+                struct passwd *pw = getpwuid(getuid());
+                add = getenv("USER") ? getenv("USER")
+                                     : pw ? pw->pw_name : "";
+                break;
+            }
+            case '%': add = "%"; break;
+            default: break;
+            }
+        }
+        if (add) {
+            size_t n = strlen(add);
             if (o + n >= size)
                 break;
-            memcpy(out + o, host, n);
+            memcpy(out + o, add, n);
             o += n;
-            in++;
-        } else if (in[0] == '%' && in[1] == '%') {
-            out[o++] = '%';
             in++;
         } else {
             out[o++] = *in;

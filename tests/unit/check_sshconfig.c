@@ -83,6 +83,12 @@ START_TEST(expansion_quotes_equals)
     ck_assert_str_eq(sshtun_options_get(o, "IdentityFile", 0),
                      "/keys/my key web");
     ck_assert_int_eq(o->connect_timeout, 7);
+    setenv("HOME", "/home/tester", 1);
+    setenv("USER", "bob", 1);
+    ck_assert_int_eq(apply("IdentityFile %d/.ssh/id_%u_%%\n", "web", &err),
+                     0);
+    ck_assert_str_eq(sshtun_options_get(o, "IdentityFile", 1),
+                     "/home/tester/.ssh/id_bob_%");
 }
 END_TEST
 
