@@ -84,6 +84,44 @@ def test_reconnect_restores_forwards():
         srv.close()
 
 
+def test_client_waits_for_reconnect():
+    """A SOCKS client arriving while the session is down waits for it."""
+    import struct
+    srv = F.TcpServer(F.echo_handler)
+    dp = F.free_port()
+    t = F.Sshtun(sshd, "-o", "Reconnect=yes", "-o", "ReconnectMaxDelay=1",
+                 "-D", str(dp), wait_ports=[dp])
+    result = {}
+    try:
+        sshd.kill()
+        time.sleep(0.5)
+
+        def client():
+            s = F.connect(dp, timeout=30)
+            s.sendall(bytes([5, 1, 0]))
+            assert s.recv(2) == bytes([5, 0])
+            s.sendall(bytes([5, 1, 0, 1]) + socket.inet_aton("127.0.0.1")
+                      + struct.pack(">H", srv.port))
+            rep = s.recv(10)
+            result["reply"] = rep[1] if len(rep) > 1 else None
+            if result["reply"] == 0:
+                s.sendall(b"waited")
+                s.shutdown(socket.SHUT_WR)
+                result["echo"] = F.recv_all(s)
+            s.close()
+
+        c = threading.Thread(target=client)
+        c.start()
+        time.sleep(1.5)                 # the client is waiting now
+        sshd.start()
+        c.join(30)
+        assert result.get("reply") == 0, (result, t.stderr())
+        assert result.get("echo") == b"waited", result
+    finally:
+        t.stop()
+        srv.close()
+
+
 def test_healthy_idle_tunnel_stays_up():
     srv = F.TcpServer(F.echo_handler)
     lp = F.free_port()
@@ -169,4 +207,5 @@ if __name__ == "__main__":
         test_stopped_server_detected,
         test_server_killed_mid_transfer,
         test_reconnect_restores_forwards,
+        test_client_waits_for_reconnect,
     ])
