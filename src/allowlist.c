@@ -11,29 +11,7 @@
 
 #include "allowlist.h"
 #include "error.h"
-
-/* Glob match with '*' and '?', case-insensitive. */
-static int glob_match(const char *p, const char *s)
-{
-    while (*p) {
-        if (*p == '*') {
-            while (*p == '*')
-                p++;
-            if (!*p)
-                return 1;
-            for (; *s; s++)
-                if (glob_match(p, s))
-                    return 1;
-            return 0;
-        }
-        if (!*s || (*p != '?' && tolower((unsigned char)*p)
-                                     != tolower((unsigned char)*s)))
-            return 0;
-        p++;
-        s++;
-    }
-    return !*s;
-}
+#include "pattern.h"
 
 /* Parse "*", "N" or "N-M" into a port range. */
 static int parse_ports(const char *s, struct allow_rule *r)
@@ -193,7 +171,7 @@ int allowlist_match(const struct allowlist *l, const char *host,
         case ALLOW_ANY:
             return 1;
         case ALLOW_NAME:
-            if (is_name && glob_match(r->name, host))
+            if (is_name && pattern_match(r->name, host))
                 return 1;
             break;
         case ALLOW_NET4:

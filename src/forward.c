@@ -81,6 +81,8 @@ int fwd_send_all(int fd, const void *buf, size_t len)
 
     while (len) {
         ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+        if (n < 0 && errno == ENOTSOCK)     /* a pipe or a file (-W) */
+            n = write(fd, p, len);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)

@@ -20,6 +20,7 @@
 
 #include "channel.h"
 #include "error.h"
+#include "forward.h"
 #include "session.h"
 
 struct stdio_pump {
@@ -29,23 +30,6 @@ struct stdio_pump {
     int done_pipe[2];               /* channel finished: stop reading in_fd */
 };
 
-/* Write all of buf to a descriptor that may not be a socket. */
-static int write_all(int fd, const unsigned char *p, size_t len)
-{
-    while (len) {
-        ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-        if (n < 0 && errno == ENOTSOCK)
-            n = write(fd, p, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 /* Channel -> out_fd; the channel's EOF closes out_fd. */
 static void *channel_to_out(void *arg)
 {
@@ -54,7 +38,7 @@ static void *channel_to_out(void *arg)
     int rc;
 
     while ((rc = chan_recv_chunk(sp->ch, &k, NULL)) == 1) {
-        int bad = write_all(sp->out_fd, k->data + k->off, k->len - k->off);
+        int bad = fwd_send_all(sp->out_fd, k->data + k->off, k->len - k->off);
         chunk_put(k);
         if (bad) {
             sp->out_error = errno;

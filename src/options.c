@@ -257,6 +257,17 @@ static int bad_value(sshtun_error *err, const char *kw, const char *v,
                    want);
 }
 
+/* A forward in either the -L/-R form or the config form ("port
+ * host:hostport"), as the -L/-R form in spec. */
+static int forward_spec(const char *v, char *spec, size_t size,
+                        sshtun_error *err)
+{
+    if (strpbrk(v, " \t"))
+        return fwdspec_from_config(v, spec, size, err);
+    snprintf(spec, size, "%s", v);
+    return 0;
+}
+
 /* Set one keyword's value (first value wins, lists accumulate). */
 int sshtun_options_set(sshtun_options *o, const char *kw, const char *v,
                        sshtun_error *err)
@@ -370,12 +381,8 @@ int sshtun_options_set(sshtun_options *o, const char *kw, const char *v,
         struct fwdspec fs;
         int rc;
 
-        if (strpbrk(v, " \t")) {
-            if ((rc = fwdspec_from_config(v, spec, sizeof spec, err)))
-                return rc;
-        } else {
-            snprintf(spec, sizeof spec, "%s", v);
-        }
+        if ((rc = forward_spec(v, spec, sizeof spec, err)))
+            return rc;
         if (fwdspec_parse_local(spec, &fs, NULL)
             && fwdspec_parse_dynamic(spec, &fs, NULL))
             return err_set(err, SSHTUN_ERR_INVAL, "Bad remote forwarding "
@@ -388,14 +395,8 @@ int sshtun_options_set(sshtun_options *o, const char *kw, const char *v,
         struct fwdspec fs;
         int rc;
 
-        /* Accept both the -L form and the config form. */
-        if (strpbrk(v, " \t")) {
-            if ((rc = fwdspec_from_config(v, spec, sizeof spec, err)))
-                return rc;
-        } else {
-            snprintf(spec, sizeof spec, "%s", v);
-        }
-        if ((rc = fwdspec_parse_local(spec, &fs, err)))
+        if ((rc = forward_spec(v, spec, sizeof spec, err))
+            || (rc = fwdspec_parse_local(spec, &fs, err)))
             return rc;
         return list_add(p, spec, kw, err);
     }

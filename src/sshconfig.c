@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "pattern.h"
 #include "knownhosts.h"
 #include "log.h"
 #include "options.h"
@@ -40,29 +41,6 @@ static int in_list(const char *kw, const char *const *list, size_t n)
         if (!strcasecmp(kw, list[i]))
             return 1;
     return 0;
-}
-
-/* Glob match with '*' and '?', case-insensitive (host names). */
-static int pattern_match(const char *p, const char *s)
-{
-    while (*p) {
-        if (*p == '*') {
-            while (*p == '*')
-                p++;
-            if (!*p)
-                return 1;
-            for (; *s; s++)
-                if (pattern_match(p, s))
-                    return 1;
-            return 0;
-        }
-        if (!*s || (*p != '?' && tolower((unsigned char)*p)
-                                     != tolower((unsigned char)*s)))
-            return 0;
-        p++;
-        s++;
-    }
-    return !*s;
 }
 
 /* Host line semantics: some positive pattern matches, no negated one. */
