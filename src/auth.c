@@ -167,70 +167,80 @@ static int try_key_data(struct sshtun_session *s, const char *user,
     return SSHTUN_ERR_AUTH;
 }
 
+/* Try one key given as text; label names it in messages. */
+static int try_key_text(struct sshtun_session *s, const char *user,
+                        const char *data, size_t len, const char *label,
+                        struct auth_notes *notes, sshtun_error *err)
+{
+    const sshtun_options *o = s->opts;
+    struct key_info ki;
+    int rc = SSHTUN_ERR_AUTH;
+
+    if (keyfile_classify(data, len, &ki) < 0) {
+        note(notes, "%s is not a private key", label);
+        return SSHTUN_ERR_AUTH;
+    }
+    if (ki.type == KEY_RSA || ki.type == KEY_DSA) {
+        note(notes, "skipped %s: RSA and DSA keys cannot be used "
+             "(libssh2 1.10 signs RSA only with SHA-1, which OpenSSH 8.8 "
+             "and later refuse); use an ed25519 or ECDSA key", label);
+        log_msg(o, SSHTUN_LOG_VERBOSE, "Skipping RSA/DSA key %s", label);
+        return SSHTUN_ERR_AUTH;
+    }
+    log_msg(o, SSHTUN_LOG_DEBUG, "Trying private key: %s", label);
+    if (!ki.encrypted) {
+        rc = try_key_data(s, user, data, len, NULL, err);
+        if (rc == SSHTUN_ERR_KEY) {
+            note(notes, "could not load key %s", label);
+            rc = SSHTUN_ERR_AUTH;
+        }
+        return rc;
+    }
+    if (!o->pass_fn || opts_flag(o->batch_mode)) {
+        note(notes, "skipped encrypted key %s (no way to ask for its "
+             "passphrase)", label);
+        return SSHTUN_ERR_AUTH;
+    }
+    for (int tries = 0; tries < PASSPHRASE_TRIES; tries++) {
+        char prompt[PATH_MAX + 40], pass[1024];
+        snprintf(prompt, sizeof prompt, "Enter passphrase for key '%s': ",
+                 label);
+        if (o->pass_fn(prompt, pass, sizeof pass, o->pass_user) != 0) {
+            OPENSSL_cleanse(pass, sizeof pass);
+            break;
+        }
+        rc = try_key_data(s, user, data, len, pass, err);
+        OPENSSL_cleanse(pass, sizeof pass);
+        if (rc != SSHTUN_ERR_KEY)
+            return rc;
+        log_msg(o, SSHTUN_LOG_ERROR, "Bad passphrase, try again for %s",
+                label);
+        rc = SSHTUN_ERR_AUTH;
+    }
+    note(notes, "no passphrase for %s", label);
+    return rc;
+}
+
 /* Try one identity file. */
 static int try_file(struct sshtun_session *s, const char *user,
                     const char *path, int explicit, struct auth_notes *notes,
                     sshtun_error *err)
 {
-    const sshtun_options *o = s->opts;
     char *data;
-    struct key_info ki;
     long len;
-    int rc = SSHTUN_ERR_AUTH;
+    int rc;
 
     if (!(data = malloc(KEYFILE_MAX)))
         return SSHTUN_ERR_NOMEM;
     len = read_key(path, data, KEYFILE_MAX);
     if (len < 0) {
         if (explicit)
-            log_msg(o, SSHTUN_LOG_ERROR, "Warning: Identity file %s not "
-                    "accessible: %s.", path, strerror((int)-len));
+            log_msg(s->opts, SSHTUN_LOG_ERROR, "Warning: Identity file %s "
+                    "not accessible: %s.", path, strerror((int)-len));
         free(data);
         return SSHTUN_ERR_AUTH;
     }
-    if (keyfile_classify(data, (size_t)len, &ki) < 0) {
-        note(notes, "%s is not a private key file", path);
-        goto out;
-    }
-    if (ki.type == KEY_RSA || ki.type == KEY_DSA) {
-        note(notes, "skipped %s: RSA and DSA keys cannot be used "
-             "(libssh2 1.10 signs RSA only with SHA-1, which OpenSSH 8.8 "
-             "and later refuse); use an ed25519 or ECDSA key", path);
-        log_msg(o, SSHTUN_LOG_VERBOSE, "Skipping RSA/DSA key %s", path);
-        goto out;
-    }
-    log_msg(o, SSHTUN_LOG_DEBUG, "Trying private key: %s", path);
-    if (!ki.encrypted) {
-        rc = try_key_data(s, user, data, (size_t)len, NULL, err);
-        if (rc == SSHTUN_ERR_KEY) {
-            note(notes, "could not load key %s", path);
-            rc = SSHTUN_ERR_AUTH;
-        }
-        goto out;
-    }
-    if (!o->pass_fn || opts_flag(o->batch_mode)) {
-        note(notes, "skipped encrypted key %s (no way to ask for its "
-             "passphrase)", path);
-        goto out;
-    }
-    for (int tries = 0; tries < PASSPHRASE_TRIES; tries++) {
-        char prompt[PATH_MAX + 40], pass[1024];
-        snprintf(prompt, sizeof prompt, "Enter passphrase for key '%s': ",
-                 path);
-        if (o->pass_fn(prompt, pass, sizeof pass, o->pass_user) != 0) {
-            OPENSSL_cleanse(pass, sizeof pass);
-            break;
-        }
-        rc = try_key_data(s, user, data, (size_t)len, pass, err);
-        OPENSSL_cleanse(pass, sizeof pass);
-        if (rc != SSHTUN_ERR_KEY)
-            goto out;
-        log_msg(o, SSHTUN_LOG_ERROR, "Bad passphrase, try again for %s",
-                path);
-        rc = SSHTUN_ERR_AUTH;
-    }
-    note(notes, "no passphrase for %s", path);
-out:
+    rc = try_key_text(s, user, data, (size_t)len, path, notes, err);
     OPENSSL_cleanse(data, (size_t)len);
     free(data);
     return rc;
@@ -354,6 +364,14 @@ int auth_run(struct sshtun_session *s, const char *user, sshtun_error *err)
     }
     if (!opts_flag(o->identities_only)) {
         rc = try_agent(s, user, &notes, err);
+        if (rc != SSHTUN_ERR_AUTH)
+            return rc;
+    }
+    for (int i = 0; i < o->identity_data.n; i++) {
+        char label[32];
+        snprintf(label, sizeof label, "(key %d in memory)", i + 1);
+        rc = try_key_text(s, user, o->identity_data.v[i],
+                          strlen(o->identity_data.v[i]), label, &notes, err);
         if (rc != SSHTUN_ERR_AUTH)
             return rc;
     }

@@ -10,6 +10,7 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,6 +151,9 @@ void sshtun_options_free(sshtun_options *o)
 {
     if (!o)
         return;
+    for (int i = 0; i < o->identity_data.n; i++)
+        OPENSSL_cleanse(o->identity_data.v[i], strlen(o->identity_data.v[i]));
+    list_free(&o->identity_data);
     for (size_t i = 0; i < NKEYWORDS; i++) {
         void *p = (char *)o + keywords[i].off;
         if (keywords[i].kind == K_STR)
@@ -464,6 +468,15 @@ const char *sshtun_options_get(const sshtun_options *o, const char *kw,
     return NULL;
 }
 
+/* Add a private key held in memory (text, as in a key file). */
+int sshtun_options_add_identity(sshtun_options *o, const char *key,
+                                sshtun_error *err)
+{
+    if (!o || !key || !*key)
+        return err_set(err, SSHTUN_ERR_INVAL, "no key");
+    return list_add(&o->identity_data, key, "identity", err);
+}
+
 /* Set the log callback. */
 void sshtun_options_set_log(sshtun_options *o, sshtun_log_fn fn, void *user)
 {
@@ -529,6 +542,8 @@ sshtun_options *opts_dup(const sshtun_options *o)
     if (!c)
         return NULL;
     *c = *o;
+    if (list_dup(&c->identity_data, &o->identity_data))
+        bad = 1;
     for (size_t i = 0; i < NKEYWORDS; i++) {
         void *p = (char *)c + keywords[i].off;
         if (keywords[i].kind == K_STR) {

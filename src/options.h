@@ -31,6 +31,7 @@ struct sshtun_options {
     int port;                       /* -1: unset (22) */
     char *user;
     struct opt_list identity_files;
+    struct opt_list identity_data;  /* private keys given in memory */
     int identities_only;            /* -1 unset, 0/1 */
     char *identity_agent;           /* NULL: $SSH_AUTH_SOCK; "none" */
     char *user_known_hosts;         /* space-separated list */

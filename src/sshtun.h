@@ -124,6 +124,13 @@ const char *sshtun_options_get(const sshtun_options *opts,
 int sshtun_options_apply_config(sshtun_options *opts, const char *file,
                                 const char *host, sshtun_error *err);
 
+/* Offer a private key held in memory (the text of an OpenSSH or PEM
+ * ed25519/ECDSA key file; encrypted ones ask the passphrase callback),
+ * tried after the agent and before identity files.  The text is copied
+ * (and wiped when the options are freed).  Returns 0 or an error. */
+int sshtun_options_add_identity(sshtun_options *opts, const char *key,
+                                sshtun_error *err);
+
 void sshtun_options_set_log(sshtun_options *opts, sshtun_log_fn fn,
                             void *user);
 void sshtun_options_set_passphrase(sshtun_options *opts,

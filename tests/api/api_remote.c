@@ -1,7 +1,8 @@
 /*
  * api_remote.c - remote listeners from the C API, against a real sshd.
  *
- * Asks the server to listen on a port it picks, then two threads each
+ * Logs in with a private key handed over in memory, asks the server to
+ * listen on a port it picks, then two threads each
  * accept a channel from the same listener and echo what arrives until
  * EOF, while the test script connects twice to the server's port and
  * checks the echoes.  Prints "port N" once listening and "ok: ..." when
@@ -63,7 +64,19 @@ int main(int argc, char **argv)
     sshtun_options_set(o, "HostName", "127.0.0.1", &err);
     sshtun_options_set(o, "Port", argv[1], &err);
     sshtun_options_set(o, "User", argv[2], &err);
-    sshtun_options_set(o, "IdentityFile", argv[3], &err);
+    {
+        /* The key is handed over in memory, not as a file name. */
+        static char key[16384];
+        FILE *fp = fopen(argv[3], "r");
+        size_t n = fp ? fread(key, 1, sizeof key - 1, fp) : 0;
+        if (fp)
+            fclose(fp);
+        key[n] = '\0';
+        if (sshtun_options_add_identity(o, key, &err)) {
+            fprintf(stderr, "FAIL: add_identity: %s\n", err.msg);
+            return 1;
+        }
+    }
     sshtun_options_set(o, "IdentitiesOnly", "yes", &err);
     sshtun_options_set(o, "UserKnownHostsFile", argv[4], &err);
     sshtun_options_set(o, "GlobalKnownHostsFile", "none", &err);
