@@ -176,8 +176,11 @@ int main(int argc, char **argv)
     /* -f: fork now, before any thread exists; the parent exits with the
      * status the child reports once its forwards are up. */
     if (a.background && !a.show_help && !a.show_version
-        && (rc = go_background()) >= 0)
+        && (rc = go_background()) >= 0) {
+        sshtun_options_free(a.opts);    /* the parent is done */
+        sshtun_global_cleanup();
         return rc;
+    }
 
     sigemptyset(&handled_signals);
     sigaddset(&handled_signals, SIGINT);
