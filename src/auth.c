@@ -292,6 +292,12 @@ static int try_interactive(struct sshtun_session *s, const char *user,
     if (!strstr(methods, "keyboard-interactive") && !strstr(methods,
                                                           "password"))
         return SSHTUN_ERR_AUTH;
+    if (s->forwarding_disabled) {
+        /* As ssh: never a password to a server whose key changed. */
+        note(notes, "password and keyboard-interactive are disabled: the "
+             "host key has changed");
+        return SSHTUN_ERR_AUTH;
+    }
     if (!can_prompt(o)) {
         note(notes, "password and keyboard-interactive need a prompt "
              "(BatchMode=yes or no way to ask)");

@@ -614,6 +614,10 @@ int sshtun_session_start_forwards(sshtun_session *s, sshtun_error *err)
 {
     int rc;
 
+    sshtun_error local;
+
+    if (!err)
+        err = &local;
     if (!s)
         return err_set(err, SSHTUN_ERR_INVAL, "no session");
     if (s->forwarding_disabled && (s->opts->local_forwards.n

@@ -75,7 +75,14 @@ int session_wait_socket(struct sshtun_session *s, int64_t deadline_ms,
 {
     for (;;) {
         struct pollfd p = { .fd = s->sock, .events = POLLIN };
-        int timeout = 1000, rc;
+        int timeout = 1000, rc, stop;
+
+        /* A reconnect attempt must not outlive sshtun_session_close. */
+        pthread_mutex_lock(&s->mu);
+        stop = s->stop;
+        pthread_mutex_unlock(&s->mu);
+        if (stop)
+            return err_set(err, SSHTUN_ERR_CLOSED, "session closed");
 
         if (transport_pending(&s->out))
             p.events |= POLLOUT;
@@ -947,6 +954,7 @@ void *io_main(void *arg)
     char reason[512];
     int rc, attempts = 0;
     int64_t delay = 1000;
+    unsigned seed = (unsigned)now_ms() ^ (unsigned)getpid();
     int64_t max_delay = (o->reconnect_max_delay > 0
                              ? o->reconnect_max_delay : 30) * 1000L;
 
@@ -973,7 +981,8 @@ void *io_main(void *arg)
         fail_all(s, SSHTUN_ERR_SESSION, reason, 1);
         io_teardown(s, 1);
         for (;;) {
-            int64_t jittered = delay / 2 + (int64_t)(rand() % (int)(delay / 2 + 1));
+            int64_t jittered = delay / 2
+                               + (int64_t)(rand_r(&seed) % (unsigned)(delay / 2 + 1));
             if (o->reconnect_count > 0 && attempts >= o->reconnect_count) {
                 snprintf(reason, sizeof reason, "%.400s (gave up after %d "
                          "reconnect attempts)", s->connect_err.msg[0]

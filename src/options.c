@@ -70,7 +70,7 @@ static const struct keyword keywords[] = {
     { "ProxyCommand", K_STR, F(proxy_command) },
     { "Reconnect", K_YESNO, F(reconnect) },
     { "HashKnownHosts", K_YESNO, F(hash_known_hosts) },
-    { "ReconnectMaxDelay", K_COUNT, F(reconnect_max_delay) },
+    { "ReconnectMaxDelay", K_SECONDS, F(reconnect_max_delay) },
     { "ReconnectCount", K_SECONDS, F(reconnect_count) },
     { "ProxyJump", K_STR, F(proxy_jump) },
     { "LogLevel", K_LOGLEVEL, F(log_level) },
@@ -162,6 +162,15 @@ void sshtun_options_free(sshtun_options *o)
             list_free(p);
     }
     free(o);
+}
+
+/* Whether kw is one of OpenSSH's that mean nothing here. */
+int opts_keyword_ignored(const char *kw)
+{
+    for (size_t i = 0; i < NIGNORED; i++)
+        if (!strcasecmp(kw, ignored_keywords[i]))
+            return 1;
+    return 0;
 }
 
 /* Find a keyword, case-insensitively. */
@@ -284,9 +293,8 @@ int sshtun_options_set(sshtun_options *o, const char *kw, const char *v,
         return err_set(err, SSHTUN_ERR_INVAL, "missing option or value");
     k = find_keyword(kw);
     if (!k) {
-        for (size_t i = 0; i < NIGNORED; i++)
-            if (!strcasecmp(kw, ignored_keywords[i]))
-                return 0;           /* OpenSSH's, meaningless here */
+        if (opts_keyword_ignored(kw))
+            return 0;               /* OpenSSH's, meaningless here */
         return err_set(err, SSHTUN_ERR_INVAL,
                        "Bad configuration option: %s", kw);
     }

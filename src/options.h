@@ -74,6 +74,9 @@ long opts_window_size(const sshtun_options *o);
 int opts_strict(const sshtun_options *o);
 int opts_flag(int v);               /* -1 (unset) -> 0 */
 
+/* Whether kw is an OpenSSH keyword sshtun accepts and ignores. */
+int opts_keyword_ignored(const char *kw);
+
 /* Deep copy (for a session to keep its own); NULL if out of memory. */
 sshtun_options *opts_dup(const sshtun_options *o);
 

@@ -191,6 +191,15 @@ static int start_jump(struct sshtun_session *s, int *fd, sshtun_error *err)
         for (int i = 0; i < o->identity_files.n; i++)
             sshtun_options_set(jo, "IdentityFile", o->identity_files.v[i],
                                NULL);
+        for (int i = 0; i < o->identity_data.n; i++)
+            sshtun_options_add_identity(jo, o->identity_data.v[i], NULL);
+        if (o->hash_known_hosts >= 0)
+            sshtun_options_set(jo, "HashKnownHosts",
+                               o->hash_known_hosts ? "yes" : "no", NULL);
+        if (o->server_alive_count_max > 0) {
+            snprintf(num, sizeof num, "%d", o->server_alive_count_max);
+            sshtun_options_set(jo, "ServerAliveCountMax", num, NULL);
+        }
         if (o->identities_only >= 0)
             sshtun_options_set(jo, "IdentitiesOnly",
                                o->identities_only ? "yes" : "no", NULL);

@@ -88,11 +88,16 @@ sshtun_listener *sshtun_listen_remote(sshtun_session *s, const char *bind,
     pthread_mutex_init(&l->mu, NULL);
     pthread_mutex_lock(&s->mu);
     if (s->state != SS_UP || s->stop || s->forwarding_disabled) {
+        int changed = s->forwarding_disabled;
         pthread_mutex_unlock(&s->mu);
         pthread_mutex_destroy(&l->mu);
         free(l->bind);
         free(l);
-        err_set(err, SSHTUN_ERR_SESSION, "session is not up");
+        if (changed)
+            err_set(err, SSHTUN_ERR_HOSTKEY_CHANGED, "forwarding is "
+                    "disabled: the host key has changed");
+        else
+            err_set(err, SSHTUN_ERR_SESSION, "session is not up");
         return NULL;
     }
     s->refs++;
@@ -364,7 +369,8 @@ int remote_serve(struct sshtun_session *s)
         /* One request at a time; one libssh2 has started must finish
          * even if its caller gave up. */
         if (st == LS_REQUESTED && !requesting && (!closed || l->started)
-            && (l->started || now_ms() >= l->retry_at)) {
+            && (l->started || now_ms() >= l->retry_at)
+            && !s->forwarding_disabled) {
             if ((r = request(s, l)) < 0)
                 return -1;
             progress |= r;

@@ -150,6 +150,8 @@ static int apply_keyword(struct config_ctx *ctx, int argc, char **argv,
                 return err ? err->code : SSHTUN_ERR_INVAL;
         return 0;
     }
+    if (opts_keyword_ignored(kw))
+        return 0;                   /* any arguments, as ssh reads them */
     if (argc < 2)
         return err_set(err, SSHTUN_ERR_INVAL, "%s:%d: %s: missing value",
                        path, lineno, kw);
@@ -199,6 +201,29 @@ int config_apply(struct config_ctx *ctx, const char *text, const char *path,
         if (len && line[len - 1] == '\r')
             line[len - 1] = '\0';
         p = end ? end + 1 : p + len;
+        {
+            /* ProxyCommand takes the rest of the line exactly as written
+             * (quotes, blanks and '#' belong to the command). */
+            char *q = line + strspn(line, " \t");
+            if (!strncasecmp(q, "ProxyCommand", 12)
+                && strchr(" \t=", q[12]) && q[12]) {
+                q += 12;
+                q += strspn(q, " \t");
+                if (*q == '=')
+                    q++;
+                q += strspn(q, " \t");
+                if (active && *q) {
+                    char cmd[CONFIG_LINE_MAX];
+                    sshtun_error e;
+                    snprintf(cmd, sizeof cmd, "%s", q);
+                    if (sshtun_options_set(ctx->opts, "ProxyCommand", cmd,
+                                           &e))
+                        return err_set(err, SSHTUN_ERR_INVAL, "%s:%d: %s",
+                                       path, lineno, e.msg);
+                }
+                continue;
+            }
+        }
         argc = split_line(line, argv, CONFIG_ARGS_MAX);
         if (argc < 0)
             return err_set(err, SSHTUN_ERR_INVAL, "%s:%d: unbalanced "

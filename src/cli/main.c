@@ -118,8 +118,7 @@ static int go_background(void)
     }
     close(p[0]);
     background_fd = p[1];
-    setsid();
-    return -1;
+    return -1;                      /* setsid() once up: prompts need the tty */
 }
 
 /* Tell the waiting parent (if any) how it went. */
@@ -134,6 +133,7 @@ static void report_background(unsigned char status)
     (void)n;
     close(background_fd);
     background_fd = -1;
+    setsid();
     /* Like ssh -f: no more terminal input. */
     if ((fd = open("/dev/null", O_RDONLY)) >= 0) {
         dup2(fd, STDIN_FILENO);
@@ -223,6 +223,7 @@ int main(int argc, char **argv)
     __atomic_store_n(&session_up, 1, __ATOMIC_SEQ_CST);
     if (a.stdio_host[0]) {
         /* -W: as in ssh, the stdio forward is the only one. */
+        report_background(0);
         if (sshtun_forward_stdio(s, a.stdio_host, a.stdio_port, STDIN_FILENO,
                                  STDOUT_FILENO, &e)) {
             fprintf(stderr, "sshtun: %s\n", e.msg);

@@ -120,6 +120,11 @@ START_TEST(ignored_unsupported_unknown)
     ck_assert_int_eq(apply("ForwardAgent yes\nControlMaster auto\n"
                            "SendEnv LANG LC_*\nHashKnownHosts yes\n"
                            "GSSAPIAuthentication yes\n", "h", &err), 0);
+    ck_assert_int_eq(apply("IPQoS lowdelay throughput\nControlPersist\n"
+                           "Host h\n  ProxyCommand sh -c \"nc  %h %p\" # x\n",
+                           "h", &err), 0);
+    ck_assert_str_eq(sshtun_options_get(o, "ProxyCommand", 0),
+                     "sh -c \"nc  %h %p\" # x");
     ck_assert_int_eq(apply("Host h\n  ProxyJump bastion\n", "h", &err), 0);
     ck_assert_str_eq(sshtun_options_get(o, "ProxyJump", 0), "bastion");
     ck_assert_int_eq(apply("\n\nPortt 22\n", "h", &err), SSHTUN_ERR_INVAL);
