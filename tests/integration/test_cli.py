@@ -171,6 +171,31 @@ def test_agent():
         F.stop(agent)
 
 
+def test_identity_agent_option():
+    sock = os.path.join(sshd.dir, "agent2.sock")
+    agent = F.start(["ssh-agent", "-D", "-a", sock], stdout=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while not os.path.exists(sock) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        env = sshd.env()
+        env["SSH_AUTH_SOCK"] = sock
+        subprocess.run(["ssh-add", "-q", sshd.client_key], env=env, check=True,
+                       timeout=30, stderr=subprocess.DEVNULL)
+        # Named with IdentityAgent, not found through the environment.
+        comes_up("-o", "IdentityAgent=%s" % sock, key=False)
+        rc, err = F.run_sshtun(sshd, "-o", "IdentityAgent=none", key=False)
+        assert rc == 255 and "Permission denied" in err, (rc, err)
+    finally:
+        F.stop(agent)
+
+
+def test_host_key_algorithms():
+    comes_up("-o", "HostKeyAlgorithms=ecdsa-sha2-nistp256")
+    rc, err = F.run_sshtun(sshd, "-o", "HostKeyAlgorithms=ssh-dss")
+    assert rc == 255, (rc, err)
+
+
 def test_default_identity():
     ssh_dir = os.path.join(sshd.home, ".ssh")
     os.makedirs(ssh_dir, exist_ok=True)
@@ -296,6 +321,8 @@ if __name__ == "__main__":
         test_ecdsa_key,
         test_encrypted_key_via_askpass,
         test_agent,
+        test_identity_agent_option,
+        test_host_key_algorithms,
         test_default_identity,
         test_cipher_and_mac_options,
         test_gateway_ports_binds_all,

@@ -349,6 +349,30 @@ def test_port_in_use():
             b.close()
 
 
+def test_window_sizes():
+    """Small and large SSH windows move the same bytes (WindowSize)."""
+    srv = F.TcpServer(F.echo_handler)
+    try:
+        for size in ("64K", "16M"):
+            t, lp = tunnel(srv.port, "127.0.0.1", "-o", "WindowSize=%s" % size)
+            try:
+                data = F.pattern(4 << 20, seed=90)
+                s = F.connect(lp, timeout=60)
+                w = threading.Thread(target=lambda: (s.sendall(data),
+                                                     s.shutdown(socket.SHUT_WR)))
+                w.start()
+                got = F.recv_all(s)
+                w.join()
+                s.close()
+                assert got == data, (size, len(got))
+            finally:
+                t.stop()
+        rc, err = F.run_sshtun(sshd, "-o", "WindowSize=1K")
+        assert rc == 255 and "WindowSize" in err, (rc, err)
+    finally:
+        srv.close()
+
+
 def test_sigterm_shuts_down_cleanly():
     srv = F.TcpServer(F.echo_handler)
     t, lp = tunnel(srv.port)
@@ -394,6 +418,7 @@ if __name__ == "__main__":
         test_refused_target_closes_client_and_others_continue,
         test_server_forbids_forwarding,
         test_port_in_use,
+        test_window_sizes,
         test_sigterm_shuts_down_cleanly,
         test_sigint_shuts_down_cleanly,
     ])

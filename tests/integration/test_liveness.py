@@ -122,6 +122,24 @@ def test_client_waits_for_reconnect():
         srv.close()
 
 
+def test_reconnect_gives_up_after_count():
+    dead = F.shared_sshd()
+    t = F.Sshtun(dead, "-o", "Reconnect=yes", "-o", "ReconnectCount=2",
+                 "-o", "ReconnectMaxDelay=1", "-o", "ConnectTimeout=2")
+    try:
+        deadline = time.monotonic() + 10
+        while "Authenticated" not in t.stderr() and time.monotonic() < deadline \
+                and t.proc.poll() is None:
+            time.sleep(0.05)
+        dead.kill()                         # and it never comes back
+        took = wait_exit(t.proc, 30)
+        assert took is not None and t.proc.returncode == 255, t.stderr()
+        err = t.stderr()
+        assert err.count("Reconnect failed") == 2 and "gave up after 2" in err, err
+    finally:
+        t.stop()
+
+
 def test_healthy_idle_tunnel_stays_up():
     srv = F.TcpServer(F.echo_handler)
     lp = F.free_port()
@@ -208,4 +226,5 @@ if __name__ == "__main__":
         test_server_killed_mid_transfer,
         test_reconnect_restores_forwards,
         test_client_waits_for_reconnect,
+        test_reconnect_gives_up_after_count,
     ])
