@@ -344,6 +344,39 @@ def pattern(n, seed=0):
     return bytes(out[:n])
 
 
+def echo_roundtrip(sock, data):
+    """Send data (then EOF) while reading the echo; returns what came back."""
+    w = threading.Thread(target=lambda: (sock.sendall(data), sock.shutdown(socket.SHUT_WR)))
+    w.start()
+    got = recv_all(sock)
+    w.join()
+    return got
+
+
+def concurrent_echoes(open_conn, count, size, seed=0):
+    """count connections at once, each echoing size pattern bytes through
+    open_conn(i) -> socket; returns the list of problems (empty if none)."""
+    errors = []
+
+    def one(i):
+        try:
+            data = pattern(size, seed=seed + i)
+            s = open_conn(i)
+            got = echo_roundtrip(s, data)
+            s.close()
+            if got != data:
+                errors.append("conn %d: %d of %d bytes back" % (i, len(got), size))
+        except Exception as e:  # noqa: BLE001
+            errors.append("conn %d: %r" % (i, e))
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(count)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(180)
+    return errors
+
+
 def connect(port, host="127.0.0.1", timeout=30.0):
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     s = socket.socket(family, socket.SOCK_STREAM)

@@ -192,28 +192,9 @@ def test_half_close_client_replies_after_eof():
 def test_100_concurrent_connections():
     srv = F.TcpServer(F.echo_handler)
     t, lp = tunnel(srv.port)
-    errors = []
-
-    def one(i):
-        try:
-            data = F.pattern(65536, seed=100 + i)
-            s = F.connect(lp, timeout=60)
-            w = threading.Thread(target=lambda: (s.sendall(data), s.shutdown(socket.SHUT_WR)))
-            w.start()
-            got = F.recv_all(s)
-            w.join()
-            s.close()
-            if got != data:
-                errors.append("conn %d: %d bytes back" % (i, len(got)))
-        except Exception as e:  # noqa: BLE001
-            errors.append("conn %d: %r" % (i, e))
-
     try:
-        threads = [threading.Thread(target=one, args=(i,)) for i in range(100)]
-        for th in threads:
-            th.start()
-        for th in threads:
-            th.join(120)
+        errors = F.concurrent_echoes(lambda i: F.connect(lp, timeout=60), 100, 65536,
+                                     seed=100)
         assert not errors, errors[:5]
     finally:
         t.stop()

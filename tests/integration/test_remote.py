@@ -66,28 +66,9 @@ def test_16mib_each_way():
 def test_100_concurrent():
     srv = F.TcpServer(F.echo_handler)
     t, rp = remote(srv.port)
-    errors = []
-
-    def one(i):
-        try:
-            data = F.pattern(65536, seed=300 + i)
-            s = F.connect(rp, timeout=60)
-            w = threading.Thread(target=lambda: (s.sendall(data), s.shutdown(socket.SHUT_WR)))
-            w.start()
-            got = F.recv_all(s)
-            w.join()
-            s.close()
-            if got != data:
-                errors.append("conn %d: %d bytes" % (i, len(got)))
-        except Exception as e:  # noqa: BLE001
-            errors.append("conn %d: %r" % (i, e))
-
     try:
-        threads = [threading.Thread(target=one, args=(i,)) for i in range(100)]
-        for th in threads:
-            th.start()
-        for th in threads:
-            th.join(120)
+        errors = F.concurrent_echoes(lambda i: F.connect(rp, timeout=60), 100, 65536,
+                                     seed=300)
         assert not errors, errors[:5]
     finally:
         t.stop()

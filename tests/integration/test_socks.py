@@ -301,28 +301,15 @@ def test_clients_resetting_mid_handshake():
 
 def test_200_parallel_echoes():
     t, port = proxy()
-    errors = []
 
-    def one(i):
-        try:
-            data = F.pattern(256 * 1024, seed=1000 + i)
-            s, rep = socks5_connect(port, "127.0.0.1", echo.port)
-            if rep != 0:
-                errors.append("conn %d: reply %r" % (i, rep))
-                return
-            got = echo_through(s, data)
-            s.close()
-            if got != data:
-                errors.append("conn %d: %d bytes back" % (i, len(got)))
-        except Exception as e:  # noqa: BLE001
-            errors.append("conn %d: %r" % (i, e))
+    def open_conn(i):
+        s, rep = socks5_connect(port, "127.0.0.1", echo.port)
+        if rep != 0:
+            raise AssertionError("reply %r" % (rep,))
+        return s
 
     try:
-        threads = [threading.Thread(target=one, args=(i,)) for i in range(200)]
-        for th in threads:
-            th.start()
-        for th in threads:
-            th.join(180)
+        errors = F.concurrent_echoes(open_conn, 200, 256 * 1024, seed=1000)
         assert not errors, errors[:5]
     finally:
         t.stop()
