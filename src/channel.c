@@ -20,9 +20,10 @@
 #include "session.h"
 
 /* Create a channel object and register it with the session. */
-struct sshtun_channel *chan_new(struct sshtun_session *s, const char *type,
-                                const unsigned char *payload, size_t len,
-                                const char *target)
+static struct sshtun_channel *chan_new(struct sshtun_session *s,
+                                       const char *type,
+                                       const unsigned char *payload,
+                                       size_t len, const char *target)
 {
     struct sshtun_channel *ch = calloc(1, sizeof *ch);
 

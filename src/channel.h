@@ -80,12 +80,6 @@ struct sshtun_channel {
     int64_t close_deadline;         /* 0: not closing */
 };
 
-/* Create a channel in CS_QUEUED with a hand-built open payload, one
- * reference for the caller and one for the I/O thread. */
-struct sshtun_channel *chan_new(struct sshtun_session *s, const char *type,
-                                const unsigned char *payload, size_t len,
-                                const char *target);
-
 /* Drop one reference (with ch->mu not held); frees at zero. */
 void chan_unref(struct sshtun_channel *ch);
 

@@ -79,7 +79,8 @@ void knownhosts_expand_tilde(char *buf, size_t size, const char *path)
 }
 
 /* known_hosts name for host:port. */
-void knownhosts_name(char *buf, size_t size, const char *host, int port)
+static void knownhosts_name(char *buf, size_t size, const char *host,
+                            int port)
 {
     if (port == 22)
         snprintf(buf, size, "%s", host);

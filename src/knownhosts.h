@@ -28,9 +28,6 @@ int knownhosts_verify(LIBSSH2_SESSION *ssh, const sshtun_options *o,
                       const char *host, int port, int *insecure,
                       sshtun_error *err);
 
-/* The name known_hosts uses: "host" on port 22, else "[host]:port". */
-void knownhosts_name(char *buf, size_t size, const char *host, int port);
-
 /* Expand a leading "~/" with $HOME into buf. */
 void knownhosts_expand_tilde(char *buf, size_t size, const char *path);
 

@@ -98,11 +98,8 @@ void session_mark_dirty(struct sshtun_session *s, struct sshtun_channel *ch)
         s->dirty_tail = ch;
     }
     pthread_mutex_unlock(&s->mu);
-    if (wake) {
-        uint64_t one = 1;
-        ssize_t n = write(s->wakefd, &one, sizeof one);
-        (void)n;                    /* EAGAIN: counter already non-zero */
-    }
+    if (wake)
+        session_wake(s);
 }
 
 /* Wake the I/O thread. */
@@ -239,12 +236,10 @@ const char *sshtun_session_last_error(sshtun_session *s)
     return s ? s->last_error : "";
 }
 
-/* Stop forwards, end the I/O thread, drop the caller's reference. */
+/* Stop accepting, let the I/O thread drain and end, stop the forwards,
+ * drop the caller's reference. */
 void sshtun_session_close(sshtun_session *s)
 {
-    uint64_t one = 1;
-    ssize_t n;
-
     if (!s)
         return;
     /* Listeners first (nobody new gets in), then the I/O thread, which
@@ -255,8 +250,7 @@ void sshtun_session_close(sshtun_session *s)
     s->stop = 1;
     pthread_cond_broadcast(&s->cv);
     pthread_mutex_unlock(&s->mu);
-    n = write(s->wakefd, &one, sizeof one);
-    (void)n;
+    session_wake(s);
     pthread_join(s->io_thread, NULL);
     forward_close_all(s);
     session_unref(s);

@@ -5,8 +5,9 @@
  * different pseudo-random stream through it, while a second thread per
  * channel receives and checks the echo byte for byte: four threads on
  * one session at once.  Then single-thread checks: recv timeout on an
- * idle channel, half-close (shutdown, then recv until 0), a refused open
- * reporting SSHTUN_ERR_CONNECT_FAILED, and blocked callers released by
+ * idle channel, half-close (shutdown, then recv until 0), a local forward
+ * started, used and closed from code, a refused open reporting
+ * SSHTUN_ERR_CONNECT_FAILED, and blocked callers released by
  * sshtun_session_close.  Prints "ok: ..." per check; exits 0 if all pass.
  *
  *   api_threads SSH_PORT USER KEY KNOWN_HOSTS ECHO_PORT CLOSED_PORT BYTES
@@ -16,6 +17,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "sshtun.h"
 
@@ -125,6 +130,26 @@ static sshtun_channel *open_echo(void)
     return ch;
 }
 
+/* Echo one byte through 127.0.0.1:port; 0 if it came back. */
+static int tcp_echo(int port)
+{
+    struct sockaddr_in sa;
+    char c = 'x';
+    int fd = socket(AF_INET, SOCK_STREAM, 0), rc = -1;
+
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((uint16_t)port);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0
+        && send(fd, &c, 1, 0) == 1 && shutdown(fd, SHUT_WR) == 0
+        && recv(fd, &c, 1, 0) == 1 && c == 'x')
+        rc = 0;
+    if (fd >= 0)
+        close(fd);
+    return rc;
+}
+
 struct blocked {
     sshtun_channel *ch;
     ssize_t rc;
@@ -203,6 +228,28 @@ int main(int argc, char **argv)
             printf("ok: recv timeout, half-close, EOF repeats, send after "
                    "shutdown refused\n");
         sshtun_close(ch);
+    }
+
+    /* A forward started and stopped from code; the session stays up. */
+    {
+        char spec[64];
+        sshtun_forward *f;
+        snprintf(spec, sizeof spec, "0:127.0.0.1:%d", echo_port);
+        f = sshtun_forward_local(sess, spec, &err);
+        if (!f || sshtun_forward_port(f) <= 0)
+            fail("forward_local", err.msg);
+        else if (tcp_echo(sshtun_forward_port(f)) != 0)
+            fail("forward_local", "no echo through the forward");
+        else {
+            int port = sshtun_forward_port(f);
+            sshtun_forward_close(f);
+            if (tcp_echo(port) == 0)
+                fail("forward_close", "still listening");
+            else if (sshtun_session_wait(sess, 100) != SSHTUN_ERR_TIMEOUT)
+                fail("session_wait", "session not up any more");
+            else
+                printf("ok: forward started, used and closed from code\n");
+        }
     }
 
     /* A refused target reports connect failed, with a message. */

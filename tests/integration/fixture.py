@@ -344,6 +344,54 @@ def pattern(n, seed=0):
     return bytes(out[:n])
 
 
+def digest_stream(sock):
+    """Read to EOF; returns (bytes read, sha256 hex) without keeping them."""
+    h = hashlib.sha256()
+    n = 0
+    while True:
+        d = sock.recv(1 << 20)
+        if not d:
+            return n, h.hexdigest()
+        h.update(d)
+        n += len(d)
+
+
+def swap_handler(down):
+    """A TcpServer handler that sends down (then EOF) while reading the
+    client's stream; its result is (bytes read, sha256 hex)."""
+    def handler(conn):
+        sender = threading.Thread(target=lambda: (conn.sendall(down),
+                                                  conn.shutdown(socket.SHUT_WR)))
+        sender.start()
+        got = digest_stream(conn)
+        sender.join()
+        return got
+    return handler
+
+
+def check_both_ways(srv, port, up, down, timeout=180):
+    """Through port to a swap_handler server: send up while receiving,
+    and check both directions byte for byte (by sha256)."""
+    s = connect(port, timeout=timeout)
+    result = {}
+    r = threading.Thread(target=lambda: result.setdefault("down", digest_stream(s)))
+    r.start()
+    s.sendall(up)
+    s.shutdown(socket.SHUT_WR)
+    r.join(timeout)
+    s.close()
+    want_up = (len(up), hashlib.sha256(up).hexdigest())
+    deadline = time.monotonic() + 30
+    while want_up not in srv.results and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not srv.errors, srv.errors
+    assert result.get("down") == (len(down), hashlib.sha256(down).hexdigest()), \
+        "download differs: %r" % (result.get("down"),)
+    # (A readiness probe's empty connection may be there too.)
+    assert [r for r in srv.results if r[0]] == [want_up], \
+        "upload differs: %r" % (srv.results,)
+
+
 def echo_roundtrip(sock, data):
     """Send data (then EOF) while reading the echo; returns what came back."""
     w = threading.Thread(target=lambda: (sock.sendall(data), sock.shutdown(socket.SHUT_WR)))

@@ -28,6 +28,7 @@ def test_api_threads():
         F.assert_no_sanitizer_report(p.stderr.decode(), "api_threads")
         assert p.returncode == 0, (out, p.stderr.decode())
         for line in ("two channels, four threads", "half-close",
+                     "forward started, used and closed from code",
                      "refused open: channel open to 127.0.0.1:",
                      "released a blocked recv"):
             assert line in out, out

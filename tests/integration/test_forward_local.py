@@ -62,58 +62,11 @@ def tempfile_dir():
 
 def test_64mib_each_way_at_once():
     size = 64 << 20
-    up = F.pattern(size, seed=1)
-    down = F.pattern(size, seed=2)
-
-    def handler(conn):
-        # Send our stream while reading theirs; report what we read.
-        sender = threading.Thread(target=lambda: (conn.sendall(down),
-                                                  conn.shutdown(socket.SHUT_WR)))
-        sender.start()
-        h = hashlib.sha256()
-        n = 0
-        while True:
-            d = conn.recv(1 << 20)
-            if not d:
-                break
-            h.update(d)
-            n += len(d)
-        sender.join()
-        return (n, h.hexdigest())
-
-    srv = F.TcpServer(handler)
+    up, down = F.pattern(size, seed=1), F.pattern(size, seed=2)
+    srv = F.TcpServer(F.swap_handler(down))
     t, lp = tunnel(srv.port)
     try:
-        s = F.connect(lp, timeout=120)
-        result = {}
-
-        def reader():
-            h = hashlib.sha256()
-            n = 0
-            while True:
-                d = s.recv(1 << 20)
-                if not d:
-                    break
-                h.update(d)
-                n += len(d)
-            result["down"] = (n, h.hexdigest())
-
-        r = threading.Thread(target=reader)
-        r.start()
-        s.sendall(up)
-        s.shutdown(socket.SHUT_WR)
-        r.join(180)
-        s.close()
-        deadline = time.monotonic() + 30
-        while len(srv.results) < 2 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert not srv.errors, srv.errors
-        assert result.get("down") == (size, hashlib.sha256(down).hexdigest()), \
-            "download differs: %r" % (result.get("down"),)
-        # (The readiness probe's empty connection is left out.)
-        got = [r for r in srv.results if r[0] != 0]
-        assert got == [(size, hashlib.sha256(up).hexdigest())], \
-            "upload differs: %r" % (srv.results,)
+        F.check_both_ways(srv, lp, up, down)
     finally:
         t.stop()
         srv.close()

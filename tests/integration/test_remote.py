@@ -32,32 +32,10 @@ def remote(target_port, *extra):
 def test_16mib_each_way():
     size = 16 << 20
     up, down = F.pattern(size, seed=31), F.pattern(size, seed=32)
-
-    def handler(conn):
-        sender = threading.Thread(target=lambda: (conn.sendall(down),
-                                                  conn.shutdown(socket.SHUT_WR)))
-        sender.start()
-        got = F.recv_all(conn)
-        sender.join()
-        return hashlib.sha256(got).hexdigest() if got else None
-
-    srv = F.TcpServer(handler)
+    srv = F.TcpServer(F.swap_handler(down))
     t, rp = remote(srv.port)
     try:
-        s = F.connect(rp, timeout=120)
-        out = {}
-        r = threading.Thread(target=lambda: out.setdefault("d", F.recv_all(s)))
-        r.start()
-        s.sendall(up)
-        s.shutdown(socket.SHUT_WR)
-        r.join(120)
-        s.close()
-        assert out.get("d") == down, "download differs"
-        deadline = time.monotonic() + 20
-        want = hashlib.sha256(up).hexdigest()
-        while want not in srv.results and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert want in srv.results, "upload differs: %r" % srv.results
+        F.check_both_ways(srv, rp, up, down)
     finally:
         t.stop()
         srv.close()
