@@ -517,16 +517,25 @@ static void forward_stop_accepting(struct sshtun_forward *f)
     listener_close(&f->lst);
 }
 
-/* Stop accepting on every forward of the session, keeping their
- * connections (the first step of closing a session). */
-void forward_stop_accepting_all(struct sshtun_session *s)
+/* Detach the session's forwards (under its lock) for closing. */
+struct sshtun_forward *forward_take_all(struct sshtun_session *s)
 {
-    struct sshtun_forward *f;
+    struct sshtun_forward *list;
 
     pthread_mutex_lock(&s->mu);
-    for (f = s->forwards; f; f = f->next)
-        forward_stop_accepting(f);
+    list = s->forwards;
+    s->forwards = NULL;
     pthread_mutex_unlock(&s->mu);
+    return list;
+}
+
+/* Stop accepting on every forward of a detached list, keeping their
+ * connections (the first step of closing a session).  No lock is held
+ * while the accept threads are joined. */
+void forward_stop_accepting_list(struct sshtun_forward *list)
+{
+    for (; list; list = list->next)
+        forward_stop_accepting(list);
 }
 
 static void forward_stop(struct sshtun_forward *f)
@@ -570,15 +579,11 @@ void sshtun_forward_close(sshtun_forward *f)
     forward_stop(f);
 }
 
-/* Close every forward of a session. */
-void forward_close_all(struct sshtun_session *s)
+/* Stop and free every forward of a detached list. */
+void forward_close_list(struct sshtun_forward *list)
 {
-    struct sshtun_forward *list, *f;
+    struct sshtun_forward *f;
 
-    pthread_mutex_lock(&s->mu);
-    list = s->forwards;
-    s->forwards = NULL;
-    pthread_mutex_unlock(&s->mu);
     while ((f = list)) {
         list = f->next;
         forward_stop(f);

@@ -240,18 +240,21 @@ const char *sshtun_session_last_error(sshtun_session *s)
  * drop the caller's reference. */
 void sshtun_session_close(sshtun_session *s)
 {
+    struct sshtun_forward *forwards;
+
     if (!s)
         return;
     /* Listeners first (nobody new gets in), then the I/O thread, which
      * lets channels finish sending (bounded) and then fails the rest, so
      * the forwards' connection threads end promptly when closed last. */
-    forward_stop_accepting_all(s);
+    forwards = forward_take_all(s);
+    forward_stop_accepting_list(forwards);
     pthread_mutex_lock(&s->mu);
     s->stop = 1;
     pthread_cond_broadcast(&s->cv);
     pthread_mutex_unlock(&s->mu);
     session_wake(s);
     pthread_join(s->io_thread, NULL);
-    forward_close_all(s);
+    forward_close_list(forwards);
     session_unref(s);
 }
