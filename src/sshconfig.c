@@ -272,6 +272,12 @@ static char *read_file(const char *path)
         return NULL;
     }
     n = fread(text, 1, CONFIG_FILE_MAX, fp);
+    if (n == CONFIG_FILE_MAX && fgetc(fp) != EOF) {
+        fclose(fp);
+        free(text);
+        errno = EFBIG;              /* never read half a file */
+        return NULL;
+    }
     fclose(fp);
     text[n] = '\0';
     return text;
