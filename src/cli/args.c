@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "args.h"
+#include "cli/args.h"
 
 static const char usage_text[] =
 "usage: sshtun [-46fgNnqTVv] [-c cipher_spec] [-D [bind_address:]port]\n"

@@ -24,8 +24,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "args.h"
-#include "prompt.h"
+#include "cli/args.h"
+#include "cli/prompt.h"
 #include "sshtun.h"
 
 #define EXIT_FATAL 255

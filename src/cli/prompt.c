@@ -17,7 +17,7 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include "prompt.h"
+#include "cli/prompt.h"
 
 /* Strip a trailing newline. */
 static void chomp(char *s)

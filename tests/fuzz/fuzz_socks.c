@@ -20,7 +20,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "socks.h"
+#include "socks/socks.h"
 
 /* Stop the fuzzer when cond is false. */
 #define CHECK(cond) do { if (!(cond)) __builtin_trap(); } while (0)

@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "allowlist.h"
+#include "config/allowlist.h"
 
 /* A fresh, empty list (static: it is large). */
 static struct allowlist *fresh(void)

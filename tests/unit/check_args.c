@@ -19,8 +19,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "args.h"
-#include "options.h"
+#include "cli/args.h"
+#include "config/options.h"
 
 #define MAX_ARGS 32
 

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "error.h"
+#include "base/error.h"
 
 /* Every code sshtun.h defines, success included. */
 static const int all_codes[] = {

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fwdspec.h"
+#include "config/fwdspec.h"
 
 /* Parse spec, asserting success, into *fs. */
 static void parse_ok(const char *spec, struct fwdspec *fs)

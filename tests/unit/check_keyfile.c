@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "keyfile.h"
+#include "engine/keyfile.h"
 
 /* ssh-keygen -t ed25519 -N '' */
 static const char txt_ed25519_plain[] =

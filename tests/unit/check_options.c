@@ -17,7 +17,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "options.h"
+#include "config/options.h"
 
 static sshtun_options *o;
 

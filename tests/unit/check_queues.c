@@ -18,8 +18,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "chunk.h"
-#include "waitq.h"
+#include "base/chunk.h"
+#include "base/waitq.h"
 
 /* ---------------------------------------------------------------- chunks */
 

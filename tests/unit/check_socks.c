@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "socks.h"
+#include "socks/socks.h"
 
 /* Bits of a run's configuration. */
 #define NOAUTH 1        /* allow_noauth */

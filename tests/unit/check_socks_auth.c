@@ -20,7 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "socks_auth.h"
+#include "socks/socks_auth.h"
 
 /* Parse text as "creds", asserting success. */
 static void parse_ok(struct socks_creds *c, const char *text)

@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "options.h"
-#include "sshconfig.h"
+#include "config/options.h"
+#include "config/sshconfig.h"
 
 static sshtun_options *o;
 static char included[256];

@@ -1,0 +1,572 @@
+/*
+ * options.c - sshtun_options: ssh_config keywords, parsed and stored.
+ *
+ * Each keyword maps to one field and a value kind.  As in ssh_config(5),
+ * the first value obtained for a keyword wins (so the command line, parsed
+ * first, beats a config file), except for lists that accumulate.  Values
+ * are checked here so a bad one is reported with the keyword's name before
+ * anything connects.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+#include "config/allowlist.h"
+#include "base/error.h"
+#include "config/fwdspec.h"
+#include "config/options.h"
+
+enum kind { K_STR, K_PORT, K_YESNO, K_STRICT, K_SECONDS, K_LIST, K_FWD_LOCAL,
+            K_FWD_DYNAMIC, K_FWD_REMOTE, K_ALLOW, K_LOGLEVEL, K_SIZE,
+            K_FAMILY, K_COUNT };
+
+/* Whether a kind accumulates values in a struct opt_list. */
+static int is_list(enum kind k)
+{
+    return k == K_LIST || k == K_FWD_LOCAL || k == K_FWD_DYNAMIC
+           || k == K_FWD_REMOTE || k == K_ALLOW;
+}
+
+struct keyword {
+    const char *name;
+    enum kind kind;
+    size_t off;
+};
+
+#define F(field) offsetof(struct sshtun_options, field)
+
+static const struct keyword keywords[] = {
+    { "HostName", K_STR, F(hostname) },
+    { "Port", K_PORT, F(port) },
+    { "User", K_STR, F(user) },
+    { "IdentityFile", K_LIST, F(identity_files) },
+    { "IdentitiesOnly", K_YESNO, F(identities_only) },
+    { "IdentityAgent", K_STR, F(identity_agent) },
+    { "UserKnownHostsFile", K_STR, F(user_known_hosts) },
+    { "GlobalKnownHostsFile", K_STR, F(global_known_hosts) },
+    { "StrictHostKeyChecking", K_STRICT, F(strict) },
+    { "BatchMode", K_YESNO, F(batch_mode) },
+    { "ExitOnForwardFailure", K_YESNO, F(exit_on_forward_failure) },
+    { "GatewayPorts", K_YESNO, F(gateway_ports) },
+    { "ConnectTimeout", K_SECONDS, F(connect_timeout) },
+    { "AddressFamily", K_FAMILY, F(address_family) },
+    { "Ciphers", K_STR, F(ciphers) },
+    { "MACs", K_STR, F(macs) },
+    { "HostKeyAlgorithms", K_STR, F(hostkey_algorithms) },
+    { "LocalForward", K_FWD_LOCAL, F(local_forwards) },
+    { "DynamicForward", K_FWD_DYNAMIC, F(dynamic_forwards) },
+    { "RemoteForward", K_FWD_REMOTE, F(remote_forwards) },
+    { "SocksAuthFile", K_STR, F(socks_auth_file) },
+    { "SocksAllow", K_ALLOW, F(socks_allow) },
+    { "SocksTimeout", K_SECONDS, F(socks_timeout) },
+    { "ServerAliveInterval", K_SECONDS, F(server_alive_interval) },
+    { "ServerAliveCountMax", K_COUNT, F(server_alive_count_max) },
+    { "ProxyCommand", K_STR, F(proxy_command) },
+    { "Reconnect", K_YESNO, F(reconnect) },
+    { "HashKnownHosts", K_YESNO, F(hash_known_hosts) },
+    { "ReconnectMaxDelay", K_SECONDS, F(reconnect_max_delay) },
+    { "ReconnectCount", K_SECONDS, F(reconnect_count) },
+    { "ProxyJump", K_STR, F(proxy_jump) },
+    { "LogLevel", K_LOGLEVEL, F(log_level) },
+    { "WindowSize", K_SIZE, F(window_size) },
+};
+
+#define NKEYWORDS (sizeof keywords / sizeof keywords[0])
+
+/* OpenSSH keywords sshtun has no use for: accepted and ignored, so a
+ * user's existing ~/.ssh/config just works. */
+static const char *const ignored_keywords[] = {
+    "AddKeysToAgent", "BindAddress", "UseRoaming", "Protocol",
+    "LogVerbose", "GSSAPIStrictAcceptorCheck", "Cipher", "BindInterface",
+    "CanonicalDomains", "CanonicalizeFallbackLocal", "CanonicalizeHostname",
+    "CanonicalizeMaxDots", "CanonicalizePermittedCNAMEs", "CASignatureAlgorithms",
+    "CertificateFile", "ChallengeResponseAuthentication", "CheckHostIP",
+    "ClearAllForwardings", "Compression", "ConnectionAttempts",
+    "ControlMaster", "ControlPath", "ControlPersist", "EnableEscapeCommandline",
+    "EnableSSHKeysign", "EscapeChar", "FingerprintHash", "ForkAfterAuthentication",
+    "ForwardAgent", "ForwardX11", "ForwardX11Timeout", "ForwardX11Trusted",
+    "GSSAPIAuthentication", "GSSAPIDelegateCredentials", "GSSAPIKeyExchange",
+    "GSSAPIClientIdentity", "GSSAPIServerIdentity", "GSSAPIRenewalForcesRekey",
+    "GSSAPITrustDns", "HostbasedAcceptedAlgorithms",
+    "HostbasedAuthentication", "HostbasedKeyTypes", "HostKeyAlias", "IgnoreUnknown",
+    "IPQoS", "KbdInteractiveAuthentication", "KbdInteractiveDevices",
+    "KexAlgorithms", "KnownHostsCommand", "LocalCommand", "NoHostAuthenticationForLocalhost",
+    "NumberOfPasswordPrompts", "ObscureKeystrokeTiming", "PasswordAuthentication",
+    "PermitLocalCommand", "PermitRemoteOpen", "PKCS11Provider",
+    "PreferredAuthentications", "ProxyUseFdpass", "PubkeyAcceptedAlgorithms",
+    "PubkeyAcceptedKeyTypes", "PubkeyAuthentication", "RekeyLimit",
+    "RemoteCommand", "RequestTTY", "RequiredRSASize", "RevokedHostKeys",
+    "SecurityKeyProvider", "SendEnv", "SessionType", "SetEnv",
+    "StdinNull", "StreamLocalBindMask", "StreamLocalBindUnlink", "SyslogFacility",
+    "TCPKeepAlive", "Tag", "Tunnel", "TunnelDevice", "UpdateHostKeys",
+    "UseKeychain", "UsePrivilegedPort", "VerifyHostKeyDNS",
+    "VisualHostKey", "XAuthLocation", "ChannelTimeout",
+};
+
+#define NIGNORED (sizeof ignored_keywords / sizeof ignored_keywords[0])
+
+/* New options, every field unset. */
+sshtun_options *sshtun_options_new(void)
+{
+    sshtun_options *o = calloc(1, sizeof *o);
+
+    if (!o)
+        return NULL;
+    o->port = -1;
+    o->identities_only = -1;
+    o->strict = STRICT_UNSET;
+    o->batch_mode = -1;
+    o->exit_on_forward_failure = -1;
+    o->gateway_ports = -1;
+    o->connect_timeout = -1;
+    o->address_family = -1;
+    o->log_level = -1;
+    o->window_size = -1;
+    o->socks_timeout = -1;
+    o->server_alive_interval = -1;
+    o->server_alive_count_max = -1;
+    o->reconnect = -1;
+    o->hash_known_hosts = -1;
+    o->reconnect_max_delay = -1;
+    o->reconnect_count = -1;
+    return o;
+}
+
+/* Free a list's strings. */
+static void list_free(struct opt_list *l)
+{
+    for (int i = 0; i < l->n; i++)
+        free(l->v[i]);
+    l->n = 0;
+}
+
+/* Free options and their strings. */
+void sshtun_options_free(sshtun_options *o)
+{
+    if (!o)
+        return;
+    for (int i = 0; i < o->identity_data.n; i++)
+        OPENSSL_cleanse(o->identity_data.v[i], strlen(o->identity_data.v[i]));
+    list_free(&o->identity_data);
+    for (size_t i = 0; i < NKEYWORDS; i++) {
+        void *p = (char *)o + keywords[i].off;
+        if (keywords[i].kind == K_STR)
+            free(*(char **)p);
+        else if (is_list(keywords[i].kind))
+            list_free(p);
+    }
+    free(o);
+}
+
+/* Whether kw is one of OpenSSH's that mean nothing here. */
+int opts_keyword_ignored(const char *kw)
+{
+    for (size_t i = 0; i < NIGNORED; i++)
+        if (!strcasecmp(kw, ignored_keywords[i]))
+            return 1;
+    return 0;
+}
+
+/* Find a keyword, case-insensitively. */
+static const struct keyword *find_keyword(const char *name)
+{
+    for (size_t i = 0; i < NKEYWORDS; i++)
+        if (!strcasecmp(keywords[i].name, name))
+            return &keywords[i];
+    return NULL;
+}
+
+/* yes/no (and true/false) -> 1/0, else -1. */
+static int parse_yesno(const char *v)
+{
+    if (!strcasecmp(v, "yes") || !strcasecmp(v, "true"))
+        return 1;
+    if (!strcasecmp(v, "no") || !strcasecmp(v, "false"))
+        return 0;
+    return -1;
+}
+
+/* A whole non-negative decimal number (<= max), else -1. */
+static long parse_number(const char *v, long max)
+{
+    char *end;
+    long n;
+
+    if (!isdigit((unsigned char)*v))
+        return -1;
+    n = strtol(v, &end, 10);
+    if (*end || n < 0 || n > max)
+        return -1;
+    return n;
+}
+
+/* Bytes with optional K/M suffix (binary), else -1. */
+static long parse_size(const char *v)
+{
+    char *end;
+    long n;
+
+    if (!isdigit((unsigned char)*v))
+        return -1;
+    n = strtol(v, &end, 10);
+    if (n < 0 || n > OPTS_MAX_WINDOW)
+        return -1;
+    if (*end == 'k' || *end == 'K')
+        n *= 1024, end++;
+    else if (*end == 'm' || *end == 'M')
+        n *= 1024 * 1024, end++;
+    if (*end)
+        return -1;
+    return n;
+}
+
+/* ssh's LogLevel names -> our levels, else -1. */
+static int parse_loglevel(const char *v)
+{
+    static const struct { const char *n; int l; } t[] = {
+        { "QUIET", SSHTUN_LOG_QUIET }, { "FATAL", SSHTUN_LOG_ERROR },
+        { "ERROR", SSHTUN_LOG_ERROR }, { "INFO", SSHTUN_LOG_INFO },
+        { "VERBOSE", SSHTUN_LOG_VERBOSE }, { "DEBUG", SSHTUN_LOG_DEBUG },
+        { "DEBUG1", SSHTUN_LOG_DEBUG }, { "DEBUG2", SSHTUN_LOG_DEBUG2 },
+        { "DEBUG3", SSHTUN_LOG_DEBUG3 },
+    };
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+        if (!strcasecmp(v, t[i].n))
+            return t[i].l;
+    return -1;
+}
+
+/* Append a copy of v to a list. */
+static int list_add(struct opt_list *l, const char *v, const char *kw,
+                    sshtun_error *err)
+{
+    if (l->n == OPT_LIST_MAX)
+        return err_set(err, SSHTUN_ERR_INVAL, "%s: too many values (max %d)",
+                       kw, OPT_LIST_MAX);
+    if (!(l->v[l->n] = strdup(v)))
+        return err_set(err, SSHTUN_ERR_NOMEM, "out of memory");
+    l->n++;
+    return 0;
+}
+
+/* Store an int field if unset. */
+static void set_int(void *p, int v)
+{
+    if (*(int *)p < 0)
+        *(int *)p = v;
+}
+
+/* Report a bad value for kw. */
+static int bad_value(sshtun_error *err, const char *kw, const char *v,
+                     const char *want)
+{
+    return err_set(err, SSHTUN_ERR_INVAL, "%s: bad value '%s' (%s)", kw, v,
+                   want);
+}
+
+/* A forward in either the -L/-R form or the config form ("port
+ * host:hostport"), as the -L/-R form in spec. */
+static int forward_spec(const char *v, char *spec, size_t size,
+                        sshtun_error *err)
+{
+    if (strpbrk(v, " \t"))
+        return fwdspec_from_config(v, spec, size, err);
+    snprintf(spec, size, "%s", v);
+    return 0;
+}
+
+/* Set one keyword's value (first value wins, lists accumulate). */
+int sshtun_options_set(sshtun_options *o, const char *kw, const char *v,
+                       sshtun_error *err)
+{
+    const struct keyword *k;
+    void *p;
+    long n;
+
+    if (!o || !kw || !v)
+        return err_set(err, SSHTUN_ERR_INVAL, "missing option or value");
+    k = find_keyword(kw);
+    if (!k) {
+        if (opts_keyword_ignored(kw))
+            return 0;               /* OpenSSH's, meaningless here */
+        return err_set(err, SSHTUN_ERR_INVAL,
+                       "Bad configuration option: %s", kw);
+    }
+    kw = k->name;
+    p = (char *)o + k->off;
+    switch (k->kind) {
+    case K_STR:
+        if (!*v)
+            return bad_value(err, kw, v, "empty");
+        if (!*(char **)p && !(*(char **)p = strdup(v)))
+            return err_set(err, SSHTUN_ERR_NOMEM, "out of memory");
+        return 0;
+    case K_PORT:
+        n = fwdspec_port(v);
+        if (n <= 0)
+            return bad_value(err, kw, v, "a port number 1-65535");
+        set_int(p, (int)n);
+        return 0;
+    case K_YESNO:
+        n = parse_yesno(v);
+        if (n < 0)
+            return bad_value(err, kw, v, "yes or no");
+        set_int(p, (int)n);
+        return 0;
+    case K_STRICT:
+        if (!strcasecmp(v, "accept-new"))
+            n = STRICT_ACCEPT_NEW;
+        else if (!strcasecmp(v, "ask"))
+            n = STRICT_ASK;
+        else if (!strcasecmp(v, "off"))
+            n = STRICT_NO;
+        else if ((n = parse_yesno(v)) < 0)
+            return bad_value(err, kw, v, "yes, no, ask or accept-new");
+        set_int(p, (int)n);
+        return 0;
+    case K_SECONDS:
+        if (!strcasecmp(v, "none"))
+            n = 0;
+        else if ((n = parse_number(v, 86400)) < 0)
+            return bad_value(err, kw, v, "seconds");
+        if (n == 0 && p == (void *)&o->socks_timeout)
+            return bad_value(err, kw, v, "at least 1 second");
+        set_int(p, (int)n);
+        return 0;
+    case K_COUNT:
+        if ((n = parse_number(v, 1000)) < 1)
+            return bad_value(err, kw, v, "a count from 1 to 1000");
+        set_int(p, (int)n);
+        return 0;
+    case K_FAMILY:
+        if (!strcasecmp(v, "any"))
+            n = AF_UNSPEC;
+        else if (!strcasecmp(v, "inet"))
+            n = AF_INET;
+        else if (!strcasecmp(v, "inet6"))
+            n = AF_INET6;
+        else
+            return bad_value(err, kw, v, "any, inet or inet6");
+        set_int(p, (int)n);
+        return 0;
+    case K_LOGLEVEL:
+        if ((n = parse_loglevel(v)) < 0)
+            return bad_value(err, kw, v,
+                             "QUIET, ERROR, INFO, VERBOSE or DEBUG1-3");
+        set_int(p, (int)n);
+        return 0;
+    case K_SIZE:
+        n = parse_size(v);
+        if (n < OPTS_MIN_WINDOW || n > OPTS_MAX_WINDOW)
+            return bad_value(err, kw, v, "bytes from 64K to 16M");
+        if (*(long *)p < 0)
+            *(long *)p = n;
+        return 0;
+    case K_LIST:
+        if (!*v)
+            return bad_value(err, kw, v, "empty");
+        return list_add(p, v, kw, err);
+    case K_FWD_DYNAMIC: {
+        struct fwdspec fs;
+        int rc = fwdspec_parse_dynamic(v, &fs, err);
+        return rc ? rc : list_add(p, v, kw, err);
+    }
+    case K_ALLOW: {
+        struct allowlist *tmp = calloc(1, sizeof *tmp);
+        int rc;
+        if (!tmp)
+            return err_set(err, SSHTUN_ERR_NOMEM, "out of memory");
+        rc = allowlist_add(tmp, v, err);
+        free(tmp);
+        return rc ? rc : list_add(p, v, kw, err);
+    }
+    case K_FWD_REMOTE: {
+        /* "[bind:]port:host:hostport", "[bind:]port host:hostport" or
+         * "[bind:]port" (a SOCKS proxy on the server). */
+        char spec[2 * FWD_HOST_MAX + 16];
+        struct fwdspec fs;
+        int rc;
+
+        if ((rc = forward_spec(v, spec, sizeof spec, err)))
+            return rc;
+        if (fwdspec_parse_local(spec, &fs, NULL)
+            && fwdspec_parse_dynamic(spec, &fs, NULL))
+            return err_set(err, SSHTUN_ERR_INVAL, "Bad remote forwarding "
+                           "specification '%.300s': expected [bind_address:]"
+                           "port:host:hostport or [bind_address:]port", v);
+        return list_add(p, spec, kw, err);
+    }
+    case K_FWD_LOCAL: {
+        char spec[2 * FWD_HOST_MAX + 16];
+        struct fwdspec fs;
+        int rc;
+
+        if ((rc = forward_spec(v, spec, sizeof spec, err))
+            || (rc = fwdspec_parse_local(spec, &fs, err)))
+            return rc;
+        return list_add(p, spec, kw, err);
+    }
+    }
+    return err_set(err, SSHTUN_ERR_INVAL, "%s: unhandled", kw);
+}
+
+/* Parse "Keyword=value" or "Keyword value". */
+int sshtun_options_parse(sshtun_options *o, const char *line,
+                         sshtun_error *err)
+{
+    char kw[64];
+    size_t n = 0;
+    const char *v;
+
+    while (*line && isspace((unsigned char)*line))
+        line++;
+    while (line[n] && line[n] != '=' && !isspace((unsigned char)line[n]))
+        n++;
+    if (n == 0 || n >= sizeof kw)
+        return err_set(err, SSHTUN_ERR_INVAL,
+                       "Bad configuration option: '%s'", line);
+    memcpy(kw, line, n);
+    kw[n] = '\0';
+    v = line + n;
+    while (*v && isspace((unsigned char)*v))
+        v++;
+    if (*v == '=')
+        v++;
+    while (*v && isspace((unsigned char)*v))
+        v++;
+    if (!*v)
+        return err_set(err, SSHTUN_ERR_INVAL, "%s: missing value", kw);
+    {
+        /* Trailing blanks are not part of the value, as in ssh. */
+        char value[1024];
+        size_t len = strlen(v);
+        while (len && isspace((unsigned char)v[len - 1]))
+            len--;
+        if (len >= sizeof value)
+            return err_set(err, SSHTUN_ERR_INVAL, "%s: value too long", kw);
+        memcpy(value, v, len);
+        value[len] = '\0';
+        return sshtun_options_set(o, kw, value, err);
+    }
+}
+
+/* A keyword's value as text (ints formatted into a static-per-call buffer
+ * is not thread-safe, so ints are returned only through typed helpers). */
+const char *sshtun_options_get(const sshtun_options *o, const char *kw,
+                               int index)
+{
+    const struct keyword *k = find_keyword(kw);
+    const void *p;
+
+    if (!o || !k)
+        return NULL;
+    p = (const char *)o + k->off;
+    if (k->kind == K_STR)
+        return index == 0 ? *(char *const *)p : NULL;
+    if (is_list(k->kind)) {
+        const struct opt_list *l = p;
+        return index >= 0 && index < l->n ? l->v[index] : NULL;
+    }
+    return NULL;
+}
+
+/* Add a private key held in memory (text, as in a key file). */
+int sshtun_options_add_identity(sshtun_options *o, const char *key,
+                                sshtun_error *err)
+{
+    if (!o || !key || !*key)
+        return err_set(err, SSHTUN_ERR_INVAL, "no key");
+    return list_add(&o->identity_data, key, "identity", err);
+}
+
+/* Set the log callback. */
+void sshtun_options_set_log(sshtun_options *o, sshtun_log_fn fn, void *user)
+{
+    o->log_fn = fn;
+    o->log_user = user;
+}
+
+/* Set the passphrase callback. */
+void sshtun_options_set_passphrase(sshtun_options *o,
+                                   sshtun_passphrase_fn fn, void *user)
+{
+    o->pass_fn = fn;
+    o->pass_user = user;
+}
+
+int opts_port(const sshtun_options *o) { return o->port > 0 ? o->port : 22; }
+int opts_flag(int v) { return v > 0; }
+
+int opts_log_level(const sshtun_options *o)
+{
+    return o->log_level >= 0 ? o->log_level : SSHTUN_LOG_INFO;
+}
+
+int opts_server_alive_count(const sshtun_options *o)
+{
+    return o->server_alive_count_max > 0 ? o->server_alive_count_max : 3;
+}
+
+int opts_socks_timeout(const sshtun_options *o)
+{
+    return o->socks_timeout > 0 ? o->socks_timeout
+                                : OPTS_DEFAULT_SOCKS_TIMEOUT;
+}
+
+long opts_window_size(const sshtun_options *o)
+{
+    return o->window_size > 0 ? o->window_size : OPTS_DEFAULT_WINDOW;
+}
+
+int opts_strict(const sshtun_options *o)
+{
+    return o->strict >= 0 ? o->strict : STRICT_ASK;
+}
+
+/* Copy a list. */
+static int list_dup(struct opt_list *dst, const struct opt_list *src)
+{
+    dst->n = 0;
+    for (int i = 0; i < src->n; i++) {
+        if (!(dst->v[i] = strdup(src->v[i])))
+            return -1;
+        dst->n++;
+    }
+    return 0;
+}
+
+/* Deep copy of options. */
+sshtun_options *opts_dup(const sshtun_options *o)
+{
+    sshtun_options *c = malloc(sizeof *c);
+    int bad = 0;
+
+    if (!c)
+        return NULL;
+    *c = *o;
+    if (list_dup(&c->identity_data, &o->identity_data))
+        bad = 1;
+    for (size_t i = 0; i < NKEYWORDS; i++) {
+        void *p = (char *)c + keywords[i].off;
+        if (keywords[i].kind == K_STR) {
+            char **s = p;
+            if (*s && !(*s = strdup(*s)))
+                bad = 1;
+        } else if (is_list(keywords[i].kind)) {
+            struct opt_list tmp = *(struct opt_list *)p;
+            if (list_dup(p, &tmp))
+                bad = 1;
+        }
+    }
+    if (bad) {
+        sshtun_options_free(c);
+        return NULL;
+    }
+    return c;
+}

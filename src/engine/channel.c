@@ -1,0 +1,545 @@
+/*
+ * channel.c - the caller side of channels: open, send, recv, shutdown,
+ * close (see channel.h for the mailbox model).
+ *
+ * None of this calls libssh2.  Callers put data in the channel's queues
+ * and flag the channel dirty; the session's I/O thread (iothread.c) does
+ * the SSH work and wakes them.  Wake-ups happen only on transitions
+ * (empty to non-empty, full to not-full), and in whole chunks.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/channel.h"
+#include "base/error.h"
+#include "engine/session.h"
+
+/* Create a channel object and register it with the session. */
+static struct sshtun_channel *chan_new(struct sshtun_session *s,
+                                       const char *type,
+                                       const unsigned char *payload,
+                                       size_t len, const char *target)
+{
+    struct sshtun_channel *ch = calloc(1, sizeof *ch);
+
+    if (!ch)
+        return NULL;
+    ch->type = strdup(type);
+    ch->target = strdup(target);
+    ch->open_payload = malloc(len ? len : 1);
+    if (!ch->type || !ch->target || !ch->open_payload) {
+        free(ch->type);
+        free(ch->target);
+        free(ch->open_payload);
+        free(ch);
+        return NULL;
+    }
+    memcpy(ch->open_payload, payload, len);
+    ch->open_payload_len = len;
+    pthread_mutex_init(&ch->mu, NULL);
+    ch->state = CS_QUEUED;
+    ch->refs = 2;                   /* caller + I/O thread */
+    ch->sess = s;
+    return ch;
+}
+
+/* Free a channel whose last reference is gone. */
+static void chan_free(struct sshtun_channel *ch)
+{
+    struct sshtun_session *s = ch->sess;
+
+    chunkq_clear(&ch->in);
+    chunkq_clear(&ch->out);
+    chunk_put(ch->out_cur);
+    pthread_mutex_destroy(&ch->mu);
+    free(ch->type);
+    free(ch->target);
+    free(ch->open_payload);
+    free(ch);
+    pthread_mutex_lock(&s->mu);
+    s->nchannels--;
+    pthread_mutex_unlock(&s->mu);
+    session_unref(s);
+}
+
+/* Take a reference. */
+static void chan_ref(struct sshtun_channel *ch)
+{
+    __atomic_add_fetch(&ch->refs, 1, __ATOMIC_ACQ_REL);
+}
+
+/* Drop a reference; free at zero. */
+void chan_unref(struct sshtun_channel *ch)
+{
+    if (__atomic_sub_fetch(&ch->refs, 1, __ATOMIC_ACQ_REL) == 0)
+        chan_free(ch);
+}
+
+/* Move to a final state, keep the first reason, wake every waiter. */
+void chan_finish(struct sshtun_channel *ch, enum chan_state st, int err,
+                 const char *msg)
+{
+    pthread_mutex_lock(&ch->mu);
+    if (ch->state != CS_FAILED && ch->state != CS_CLOSED) {
+        ch->state = st;
+        ch->err = err;
+        snprintf(ch->errmsg, sizeof ch->errmsg, "%s", msg ? msg : "");
+    }
+    waitq_wake_all(&ch->recv_waiters);
+    waitq_wake_all(&ch->send_waiters);
+    waitq_wake_all(&ch->state_waiters);
+    pthread_mutex_unlock(&ch->mu);
+}
+
+/* Wait for the open's outcome. */
+int chan_wait_open(struct sshtun_channel *ch, int timeout_ms,
+                   sshtun_error *err)
+{
+    struct timespec ts, *dl = deadline_after(&ts, timeout_ms);
+    int rc = 0;
+
+    pthread_mutex_lock(&ch->mu);
+    while ((ch->state == CS_QUEUED || ch->state == CS_OPENING)
+           && !ch->user_closed) {
+        if (waitq_wait(&ch->state_waiters, &ch->mu, dl) == ETIMEDOUT
+            && (ch->state == CS_QUEUED || ch->state == CS_OPENING)) {
+            pthread_mutex_unlock(&ch->mu);
+            return err_set(err, SSHTUN_ERR_TIMEOUT,
+                           "channel open to %s: no answer from the server "
+                           "within %d ms", ch->target, timeout_ms);
+        }
+    }
+    if (ch->user_closed && ch->state != CS_FAILED) {
+        rc = err_set(err, SSHTUN_ERR_CLOSED, "channel to %s closed",
+                     ch->target);
+    } else if (ch->state != CS_OPEN) {
+        rc = ch->err ? ch->err : SSHTUN_ERR_OPEN_FAILED;
+        err_set(err, rc, "%s", ch->errmsg);
+    }
+    pthread_mutex_unlock(&ch->mu);
+    return rc;
+}
+
+/* Append a chunk to `out`, merging small data into the tail chunk so that
+ * memory stays proportional to bytes queued. */
+static void out_push_locked(struct sshtun_channel *ch, struct chunk *c)
+{
+    struct chunk *t = ch->out.tail;
+    size_t n = c->len - c->off;
+
+    if (t && CHUNK_SIZE - t->len >= n) {
+        memcpy(t->data + t->len, c->data + c->off, n);
+        t->len += n;
+        ch->out.bytes += n;
+        chunk_put(c);
+    } else {
+        chunkq_push(&ch->out, c);
+    }
+}
+
+/* Error to report for a channel that can no longer send. */
+static int send_error_locked(struct sshtun_channel *ch)
+{
+    if (ch->user_closed || ch->out_eof)
+        return SSHTUN_ERR_CLOSED;
+    if (ch->state == CS_CLOSED || ch->state == CS_FAILED)
+        return ch->err ? ch->err : SSHTUN_ERR_CLOSED;
+    return 0;
+}
+
+/* Queue a chunk for sending; the channel owns it afterwards. */
+int chan_send_chunk(struct sshtun_channel *ch, struct chunk *c,
+                    const struct timespec *deadline)
+{
+    int rc, was_empty;
+
+    pthread_mutex_lock(&ch->mu);
+    for (;;) {
+        if ((rc = send_error_locked(ch)))
+            break;
+        if (ch->out.bytes < CHAN_OUT_CAP)
+            break;
+        if (waitq_wait(&ch->send_waiters, &ch->mu, deadline) == ETIMEDOUT
+            && ch->out.bytes >= CHAN_OUT_CAP) {
+            rc = SSHTUN_ERR_TIMEOUT;
+            break;
+        }
+    }
+    if (rc) {
+        pthread_mutex_unlock(&ch->mu);
+        chunk_put(c);
+        return rc;
+    }
+    was_empty = ch->out.bytes == 0;
+    out_push_locked(ch, c);
+    /* Space left: let the next blocked sender in too. */
+    if (ch->out.bytes < CHAN_OUT_CAP)
+        waitq_wake_one(&ch->send_waiters);
+    pthread_mutex_unlock(&ch->mu);
+    if (was_empty)
+        session_mark_dirty(ch->sess, ch);
+    return 0;
+}
+
+/* After taking data: wake the next reader if data is left, and restart
+ * the I/O thread's reading if it had stopped on a full queue.  Returns 1
+ * if the I/O thread must be told. */
+static int after_take_locked(struct sshtun_channel *ch)
+{
+    if (ch->in.bytes > 0)
+        waitq_wake_one(&ch->recv_waiters);
+    if (ch->in_stalled && ch->in.bytes <= CHAN_IN_CAP / 2) {
+        ch->in_stalled = 0;
+        return 1;
+    }
+    return 0;
+}
+
+/* Wait until `in` has data, EOF, or an end; returns 1 if data is there,
+ * 0 at EOF, or a negative error.  Called and returns with mu held. */
+static int wait_readable_locked(struct sshtun_channel *ch,
+                                const struct timespec *deadline)
+{
+    for (;;) {
+        if (ch->in.bytes > 0)
+            return 1;
+        if (ch->user_closed)
+            return SSHTUN_ERR_CLOSED;
+        if (ch->in_eof)
+            return 0;
+        if (ch->state == CS_CLOSED || ch->state == CS_FAILED)
+            return ch->err;         /* 0: closed cleanly, read as EOF */
+        if (waitq_wait(&ch->recv_waiters, &ch->mu, deadline) == ETIMEDOUT
+            && ch->in.bytes == 0 && !ch->in_eof
+            && ch->state == CS_OPEN && !ch->user_closed)
+            return SSHTUN_ERR_TIMEOUT;
+    }
+}
+
+/* Take one whole received chunk. */
+int chan_recv_chunk(struct sshtun_channel *ch, struct chunk **out,
+                    const struct timespec *deadline)
+{
+    int rc, wake_io = 0;
+
+    pthread_mutex_lock(&ch->mu);
+    rc = wait_readable_locked(ch, deadline);
+    if (rc == 1) {
+        *out = chunkq_pop(&ch->in);
+        wake_io = after_take_locked(ch);
+    }
+    pthread_mutex_unlock(&ch->mu);
+    if (wake_io)
+        session_mark_dirty(ch->sess, ch);
+    return rc;
+}
+
+/* Wait for the channel to reach its end. */
+void chan_wait_closed(struct sshtun_channel *ch)
+{
+    pthread_mutex_lock(&ch->mu);
+    while (ch->state != CS_CLOSED && ch->state != CS_FAILED
+           && !ch->user_closed)
+        waitq_wait(&ch->state_waiters, &ch->mu, NULL);
+    pthread_mutex_unlock(&ch->mu);
+}
+
+/* Build an SSH string (uint32 length + bytes) at p; returns bytes used. */
+static size_t put_string(unsigned char *p, const char *s)
+{
+    size_t n = strlen(s);
+
+    p[0] = (unsigned char)(n >> 24);
+    p[1] = (unsigned char)(n >> 16);
+    p[2] = (unsigned char)(n >> 8);
+    p[3] = (unsigned char)n;
+    memcpy(p + 4, s, n);
+    return 4 + n;
+}
+
+/* Build an SSH uint32 at p. */
+static size_t put_u32(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char)(v >> 24);
+    p[1] = (unsigned char)(v >> 16);
+    p[2] = (unsigned char)(v >> 8);
+    p[3] = (unsigned char)v;
+    return 4;
+}
+
+/* Register a channel with the session; the I/O thread will open it. */
+static struct sshtun_channel *open_start(struct sshtun_session *s,
+                                         const char *type,
+                                         const unsigned char *payload,
+                                         size_t len, const char *target,
+                                         sshtun_error *err)
+{
+    struct sshtun_channel *ch;
+    int rc = 0;
+    struct timespec ts, *dl = deadline_after(&ts, RECONNECT_OPEN_WAIT_MS);
+
+    pthread_mutex_lock(&s->mu);
+    /* While the session reconnects, an open waits for it (bounded). */
+    while (s->state == SS_RECONNECTING && !s->stop)
+        if (pthread_cond_timedwait(&s->cv, &s->mu, dl) == ETIMEDOUT)
+            break;
+    if (s->state != SS_UP || s->stop)
+        rc = err_set(err, SSHTUN_ERR_SESSION, "session is not up: %s",
+                     s->last_error[0] ? s->last_error : "closed");
+    else if (s->forwarding_disabled)
+        rc = err_set(err, SSHTUN_ERR_HOSTKEY_CHANGED, "forwarding is "
+                     "disabled: the host key has changed");
+    else if (s->nchannels >= SESSION_MAX_CHANNELS)
+        rc = err_set(err, SSHTUN_ERR_RESOURCE,
+                     "too many channels on this session (%d)",
+                     SESSION_MAX_CHANNELS);
+    else {
+        s->nchannels++;
+        s->refs++;
+    }
+    pthread_mutex_unlock(&s->mu);
+    if (rc)
+        return NULL;
+    ch = chan_new(s, type, payload, len, target);
+    if (!ch) {
+        pthread_mutex_lock(&s->mu);
+        s->nchannels--;
+        pthread_mutex_unlock(&s->mu);
+        session_unref(s);
+        err_set(err, SSHTUN_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    session_mark_dirty(s, ch);
+    return ch;
+}
+
+/* I/O thread: wrap an accepted forwarded-tcpip channel. */
+struct sshtun_channel *chan_new_accepted(struct sshtun_session *s,
+                                         LIBSSH2_CHANNEL *lch,
+                                         const char *target)
+{
+    struct sshtun_channel *ch;
+    int full;
+
+    pthread_mutex_lock(&s->mu);
+    full = s->nchannels >= SESSION_MAX_CHANNELS;
+    if (!full) {
+        s->nchannels++;
+        s->refs++;
+    }
+    pthread_mutex_unlock(&s->mu);
+    if (full)
+        return NULL;
+    ch = chan_new(s, "forwarded-tcpip", (const unsigned char *)"", 0, target);
+    if (!ch) {
+        pthread_mutex_lock(&s->mu);
+        s->nchannels--;
+        pthread_mutex_unlock(&s->mu);
+        session_unref(s);
+        return NULL;
+    }
+    ch->state = CS_OPEN;
+    ch->lch = lch;
+    ch->io = IO_ACTIVE;
+    ch->open_started = 1;
+    ch->io_next = s->io_list;
+    s->io_list = ch;
+    return ch;
+}
+
+/* Request a direct-tcpip channel to host:port without waiting. */
+struct sshtun_channel *chan_open_direct_start(struct sshtun_session *s,
+                                              const char *host, int port,
+                                              const char *orig_host,
+                                              int orig_port,
+                                              sshtun_error *err)
+{
+    unsigned char payload[2 * 4 + 2 * 4 + 2 * 256];
+    char target[300];
+    size_t n = 0;
+
+    if (!s || !host || !*host || strlen(host) > 255 || port <= 0
+        || port > 65535) {
+        err_set(err, SSHTUN_ERR_INVAL, "bad channel target '%s:%d'",
+                host ? host : "(null)", port);
+        return NULL;
+    }
+    if (!orig_host || strlen(orig_host) > 255)
+        orig_host = "127.0.0.1";
+    if (orig_port < 0 || orig_port > 65535)
+        orig_port = 0;
+    n += put_string(payload + n, host);
+    n += put_u32(payload + n, (uint32_t)port);
+    n += put_string(payload + n, orig_host);
+    n += put_u32(payload + n, (uint32_t)orig_port);
+    snprintf(target, sizeof target, strchr(host, ':') ? "[%s]:%d" : "%s:%d",
+             host, port);
+    return open_start(s, "direct-tcpip", payload, n, target, err);
+}
+
+/* Request a direct-streamlocal channel to a server-side socket path. */
+struct sshtun_channel *chan_open_streamlocal_start(struct sshtun_session *s,
+                                                  const char *path,
+                                                  sshtun_error *err)
+{
+    unsigned char payload[4 + 4096 + 4 + 4];
+    size_t n = 0;
+
+    if (!s || !path || !*path || strlen(path) > 4096) {
+        err_set(err, SSHTUN_ERR_INVAL, "bad socket path");
+        return NULL;
+    }
+    /* RFC-less OpenSSH extension: string path, string reserved, uint32
+     * reserved. */
+    n += put_string(payload + n, path);
+    n += put_string(payload + n, "");
+    n += put_u32(payload + n, 0);
+    return open_start(s, "direct-streamlocal@openssh.com", payload, n, path,
+                      err);
+}
+
+/* Open a channel to a Unix socket on the server and wait for the answer. */
+sshtun_channel *sshtun_channel_open_streamlocal(sshtun_session *s,
+                                                const char *path,
+                                                int timeout_ms,
+                                                sshtun_error *err)
+{
+    struct sshtun_channel *ch = chan_open_streamlocal_start(s, path, err);
+
+    if (!ch)
+        return NULL;
+    if (chan_wait_open(ch, timeout_ms, err)) {
+        sshtun_close(ch);
+        return NULL;
+    }
+    err_clear(err);
+    return ch;
+}
+
+/* Open a direct-tcpip channel to host:port and wait for the answer. */
+sshtun_channel *sshtun_channel_open_direct(sshtun_session *s,
+                                           const char *host, int port,
+                                           const char *orig_host,
+                                           int orig_port, int timeout_ms,
+                                           sshtun_error *err)
+{
+    struct sshtun_channel *ch;
+
+    ch = chan_open_direct_start(s, host, port, orig_host, orig_port, err);
+    if (!ch)
+        return NULL;
+    if (chan_wait_open(ch, timeout_ms, err)) {
+        sshtun_close(ch);
+        return NULL;
+    }
+    err_clear(err);
+    return ch;
+}
+
+/* Queue bytes for sending, in chunks. */
+ssize_t sshtun_send(sshtun_channel *ch, const void *buf, size_t len,
+                    int timeout_ms)
+{
+    struct timespec ts, *dl = deadline_after(&ts, timeout_ms);
+    const unsigned char *p = buf;
+    size_t done = 0;
+    int rc = 0;
+
+    if (!ch || (!buf && len))
+        return SSHTUN_ERR_INVAL;
+    chan_ref(ch);
+    while (done < len) {
+        struct chunk *c = chunk_get();
+        size_t n = len - done < CHUNK_SIZE ? len - done : CHUNK_SIZE;
+
+        if (!c) {
+            rc = SSHTUN_ERR_NOMEM;
+            break;
+        }
+        memcpy(c->data, p + done, n);
+        c->len = n;
+        if ((rc = chan_send_chunk(ch, c, dl)))
+            break;
+        done += n;
+    }
+    chan_unref(ch);
+    if (rc && done == 0)
+        return rc;
+    return (ssize_t)done;
+}
+
+/* Receive bytes. */
+ssize_t sshtun_recv(sshtun_channel *ch, void *buf, size_t len,
+                    int timeout_ms)
+{
+    struct timespec ts, *dl = deadline_after(&ts, timeout_ms);
+    ssize_t rc;
+    int wake_io = 0;
+
+    if (!ch || (!buf && len))
+        return SSHTUN_ERR_INVAL;
+    if (len == 0)
+        return 0;
+    chan_ref(ch);
+    pthread_mutex_lock(&ch->mu);
+    rc = wait_readable_locked(ch, dl);
+    if (rc == 1) {
+        rc = (ssize_t)chunkq_read(&ch->in, buf, len);
+        wake_io = after_take_locked(ch);
+    }
+    pthread_mutex_unlock(&ch->mu);
+    if (wake_io)
+        session_mark_dirty(ch->sess, ch);
+    chan_unref(ch);
+    return rc;
+}
+
+/* Half-close: EOF after queued data. */
+int sshtun_shutdown(sshtun_channel *ch)
+{
+    int rc;
+
+    if (!ch)
+        return SSHTUN_ERR_INVAL;
+    pthread_mutex_lock(&ch->mu);
+    rc = send_error_locked(ch);
+    if (!rc)
+        ch->out_eof = 1;
+    waitq_wake_all(&ch->send_waiters);
+    pthread_mutex_unlock(&ch->mu);
+    if (!rc)
+        session_mark_dirty(ch->sess, ch);
+    return rc;
+}
+
+/* Close the channel; blocked callers return SSHTUN_ERR_CLOSED. */
+void chan_abort(struct sshtun_channel *ch)
+{
+    pthread_mutex_lock(&ch->mu);
+    ch->user_closed = 1;
+    waitq_wake_all(&ch->recv_waiters);
+    waitq_wake_all(&ch->send_waiters);
+    waitq_wake_all(&ch->state_waiters);
+    pthread_mutex_unlock(&ch->mu);
+    session_mark_dirty(ch->sess, ch);
+}
+
+/* Close and release the caller's handle. */
+void sshtun_close(sshtun_channel *ch)
+{
+    if (!ch)
+        return;
+    chan_abort(ch);
+    chan_unref(ch);
+}
+
+/* The channel's last error text. */
+const char *sshtun_channel_last_error(sshtun_channel *ch)
+{
+    return ch ? ch->errmsg : "";
+}

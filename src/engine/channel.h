@@ -1,0 +1,134 @@
+/*
+ * channel.h - the channel object: a mailbox between caller threads and the
+ * session's I/O thread.
+ *
+ * Like the Erlang channel process the project grew from, each channel
+ * keeps the data received and not yet taken (in), the threads waiting in
+ * recv (recv_waiters), and data waiting to be sent (out).  Both queues
+ * are bounded: when `in` is full the I/O thread stops reading the channel,
+ * so its SSH window closes and the server stops sending; when `out` is
+ * full, send blocks.  Caller-side fields are guarded by mu; fields marked
+ * "io" belong to the I/O thread.
+ */
+#ifndef SSHTUN_CHANNEL_H
+#define SSHTUN_CHANNEL_H
+
+#include <libssh2.h>
+#include <pthread.h>
+#include <stdint.h>
+
+#include "base/chunk.h"
+#include "sshtun.h"
+#include "base/waitq.h"
+
+/* Bytes buffered per direction beyond the SSH window. */
+#define CHAN_IN_CAP (256 * 1024)
+#define CHAN_OUT_CAP (256 * 1024)
+
+/* How long a close may wait for the server's CLOSE before giving up. */
+#define CHAN_CLOSE_GRACE_MS 5000
+
+enum chan_state {
+    CS_QUEUED,          /* open requested, not yet sent */
+    CS_OPENING,         /* open sent, waiting for the server */
+    CS_OPEN,
+    CS_FAILED,          /* open refused or timed out */
+    CS_CLOSED           /* closed by either side or session lost */
+};
+
+struct sshtun_channel {
+    struct sshtun_session *sess;
+
+    pthread_mutex_t mu;
+    enum chan_state state;          /* [mu] */
+    int err;                        /* [mu] why FAILED/CLOSED (0: clean) */
+    char errmsg[512];               /* [mu] */
+    int refs;                       /* atomic: user, I/O thread, dirty list, calls */
+    int user_closed;                /* [mu] sshtun_close called */
+
+    struct chunkq in;               /* [mu] received, not yet taken */
+    int in_eof;                     /* [mu] server sent EOF */
+    int in_stalled;                 /* [mu] I/O thread stopped reading */
+    struct waitq recv_waiters;      /* [mu] */
+
+    struct chunkq out;              /* [mu] to send */
+    int out_eof;                    /* [mu] shutdown requested */
+    struct waitq send_waiters;      /* [mu] */
+    struct waitq state_waiters;     /* [mu] open result / close */
+
+    int dirty;                      /* [sess->mu] on the dirty list */
+    struct sshtun_channel *dirty_next;  /* [sess->mu] */
+
+    /* Set at creation, read-only after. */
+    char *type;                     /* "direct-tcpip" */
+    unsigned char *open_payload;
+    size_t open_payload_len;
+    char *target;                   /* "host:port" for messages */
+
+    /* io: the I/O thread's own state. */
+    enum { IO_NEW, IO_QUEUED, IO_ACTIVE, IO_DONE } io;
+    LIBSSH2_CHANNEL *lch;
+    int open_started;               /* libssh2 open in progress */
+    struct sshtun_channel *io_next;     /* io_list or open queue */
+    struct sshtun_channel *batch_next;  /* dirty batch being handled */
+    int adopt;                      /* [sess->mu] left IO_NEW in this batch */
+    int eof_sent;
+    int in_eof_seen;
+    struct chunk *out_cur;          /* chunk being written */
+    int64_t flush_deadline;         /* closed by the caller: until when
+                                       queued data may still be sent */
+    int64_t close_deadline;         /* 0: not closing */
+};
+
+/* Drop one reference (with ch->mu not held); frees at zero. */
+void chan_unref(struct sshtun_channel *ch);
+
+/* Wait for the open to be decided.  Returns 0 when open, else the error
+ * (err filled); the caller then closes it. */
+int chan_wait_open(struct sshtun_channel *ch, int timeout_ms,
+                   sshtun_error *err);
+
+/* Hand a full chunk to the channel for sending; the channel owns it
+ * afterwards, whatever the result.  Blocks while `out` is full.
+ * Returns 0 or a negative error. */
+int chan_send_chunk(struct sshtun_channel *ch, struct chunk *c,
+                    const struct timespec *deadline);
+
+/* Take the next received chunk; the caller owns it and must chunk_put it.
+ * Returns 1 with *out set, 0 at EOF, or a negative error. */
+int chan_recv_chunk(struct sshtun_channel *ch, struct chunk **out,
+                    const struct timespec *deadline);
+
+/* Block until the channel is closed (by the server, by sshtun_close or by
+ * the session ending). */
+void chan_wait_closed(struct sshtun_channel *ch);
+
+/* Request a direct-tcpip channel without waiting; chan_wait_open next. */
+struct sshtun_channel *chan_open_direct_start(struct sshtun_session *s,
+                                              const char *host, int port,
+                                              const char *orig_host,
+                                              int orig_port,
+                                              sshtun_error *err);
+
+/* I/O thread: wrap a channel the server opened (forwarded-tcpip) as an
+ * open channel on the I/O list; one reference for the caller, one for the
+ * I/O thread.  NULL if out of memory or the session is at its limit. */
+struct sshtun_channel *chan_new_accepted(struct sshtun_session *s,
+                                         LIBSSH2_CHANNEL *lch,
+                                         const char *target);
+
+/* Request a direct-streamlocal@openssh.com channel to a server-side Unix
+ * socket without waiting; chan_wait_open next. */
+struct sshtun_channel *chan_open_streamlocal_start(struct sshtun_session *s,
+                                                  const char *path,
+                                                  sshtun_error *err);
+
+/* Close the channel while others may still hold it: blocked calls return
+ * SSHTUN_ERR_CLOSED; the caller's reference stays. */
+void chan_abort(struct sshtun_channel *ch);
+
+/* I/O thread: move ch to a final state with a reason and wake everyone. */
+void chan_finish(struct sshtun_channel *ch, enum chan_state st, int err,
+                 const char *msg);
+
+#endif

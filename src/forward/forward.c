@@ -1,0 +1,648 @@
+/*
+ * forward.c - the machinery every forward kind shares (see forward.h).
+ *
+ * Threads: one accept thread per forward; per client a reader thread
+ * (which runs the kind's connect step and reaps the writer) and a writer
+ * thread, both with small stacks.  Closing a forward shuts down every
+ * client socket and aborts every channel, which unblocks both threads of
+ * each connection, then waits for them to finish.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "engine/channel.h"
+#include "base/error.h"
+#include "forward/forward.h"
+#include "forward/listener.h"
+#include "base/log.h"
+#include "config/options.h"
+#include "engine/remote.h"
+#include "engine/session.h"
+
+#define CONN_STACK (128 * 1024)
+#define FORWARD_MAX_CONNS 8192
+#define OPEN_TIMEOUT_DEFAULT_MS 60000
+
+struct fwd_conn {
+    struct sshtun_forward *fwd;
+    int fd;
+    char peer[80];
+    struct sshtun_channel *ch;      /* [fwd->mu] once requested */
+    pthread_t writer;
+    struct fwd_conn *prev, *next;   /* [fwd->mu] */
+};
+
+struct sshtun_forward {
+    struct sshtun_session *sess;
+    const struct fwd_kind *kind;
+    void *cfg;
+    struct listener lst;            /* local kinds */
+    sshtun_listener *rl;            /* remote kinds */
+    int remote_port;
+    int accept_stopped;             /* accept thread joined */
+    int stop_pipe[2];
+    pthread_t accept_thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;              /* a connection ended */
+    struct fwd_conn *conns;             /* [mu] */
+    int nconns;                     /* [mu] */
+    int stopping;                   /* [mu] */
+    struct sshtun_forward *next;    /* [sess->mu] the session's forwards */
+};
+
+/* Start a detached or joinable thread with a small stack. */
+static int start_thread(pthread_t *t, void *(*fn)(void *), void *arg,
+                        int detached)
+{
+    pthread_attr_t a;
+    int rc;
+
+    pthread_attr_init(&a);
+    pthread_attr_setstacksize(&a, CONN_STACK);
+    if (detached)
+        pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+    rc = pthread_create(t, &a, fn, arg);
+    pthread_attr_destroy(&a);
+    return rc;
+}
+
+/* Send all of buf to the client. */
+int fwd_send_all(int fd, const void *buf, size_t len)
+{
+    const unsigned char *p = buf;
+
+    while (len) {
+        ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+        if (n < 0 && errno == ENOTSOCK)     /* a pipe or a file (-W) */
+            n = write(fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* Writer: channel -> client.  EOF from the server becomes SHUT_WR. */
+static void *writer_main(void *arg)
+{
+    struct fwd_conn *c = arg;
+    struct chunk *k;
+    int rc;
+
+    while ((rc = chan_recv_chunk(c->ch, &k, NULL)) == 1) {
+        int bad = fwd_send_all(c->fd, k->data + k->off, k->len - k->off);
+        chunk_put(k);
+        if (bad) {
+            rc = -1;
+            break;
+        }
+    }
+    if (rc == 0) {
+        shutdown(c->fd, SHUT_WR);
+        chan_wait_closed(c->ch);    /* the client may still be sending */
+    } else {
+        chan_abort(c->ch);          /* client gone or channel failed */
+    }
+    shutdown(c->fd, SHUT_RDWR);     /* wakes the reader */
+    return NULL;
+}
+
+/* Reader loop: client -> channel.  Client EOF becomes channel EOF. */
+static void pump_client(struct fwd_conn *c)
+{
+    for (;;) {
+        struct chunk *k = chunk_get();
+        ssize_t n;
+
+        if (!k)
+            break;
+        /* Hold a chunk only while there is data: an idle connection
+         * waits in poll() with nothing allocated. */
+        n = recv(c->fd, k->data, CHUNK_SIZE, MSG_DONTWAIT);
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK
+                      || errno == EINTR)) {
+            struct pollfd p = { .fd = c->fd, .events = POLLIN };
+            chunk_put(k);
+            if (errno != EINTR)
+                poll(&p, 1, -1);
+            continue;
+        }
+        if (n <= 0) {
+            chunk_put(k);
+            if (n == 0)
+                sshtun_shutdown(c->ch);
+            else
+                chan_abort(c->ch);  /* reset by the client */
+            break;
+        }
+        k->len = (size_t)n;
+        if (chan_send_chunk(c->ch, k, NULL))
+            break;
+    }
+}
+
+/* Unlink a connection and signal the forward. */
+static void conn_done(struct fwd_conn *c)
+{
+    struct sshtun_forward *f = c->fwd;
+
+    pthread_mutex_lock(&f->mu);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        f->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    f->nconns--;
+    pthread_cond_broadcast(&f->cv);
+    pthread_mutex_unlock(&f->mu);
+    if (c->fd >= 0)
+        close(c->fd);
+    free(c);
+}
+
+/* Give a connection its local socket (remote kinds connect it late). */
+void fwd_conn_set_fd(struct fwd_conn *c, int fd)
+{
+    pthread_mutex_lock(&c->fwd->mu);
+    c->fd = fd;
+    if (c->fwd->stopping)
+        shutdown(fd, SHUT_RDWR);
+    pthread_mutex_unlock(&c->fwd->mu);
+}
+
+/* The channel a remote kind's connection arrived on. */
+struct sshtun_channel *fwd_conn_channel(const struct fwd_conn *c)
+{
+    return c->ch;
+}
+
+/* The connection's socket. */
+int fwd_conn_fd(const struct fwd_conn *c)
+{
+    return c->fd;
+}
+
+/* The client's address. */
+const char *fwd_conn_peer(const struct fwd_conn *c)
+{
+    return c->peer;
+}
+
+/* The connection's forward. */
+struct sshtun_forward *fwd_conn_forward(const struct fwd_conn *c)
+{
+    return c->fwd;
+}
+
+/* The connection's session. */
+struct sshtun_session *fwd_conn_session(const struct fwd_conn *c)
+{
+    return c->fwd->sess;
+}
+
+/* A forward's kind-specific configuration. */
+void *forward_cfg(struct sshtun_forward *f)
+{
+    return f->cfg;
+}
+
+/* Open a channel for the client (to host:port, or to the server-side
+ * socket path when host is NULL), cancellable by forward_stop. */
+static struct sshtun_channel *conn_open(struct fwd_conn *c, const char *host,
+                                        int port, const char *path,
+                                        sshtun_error *err)
+{
+    struct sshtun_forward *f = c->fwd;
+    const sshtun_options *o = f->sess->opts;
+    struct sshtun_channel *ch;
+    char *colon, orig[80];
+    int orig_port = 0, stopping;
+
+    snprintf(orig, sizeof orig, "%s", c->peer[0] == '[' ? c->peer + 1
+                                                        : c->peer);
+    if ((colon = strrchr(orig, ':'))) {
+        orig_port = atoi(colon + 1);
+        *colon = '\0';
+        if (colon > orig && colon[-1] == ']')
+            colon[-1] = '\0';
+    } else {
+        snprintf(orig, sizeof orig, "127.0.0.1");   /* a Unix socket client */
+    }
+    if (path)
+        ch = chan_open_streamlocal_start(f->sess, path, err);
+    else
+        ch = chan_open_direct_start(f->sess, host, port, orig, orig_port,
+                                    err);
+    if (!ch)
+        return NULL;
+    pthread_mutex_lock(&f->mu);
+    c->ch = ch;
+    stopping = f->stopping;
+    pthread_mutex_unlock(&f->mu);
+    if (stopping)
+        chan_abort(ch);
+    if (chan_wait_open(ch, o->connect_timeout > 0 ? o->connect_timeout * 1000
+                                                  : OPEN_TIMEOUT_DEFAULT_MS,
+                       err) == 0)
+        return ch;
+    pthread_mutex_lock(&f->mu);
+    c->ch = NULL;
+    pthread_mutex_unlock(&f->mu);
+    sshtun_close(ch);
+    return NULL;
+}
+
+/* Open a direct-tcpip channel for the client. */
+struct sshtun_channel *fwd_conn_open(struct fwd_conn *c, const char *host,
+                                     int port, sshtun_error *err)
+{
+    return conn_open(c, host, port, NULL, err);
+}
+
+/* Open a direct-streamlocal channel for the client. */
+struct sshtun_channel *fwd_conn_open_path(struct fwd_conn *c,
+                                          const char *path,
+                                          sshtun_error *err)
+{
+    return conn_open(c, NULL, 0, path, err);
+}
+
+/* Reader thread: connect, start the writer, pump, clean up. */
+static void *reader_main(void *arg)
+{
+    struct fwd_conn *c = arg;
+    struct sshtun_forward *f = c->fwd;
+    struct sshtun_channel *ch = f->kind->connect(c);
+
+    if (ch) {
+        pthread_mutex_lock(&f->mu);
+        c->ch = ch;
+        pthread_mutex_unlock(&f->mu);
+        log_msg(f->sess->opts, SSHTUN_LOG_DEBUG, "Connection from %s "
+                "forwarded to %s", c->peer, ch->target);
+        if (start_thread(&c->writer, writer_main, c, 0) == 0) {
+            pump_client(c);
+            pthread_join(c->writer, NULL);
+        }
+    }
+    /* Also an accepted channel whose connect step failed. */
+    pthread_mutex_lock(&f->mu);
+    ch = c->ch;
+    c->ch = NULL;
+    pthread_mutex_unlock(&f->mu);
+    if (ch)
+        sshtun_close(ch);
+    conn_done(c);
+    return NULL;
+}
+
+static void start_conn(struct sshtun_forward *f, int fd,
+                       struct sshtun_channel *ch, const char *peer);
+
+/* Accept one client and start its reader thread. */
+static void accept_one(struct sshtun_forward *f, int lfd)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    char peer[80];
+    int fd = accept4(lfd, (struct sockaddr *)&ss, &len, SOCK_CLOEXEC);
+
+    if (fd < 0) {
+        if (errno == EMFILE || errno == ENFILE || errno == ENOMEM) {
+            /* Out of descriptors: back off instead of spinning on poll. */
+            log_msg(f->sess->opts, SSHTUN_LOG_ERROR, "port %d: accept: %s",
+                    f->lst.port, strerror(errno));
+            poll(NULL, 0, 100);
+        }
+        return;
+    }
+    sockaddr_format(&ss, peer, sizeof peer);
+    start_conn(f, fd, NULL, peer);
+}
+
+/* Register a connection (a client socket, or a channel the server
+ * opened) and start its reader thread; takes fd and ch either way. */
+static void start_conn(struct sshtun_forward *f, int fd,
+                       struct sshtun_channel *ch, const char *peer)
+{
+    struct fwd_conn *c = NULL;
+    pthread_t t;
+
+    pthread_mutex_lock(&f->mu);
+    if (f->nconns >= FORWARD_MAX_CONNS || f->stopping
+        || !(c = calloc(1, sizeof *c))) {
+        pthread_mutex_unlock(&f->mu);
+        if (!f->stopping)
+            log_msg(f->sess->opts, SSHTUN_LOG_ERROR, "port %d: cannot take "
+                    "another connection (%d open)", sshtun_forward_port(f),
+                    f->nconns);
+        if (fd >= 0)
+            close(fd);
+        if (ch)
+            sshtun_close(ch);
+        return;
+    }
+    c->fwd = f;
+    c->fd = fd;
+    c->ch = ch;
+    snprintf(c->peer, sizeof c->peer, "%s", peer);
+    c->next = f->conns;
+    if (f->conns)
+        f->conns->prev = c;
+    f->conns = c;
+    f->nconns++;
+    pthread_mutex_unlock(&f->mu);
+    if (start_thread(&t, reader_main, c, 1)) {
+        log_msg(f->sess->opts, SSHTUN_LOG_ERROR, "cannot start a thread "
+                "for %s", c->peer);
+        if (ch)
+            sshtun_close(ch);
+        conn_done(c);
+    }
+}
+
+/* Accept thread of a remote kind: take the channels the server opens. */
+static void *accept_remote_main(void *arg)
+{
+    struct sshtun_forward *f = arg;
+
+    for (;;) {
+        sshtun_error err;
+        struct sshtun_channel *ch = sshtun_accept(f->rl, -1, &err);
+        char peer[64];
+
+        if (!ch)
+            break;                  /* listener closed or session lost */
+        snprintf(peer, sizeof peer, "remote port %d", f->remote_port);
+        start_conn(f, -1, ch, peer);
+    }
+    return NULL;
+}
+
+/* Accept thread: wait on the listeners and the stop pipe. */
+static void *accept_main(void *arg)
+{
+    struct sshtun_forward *f = arg;
+    struct pollfd p[LISTENER_MAX_FDS + 1];
+    int n = f->lst.nfds;
+
+    for (int i = 0; i < n; i++) {
+        p[i].fd = f->lst.fds[i];
+        p[i].events = POLLIN;
+    }
+    p[n].fd = f->stop_pipe[0];
+    p[n].events = POLLIN;
+    for (;;) {
+        if (poll(p, (nfds_t)n + 1, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        if (p[n].revents)
+            break;
+        for (int i = 0; i < n; i++)
+            if (p[i].revents & POLLIN)
+                accept_one(f, p[i].fd);
+    }
+    return NULL;
+}
+
+/* Free a forward's resources (threads already ended). */
+static void forward_free(struct sshtun_forward *f)
+{
+    if (f->rl)
+        sshtun_listener_close(f->rl);
+    if (f->cfg && f->kind->free_cfg)
+        f->kind->free_cfg(f->cfg);
+    listener_close(&f->lst);
+    if (f->stop_pipe[0] >= 0)
+        close(f->stop_pipe[0]);
+    if (f->stop_pipe[1] >= 0)
+        close(f->stop_pipe[1]);
+    pthread_mutex_destroy(&f->mu);
+    pthread_cond_destroy(&f->cv);
+    free(f);
+}
+
+/* Bind and start a forward of any kind. */
+struct sshtun_forward *forward_start(struct sshtun_session *s,
+                                     const struct fwd_kind *kind, void *cfg,
+                                     const char *bind_addr, int port,
+                                     const char *path, sshtun_listener *rl,
+                                     sshtun_error *err)
+{
+    struct sshtun_forward *f = calloc(1, sizeof *f);
+
+    if (!f) {
+        if (rl)
+            sshtun_listener_close(rl);
+        if (kind->free_cfg)
+            kind->free_cfg(cfg);
+        err_set(err, SSHTUN_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    f->sess = s;
+    f->kind = kind;
+    f->cfg = cfg;
+    f->stop_pipe[0] = f->stop_pipe[1] = -1;
+    pthread_mutex_init(&f->mu, NULL);
+    pthread_cond_init(&f->cv, NULL);
+    if (rl) {
+        f->rl = rl;
+        f->remote_port = sshtun_listener_port(rl);
+    } else if (path) {
+        if (listener_open_unix(&f->lst, path, err)) {
+            forward_free(f);
+            return NULL;
+        }
+    } else if (listener_open(&f->lst, bind_addr, port,
+                             opts_flag(s->opts->gateway_ports),
+                             s->opts->address_family, err)) {
+        forward_free(f);
+        return NULL;
+    }
+    if (f->lst.warning[0])
+        log_msg(s->opts, SSHTUN_LOG_ERROR, "%s", f->lst.warning);
+    if ((!rl && pipe2(f->stop_pipe, O_CLOEXEC) < 0)
+        || pthread_create(&f->accept_thread, NULL,
+                          rl ? accept_remote_main : accept_main, f)) {
+        err_set(err, SSHTUN_ERR_IO, "cannot start forward: %s",
+                strerror(errno));
+        forward_free(f);
+        return NULL;
+    }
+    pthread_mutex_lock(&s->mu);
+    s->refs++;
+    f->next = s->forwards;
+    s->forwards = f;
+    pthread_mutex_unlock(&s->mu);
+    err_clear(err);
+    return f;
+}
+
+/* The port a forward listens on (on the server for remote kinds). */
+int sshtun_forward_port(sshtun_forward *f)
+{
+    return !f ? -1 : f->rl ? f->remote_port : f->lst.port;
+}
+
+/* Stop accepting, end every connection, free. */
+/* Stop accepting: end the accept thread and close the listeners (once). */
+static void forward_stop_accepting(struct sshtun_forward *f)
+{
+    char b = 1;
+
+    if (f->accept_stopped)
+        return;
+    f->accept_stopped = 1;
+    if (f->rl) {
+        remote_listener_cancel(f->rl);  /* ends the accept thread */
+    } else {
+        ssize_t n = write(f->stop_pipe[1], &b, 1);
+        (void)n;
+    }
+    pthread_join(f->accept_thread, NULL);
+    listener_close(&f->lst);
+}
+
+/* Detach the session's forwards (under its lock) for closing. */
+struct sshtun_forward *forward_take_all(struct sshtun_session *s)
+{
+    struct sshtun_forward *list;
+
+    pthread_mutex_lock(&s->mu);
+    list = s->forwards;
+    s->forwards = NULL;
+    pthread_mutex_unlock(&s->mu);
+    return list;
+}
+
+/* Stop accepting on every forward of a detached list, keeping their
+ * connections (the first step of closing a session).  No lock is held
+ * while the accept threads are joined. */
+void forward_stop_accepting_list(struct sshtun_forward *list)
+{
+    for (; list; list = list->next)
+        forward_stop_accepting(list);
+}
+
+static void forward_stop(struct sshtun_forward *f)
+{
+    struct fwd_conn *c;
+
+    forward_stop_accepting(f);
+    pthread_mutex_lock(&f->mu);
+    f->stopping = 1;
+    for (c = f->conns; c; c = c->next) {
+        if (c->fd >= 0)
+            shutdown(c->fd, SHUT_RDWR);
+        if (c->ch)
+            chan_abort(c->ch);
+    }
+    while (f->nconns > 0)
+        pthread_cond_wait(&f->cv, &f->mu);
+    pthread_mutex_unlock(&f->mu);
+    session_unref(f->sess);
+    forward_free(f);
+}
+
+/* Close one forward started by the caller. */
+void sshtun_forward_close(sshtun_forward *f)
+{
+    struct sshtun_session *s;
+    struct sshtun_forward **pp;
+
+    if (!f)
+        return;
+    s = f->sess;
+    pthread_mutex_lock(&s->mu);
+    for (pp = &s->forwards; *pp && *pp != f; pp = &(*pp)->next)
+        ;
+    if (!*pp) {                     /* already stopped with the session */
+        pthread_mutex_unlock(&s->mu);
+        return;
+    }
+    *pp = f->next;
+    pthread_mutex_unlock(&s->mu);
+    forward_stop(f);
+}
+
+/* Stop and free every forward of a detached list. */
+void forward_close_list(struct sshtun_forward *list)
+{
+    struct sshtun_forward *f;
+
+    while ((f = list)) {
+        list = f->next;
+        forward_stop(f);
+    }
+}
+
+/* Start one forward per spec of a list; honours ExitOnForwardFailure. */
+static int start_list(sshtun_session *s, const struct opt_list *l,
+                      sshtun_forward *(*start)(sshtun_session *,
+                                               const char *, sshtun_error *),
+                      const char *what, sshtun_error *err)
+{
+    const sshtun_options *o = s->opts;
+
+    for (int i = 0; i < l->n; i++) {
+        sshtun_error e;
+        if (start(s, l->v[i], &e))
+            continue;
+        if (opts_flag(o->exit_on_forward_failure)) {
+            if (err)
+                *err = e;
+            return e.code;
+        }
+        log_msg(o, SSHTUN_LOG_ERROR, "%s", e.msg);
+        log_msg(o, SSHTUN_LOG_ERROR, "Could not request %s forwarding.",
+                what);
+    }
+    return 0;
+}
+
+/* Start every LocalForward and DynamicForward in the session's options. */
+int sshtun_session_start_forwards(sshtun_session *s, sshtun_error *err)
+{
+    int rc;
+
+    sshtun_error local;
+
+    if (!err)
+        err = &local;
+    if (!s)
+        return err_set(err, SSHTUN_ERR_INVAL, "no session");
+    if (s->forwarding_disabled && (s->opts->local_forwards.n
+                                   || s->opts->remote_forwards.n
+                                   || s->opts->dynamic_forwards.n)) {
+        err_set(err, SSHTUN_ERR_HOSTKEY_CHANGED, "Port forwarding is "
+                "disabled to avoid man-in-the-middle attacks (the host key "
+                "has changed).");
+        if (opts_flag(s->opts->exit_on_forward_failure))
+            return err->code;
+        log_msg(s->opts, SSHTUN_LOG_ERROR, "%s", err->msg);
+        return 0;
+    }
+    if ((rc = start_list(s, &s->opts->local_forwards, sshtun_forward_local,
+                         "local", err))
+        || (rc = start_list(s, &s->opts->remote_forwards,
+                            sshtun_forward_remote, "remote", err))
+        || (rc = start_list(s, &s->opts->dynamic_forwards,
+                            sshtun_forward_dynamic, "dynamic", err)))
+        return rc;
+    err_clear(err);
+    return 0;
+}

@@ -1,0 +1,151 @@
+/*
+ * forward_dynamic.c - dynamic forwarding, `ssh -D`: a SOCKS4/4a/5 proxy.
+ *
+ * Each client's handshake runs in that client's own reader thread with a
+ * deadline (SocksTimeout), decoded incrementally by socks.c, so a slow,
+ * silent or hostile client delays nobody else.  Unlike OpenSSH, every
+ * failure gets the reply the protocol defines: a refused channel open
+ * says why (connection refused, not allowed, host unreachable ...), and
+ * the success reply is sent only once the channel is open.  Optional
+ * username/password (SocksAuthFile) and destination rules (SocksAllow)
+ * make a proxy bound beyond loopback safe to expose.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "engine/channel.h"
+#include "base/error.h"
+#include "forward/forward.h"
+#include "config/fwdspec.h"
+#include "base/log.h"
+#include "config/options.h"
+#include "engine/session.h"
+#include "socks/socks_server.h"
+#include "base/waitq.h"
+
+/* Free a dynamic forward's configuration. */
+static void dynamic_free(void *p)
+{
+    socks_cfg_free(p);
+    free(p);
+}
+
+/* socks_io recv on the client socket, with the handshake deadline. */
+static long sock_recv(void *ctx, unsigned char *buf, size_t len,
+                      int64_t deadline_ms)
+{
+    int fd = *(int *)ctx;
+
+    for (;;) {
+        struct pollfd p = { .fd = fd, .events = POLLIN };
+        int64_t left = deadline_ms - now_ms();
+        ssize_t n;
+
+        if (left <= 0 || poll(&p, 1, (int)left) == 0)
+            return -2;
+        n = recv(fd, buf, len, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        return n < 0 ? -1 : (long)n;
+    }
+}
+
+/* socks_io send on the client socket. */
+static int sock_send(void *ctx, const unsigned char *buf, size_t len)
+{
+    return fwd_send_all(*(int *)ctx, buf, len);
+}
+
+/* Connect step: SOCKS handshake, rules, channel open, reply. */
+static struct sshtun_channel *dynamic_connect(struct fwd_conn *c)
+{
+    const struct socks_cfg *cfg = forward_cfg(fwd_conn_forward(c));
+    const sshtun_options *o = fwd_conn_session(c)->opts;
+    int fd = fwd_conn_fd(c);
+    struct socks_io io = { sock_recv, sock_send, &fd, fwd_conn_peer(c) };
+    struct socks *sk = malloc(sizeof *sk);
+    struct sshtun_channel *ch = NULL;
+    const unsigned char *rest;
+    size_t len;
+    sshtun_error err;
+
+    if (!sk)
+        return NULL;
+    if (socks_serve_handshake(&io, cfg, sk, o)
+        || !socks_check_allowed(&io, cfg, sk, o))
+        goto out;
+    ch = fwd_conn_open(c, sk->host, sk->port, &err);
+    if (!ch) {
+        enum socks5_reply code = socks_reply_for_open_error(err.code);
+        socks_send_reply(&io, sk, code);
+        log_msg(o, err.code == SSHTUN_ERR_SESSION
+                       || err.code == SSHTUN_ERR_CLOSED ? SSHTUN_LOG_DEBUG
+                                                        : SSHTUN_LOG_ERROR,
+                "SOCKS client %s: %s (reply: %s)", io.peer, err.msg,
+                socks_reply_name(code));
+        goto out;
+    }
+    if (socks_send_reply(&io, sk, SOCKS5_SUCCEEDED)) {
+        ch = NULL;                  /* the connection's cleanup closes it */
+        goto out;
+    }
+    /* Data the client sent right after its request goes first. */
+    rest = socks_leftover(sk, &len);
+    if (len) {
+        struct chunk *k = chunk_get();
+        if (k) {
+            memcpy(k->data, rest, len);
+            k->len = len;
+            chan_send_chunk(ch, k, NULL);
+        }
+    }
+out:
+    memset(sk, 0, sizeof *sk);
+    free(sk);
+    return ch;
+}
+
+static const struct fwd_kind dynamic_kind = {
+    .name = "dynamic",
+    .connect = dynamic_connect,
+    .free_cfg = dynamic_free,
+};
+
+/* Start a SOCKS proxy from a -D spec "[bind_address:]port". */
+sshtun_forward *sshtun_forward_dynamic(sshtun_session *s, const char *spec,
+                                       sshtun_error *err)
+{
+    struct socks_cfg *cfg;
+    struct fwdspec fs;
+    struct sshtun_forward *f;
+    const sshtun_options *o;
+
+    if (!s || !spec) {
+        err_set(err, SSHTUN_ERR_INVAL, "no session or spec");
+        return NULL;
+    }
+    o = s->opts;
+    if (fwdspec_parse_dynamic(spec, &fs, err))
+        return NULL;
+    if (!(cfg = calloc(1, sizeof *cfg))) {
+        err_set(err, SSHTUN_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    if (socks_cfg_load(cfg, o, err)) {
+        dynamic_free(cfg);
+        return NULL;
+    }
+    f = forward_start(s, &dynamic_kind, cfg, fs.has_bind ? fs.bind : NULL,
+                      fs.listen_port, NULL, NULL, err);
+    if (f)
+        log_msg(o, SSHTUN_LOG_VERBOSE, "SOCKS proxy (%s) listening on port "
+                "%d.", o->socks_auth_file ? "5 with username/password"
+                                          : "4, 4a, 5",
+                sshtun_forward_port(f));
+    return f;
+}

@@ -1,0 +1,141 @@
+/*
+ * socks_server.c - SOCKS server side shared by -D and -R port (see
+ * socks_server.h).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <string.h>
+
+#include "base/error.h"
+#include "engine/knownhosts.h"
+#include "base/log.h"
+#include "config/options.h"
+#include "socks/socks_server.h"
+#include "base/waitq.h"
+
+/* Build the configuration from the options. */
+int socks_cfg_load(struct socks_cfg *cfg, const sshtun_options *o,
+                   sshtun_error *err)
+{
+    int rc;
+
+    memset(cfg, 0, sizeof *cfg);
+    cfg->timeout_ms = opts_socks_timeout(o) * 1000;
+    for (int i = 0; i < o->socks_allow.n; i++)
+        if ((rc = allowlist_add(&cfg->allow, o->socks_allow.v[i], err)))
+            return rc;
+    if (o->socks_auth_file) {
+        char path[PATH_MAX];
+        knownhosts_expand_tilde(path, sizeof path, o->socks_auth_file);
+        if ((rc = socks_creds_load(&cfg->creds, path, err)))
+            return rc;
+    }
+    return 0;
+}
+
+/* Free what socks_cfg_load allocated. */
+void socks_cfg_free(struct socks_cfg *cfg)
+{
+    socks_creds_free(&cfg->creds);
+}
+
+/* Run the handshake. */
+int socks_serve_handshake(const struct socks_io *io,
+                          const struct socks_cfg *cfg, struct socks *sk,
+                          const sshtun_options *o)
+{
+    int64_t deadline = now_ms() + cfg->timeout_ms;
+    unsigned char out[SOCKS_OUT_MAX], in[512];
+    size_t outlen;
+
+    socks_init(sk, cfg->creds.n == 0, cfg->creds.n > 0);
+    for (;;) {
+        enum socks_step st = socks_step(sk, out, &outlen);
+        long n;
+
+        if (st == SOCKS_CHECK_AUTH) {
+            int ok = socks_creds_check(&cfg->creds, sk->user, sk->pass);
+            st = socks_auth_result(sk, ok, out, &outlen);
+            if (!ok)
+                log_msg(o, SSHTUN_LOG_ERROR, "SOCKS client %s: username/"
+                        "password refused for user '%s'", io->peer,
+                        sk->user);
+        }
+        if (outlen && io->send(io->ctx, out, outlen))
+            return -1;
+        if (st == SOCKS_REQUEST)
+            return 0;
+        if (st == SOCKS_FAIL) {
+            if (strcmp(sk->error, "username/password refused"))
+                log_msg(o, SSHTUN_LOG_ERROR, "SOCKS client %s: %s",
+                        io->peer, sk->error);
+            return -1;
+        }
+        if (st == SOCKS_REPLY)
+            continue;
+        n = io->recv(io->ctx, in, sizeof in, deadline);
+        if (n == -2) {
+            log_msg(o, SSHTUN_LOG_ERROR, "SOCKS client %s: no complete "
+                    "request within %d s, closed", io->peer,
+                    cfg->timeout_ms / 1000);
+            return -1;
+        }
+        if (n <= 0)
+            return -1;              /* client went away */
+        if (socks_feed(sk, in, (size_t)n)) {
+            log_msg(o, SSHTUN_LOG_ERROR, "SOCKS client %s: %s", io->peer,
+                    sk->error);
+            return -1;
+        }
+    }
+}
+
+/* Send a final reply. */
+int socks_send_reply(const struct socks_io *io, const struct socks *sk,
+                     enum socks5_reply code)
+{
+    unsigned char out[SOCKS_OUT_MAX];
+    size_t len = socks_reply(sk, code, out);
+
+    return io->send(io->ctx, out, len);
+}
+
+/* Apply SocksAllow. */
+int socks_check_allowed(const struct socks_io *io,
+                        const struct socks_cfg *cfg, const struct socks *sk,
+                        const sshtun_options *o)
+{
+    if (allowlist_match(&cfg->allow, sk->host, sk->atyp == 0x03, sk->port))
+        return 1;
+    socks_send_reply(io, sk, SOCKS5_NOT_ALLOWED);
+    log_msg(o, SSHTUN_LOG_ERROR, "SOCKS client %s: %s port %d is not "
+            "allowed by SocksAllow (reply: %s)", io->peer, sk->host,
+            sk->port, socks_reply_name(SOCKS5_NOT_ALLOWED));
+    return 0;
+}
+
+/* Reply code for a refused channel open. */
+enum socks5_reply socks_reply_for_open_error(int code)
+{
+    switch (code) {
+    case SSHTUN_ERR_CONNECT_FAILED: return SOCKS5_CONN_REFUSED;
+    case SSHTUN_ERR_PROHIBITED: return SOCKS5_NOT_ALLOWED;
+    case SSHTUN_ERR_TIMEOUT: return SOCKS5_HOST_UNREACHABLE;
+    default: return SOCKS5_GENERAL_FAILURE;
+    }
+}
+
+/* Reply code for a failed local connect. */
+enum socks5_reply socks_reply_for_connect_error(int code, int sys_errno)
+{
+    if (code == SSHTUN_ERR_RESOLVE || code == SSHTUN_ERR_TIMEOUT)
+        return SOCKS5_HOST_UNREACHABLE;
+    switch (sys_errno) {
+    case ECONNREFUSED: return SOCKS5_CONN_REFUSED;
+    case ENETUNREACH: return SOCKS5_NET_UNREACHABLE;
+    case EHOSTUNREACH: case ETIMEDOUT: return SOCKS5_HOST_UNREACHABLE;
+    default: return SOCKS5_GENERAL_FAILURE;
+    }
+}

@@ -1,0 +1,67 @@
+/*
+ * socks_server.h - the SOCKS server side shared by `-D` (clients on local
+ * sockets) and remote dynamic forwarding `-R port` (clients arriving as
+ * channels): configuration, the handshake loop with its deadline, and the
+ * reply codes for failures.  The byte-level protocol is socks.c; this
+ * module moves bytes through a small I/O interface so it does not care
+ * whether they come from a socket or a channel.
+ */
+#ifndef SSHTUN_SOCKS_SERVER_H
+#define SSHTUN_SOCKS_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config/allowlist.h"
+#include "socks/socks.h"
+#include "socks/socks_auth.h"
+#include "sshtun.h"
+
+struct socks_cfg {
+    struct socks_creds creds;       /* n == 0: no authentication */
+    struct allowlist allow;
+    int timeout_ms;
+};
+
+/* Where the client's bytes come from and go to. */
+struct socks_io {
+    /* Up to len bytes before deadline_ms (now_ms based): >0 bytes, 0 at
+     * EOF, -1 on error, -2 on timeout. */
+    long (*recv)(void *ctx, unsigned char *buf, size_t len,
+                 int64_t deadline_ms);
+    /* All of buf: 0, or -1. */
+    int (*send)(void *ctx, const unsigned char *buf, size_t len);
+    void *ctx;
+    const char *peer;               /* for log lines */
+};
+
+/* Build the configuration from the options (SocksAuthFile, SocksAllow,
+ * SocksTimeout).  Returns 0 or an error with err. */
+int socks_cfg_load(struct socks_cfg *cfg, const sshtun_options *o,
+                   sshtun_error *err);
+void socks_cfg_free(struct socks_cfg *cfg);
+
+/* Run the handshake to a decoded request within the timeout, answering
+ * and logging failures.  Returns 0 with sk holding the request, or -1. */
+int socks_serve_handshake(const struct socks_io *io,
+                          const struct socks_cfg *cfg, struct socks *sk,
+                          const sshtun_options *o);
+
+/* Check the request against SocksAllow; refuse it (reply 0x02, log) if
+ * not allowed.  Returns 1 if allowed. */
+int socks_check_allowed(const struct socks_io *io,
+                        const struct socks_cfg *cfg, const struct socks *sk,
+                        const sshtun_options *o);
+
+/* Send the final reply for code; 0 or -1. */
+int socks_send_reply(const struct socks_io *io, const struct socks *sk,
+                     enum socks5_reply code);
+
+/* The reply for a failed channel open (SSHTUN_ERR_* code). */
+enum socks5_reply socks_reply_for_open_error(int code);
+
+/* The reply for a failed local connect (errno, or SSHTUN_ERR_RESOLVE /
+ * _TIMEOUT as negative codes). */
+enum socks5_reply socks_reply_for_connect_error(int code, int sys_errno);
+
+#endif
