@@ -7,15 +7,18 @@
 #include <stdio.h>
 
 #include "base/log.h"
-#include "config/options.h"
 
 /* Deliver one formatted line if the level is enabled. */
-void log_msg(const sshtun_options *opts, int level, const char *fmt, ...)
+void log_line(const struct log_sink *sink, int level, const char *fmt, ...)
 {
     char line[1024];
     va_list ap;
+    int max;
 
-    if (!opts || !opts->log_fn || level > opts_log_level(opts))
+    if (!sink || !sink->fn)
+        return;
+    max = sink->level >= 0 ? sink->level : SSHTUN_LOG_INFO;
+    if (level > max)
         return;
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
@@ -25,5 +28,5 @@ void log_msg(const sshtun_options *opts, int level, const char *fmt, ...)
     for (char *p = line; *p; p++)
         if ((unsigned char)*p < 0x20 || *p == 0x7f)
             *p = '?';
-    opts->log_fn(level, line, opts->log_user);
+    sink->fn(level, line, sink->user);
 }

@@ -22,9 +22,9 @@
 #include "config/fwdspec.h"
 #include "config/options.h"
 
-enum kind { K_STR, K_PORT, K_YESNO, K_STRICT, K_SECONDS, K_LIST, K_FWD_LOCAL,
-            K_FWD_DYNAMIC, K_FWD_REMOTE, K_ALLOW, K_LOGLEVEL, K_SIZE,
-            K_FAMILY, K_COUNT };
+enum kind { K_STR, K_PORT, K_YESNO, K_STRICT, K_SECONDS, K_SECONDS_POSITIVE,
+            K_LIST, K_FWD_LOCAL, K_FWD_DYNAMIC, K_FWD_REMOTE, K_ALLOW,
+            K_LOGLEVEL, K_SIZE, K_FAMILY, K_COUNT };
 
 /* Whether a kind accumulates values in a struct opt_list. */
 static int is_list(enum kind k)
@@ -64,7 +64,7 @@ static const struct keyword keywords[] = {
     { "RemoteForward", K_FWD_REMOTE, F(remote_forwards) },
     { "SocksAuthFile", K_STR, F(socks_auth_file) },
     { "SocksAllow", K_ALLOW, F(socks_allow) },
-    { "SocksTimeout", K_SECONDS, F(socks_timeout) },
+    { "SocksTimeout", K_SECONDS_POSITIVE, F(socks_timeout) },
     { "ServerAliveInterval", K_SECONDS, F(server_alive_interval) },
     { "ServerAliveCountMax", K_COUNT, F(server_alive_count_max) },
     { "ProxyCommand", K_STR, F(proxy_command) },
@@ -73,7 +73,7 @@ static const struct keyword keywords[] = {
     { "ReconnectMaxDelay", K_SECONDS, F(reconnect_max_delay) },
     { "ReconnectCount", K_SECONDS, F(reconnect_count) },
     { "ProxyJump", K_STR, F(proxy_jump) },
-    { "LogLevel", K_LOGLEVEL, F(log_level) },
+    { "LogLevel", K_LOGLEVEL, F(log.level) },
     { "WindowSize", K_SIZE, F(window_size) },
 };
 
@@ -126,7 +126,7 @@ sshtun_options *sshtun_options_new(void)
     o->gateway_ports = -1;
     o->connect_timeout = -1;
     o->address_family = -1;
-    o->log_level = -1;
+    o->log.level = -1;
     o->window_size = -1;
     o->socks_timeout = -1;
     o->server_alive_interval = -1;
@@ -281,13 +281,233 @@ static int forward_spec(const char *v, char *spec, size_t size,
     return 0;
 }
 
+/* One parser per value kind: the value v for keyword kw into field p. */
+typedef int (*value_parser)(void *p, const char *kw, const char *v,
+                            sshtun_error *err);
+
+/* A string; the first one given stays. */
+static int parse_str(void *p, const char *kw, const char *v,
+                     sshtun_error *err)
+{
+    if (!*v)
+        return bad_value(err, kw, v, "empty");
+    if (!*(char **)p && !(*(char **)p = strdup(v)))
+        return err_set(err, SSHTUN_ERR_NOMEM, "out of memory");
+    return 0;
+}
+
+/* A TCP port. */
+static int parse_port_value(void *p, const char *kw, const char *v,
+                            sshtun_error *err)
+{
+    long n = fwdspec_port(v);
+
+    if (n <= 0)
+        return bad_value(err, kw, v, "a port number 1-65535");
+    set_int(p, (int)n);
+    return 0;
+}
+
+/* yes or no. */
+static int parse_yesno_value(void *p, const char *kw, const char *v,
+                             sshtun_error *err)
+{
+    int n = parse_yesno(v);
+
+    if (n < 0)
+        return bad_value(err, kw, v, "yes or no");
+    set_int(p, n);
+    return 0;
+}
+
+/* StrictHostKeyChecking's values. */
+static int parse_strict(void *p, const char *kw, const char *v,
+                        sshtun_error *err)
+{
+    int n;
+
+    if (!strcasecmp(v, "accept-new"))
+        n = STRICT_ACCEPT_NEW;
+    else if (!strcasecmp(v, "ask"))
+        n = STRICT_ASK;
+    else if (!strcasecmp(v, "off"))
+        n = STRICT_NO;
+    else if ((n = parse_yesno(v)) < 0)
+        return bad_value(err, kw, v, "yes, no, ask or accept-new");
+    set_int(p, n);
+    return 0;
+}
+
+/* Seconds, 0 or "none" for no limit. */
+static int parse_seconds(void *p, const char *kw, const char *v,
+                         sshtun_error *err)
+{
+    long n = strcasecmp(v, "none") ? parse_number(v, 86400) : 0;
+
+    if (n < 0)
+        return bad_value(err, kw, v, "seconds");
+    set_int(p, (int)n);
+    return 0;
+}
+
+/* Seconds, at least one: a deadline that cannot be turned off. */
+static int parse_seconds_positive(void *p, const char *kw, const char *v,
+                                  sshtun_error *err)
+{
+    long n = parse_number(v, 86400);
+
+    if (n < 1)
+        return bad_value(err, kw, v, "at least 1 second");
+    set_int(p, (int)n);
+    return 0;
+}
+
+/* A count from 1 to 1000. */
+static int parse_count(void *p, const char *kw, const char *v,
+                       sshtun_error *err)
+{
+    long n = parse_number(v, 1000);
+
+    if (n < 1)
+        return bad_value(err, kw, v, "a count from 1 to 1000");
+    set_int(p, (int)n);
+    return 0;
+}
+
+/* AddressFamily's values. */
+static int parse_family(void *p, const char *kw, const char *v,
+                        sshtun_error *err)
+{
+    int n;
+
+    if (!strcasecmp(v, "any"))
+        n = AF_UNSPEC;
+    else if (!strcasecmp(v, "inet"))
+        n = AF_INET;
+    else if (!strcasecmp(v, "inet6"))
+        n = AF_INET6;
+    else
+        return bad_value(err, kw, v, "any, inet or inet6");
+    set_int(p, n);
+    return 0;
+}
+
+/* LogLevel's values. */
+static int parse_loglevel_value(void *p, const char *kw, const char *v,
+                                sshtun_error *err)
+{
+    int n = parse_loglevel(v);
+
+    if (n < 0)
+        return bad_value(err, kw, v,
+                         "QUIET, ERROR, INFO, VERBOSE or DEBUG1-3");
+    set_int(p, n);
+    return 0;
+}
+
+/* A window size in bytes. */
+static int parse_size_value(void *p, const char *kw, const char *v,
+                            sshtun_error *err)
+{
+    long n = parse_size(v);
+
+    if (n < OPTS_MIN_WINDOW || n > OPTS_MAX_WINDOW)
+        return bad_value(err, kw, v, "bytes from 64K to 16M");
+    if (*(long *)p < 0)
+        *(long *)p = n;
+    return 0;
+}
+
+/* One more value of a list. */
+static int parse_list(void *p, const char *kw, const char *v,
+                      sshtun_error *err)
+{
+    if (!*v)
+        return bad_value(err, kw, v, "empty");
+    return list_add(p, v, kw, err);
+}
+
+/* A -D specification, checked, then listed. */
+static int parse_fwd_dynamic(void *p, const char *kw, const char *v,
+                             sshtun_error *err)
+{
+    struct fwdspec fs;
+    int rc = fwdspec_parse_dynamic(v, &fs, err);
+
+    return rc ? rc : list_add(p, v, kw, err);
+}
+
+/* A SocksAllow rule, checked by parsing it into a scratch list. */
+static int parse_allow(void *p, const char *kw, const char *v,
+                       sshtun_error *err)
+{
+    struct allowlist *tmp = calloc(1, sizeof *tmp);
+    int rc;
+
+    if (!tmp)
+        return err_set(err, SSHTUN_ERR_NOMEM, "out of memory");
+    rc = allowlist_add(tmp, v, err);
+    free(tmp);
+    return rc ? rc : list_add(p, v, kw, err);
+}
+
+/* A -R specification: "[bind:]port:host:hostport", "[bind:]port
+ * host:hostport" or "[bind:]port" (a SOCKS proxy on the server). */
+static int parse_fwd_remote(void *p, const char *kw, const char *v,
+                            sshtun_error *err)
+{
+    char spec[2 * FWD_HOST_MAX + 16];
+    struct fwdspec fs;
+    int rc;
+
+    if ((rc = forward_spec(v, spec, sizeof spec, err)))
+        return rc;
+    if (fwdspec_parse_local(spec, &fs, NULL)
+        && fwdspec_parse_dynamic(spec, &fs, NULL))
+        return err_set(err, SSHTUN_ERR_INVAL, "Bad remote forwarding "
+                       "specification '%.300s': expected [bind_address:]"
+                       "port:host:hostport or [bind_address:]port", v);
+    return list_add(p, spec, kw, err);
+}
+
+/* A -L specification in either form, stored in the -L form. */
+static int parse_fwd_local(void *p, const char *kw, const char *v,
+                           sshtun_error *err)
+{
+    char spec[2 * FWD_HOST_MAX + 16];
+    struct fwdspec fs;
+    int rc;
+
+    if ((rc = forward_spec(v, spec, sizeof spec, err))
+        || (rc = fwdspec_parse_local(spec, &fs, err)))
+        return rc;
+    return list_add(p, spec, kw, err);
+}
+
+/* The parser of each kind, indexed by enum kind. */
+static const value_parser parsers[] = {
+    [K_STR] = parse_str,
+    [K_PORT] = parse_port_value,
+    [K_YESNO] = parse_yesno_value,
+    [K_STRICT] = parse_strict,
+    [K_SECONDS] = parse_seconds,
+    [K_SECONDS_POSITIVE] = parse_seconds_positive,
+    [K_LIST] = parse_list,
+    [K_FWD_LOCAL] = parse_fwd_local,
+    [K_FWD_DYNAMIC] = parse_fwd_dynamic,
+    [K_FWD_REMOTE] = parse_fwd_remote,
+    [K_ALLOW] = parse_allow,
+    [K_LOGLEVEL] = parse_loglevel_value,
+    [K_SIZE] = parse_size_value,
+    [K_FAMILY] = parse_family,
+    [K_COUNT] = parse_count,
+};
+
 /* Set one keyword's value (first value wins, lists accumulate). */
 int sshtun_options_set(sshtun_options *o, const char *kw, const char *v,
                        sshtun_error *err)
 {
     const struct keyword *k;
-    void *p;
-    long n;
 
     if (!o || !kw || !v)
         return err_set(err, SSHTUN_ERR_INVAL, "missing option or value");
@@ -298,122 +518,7 @@ int sshtun_options_set(sshtun_options *o, const char *kw, const char *v,
         return err_set(err, SSHTUN_ERR_INVAL,
                        "Bad configuration option: %s", kw);
     }
-    kw = k->name;
-    p = (char *)o + k->off;
-    switch (k->kind) {
-    case K_STR:
-        if (!*v)
-            return bad_value(err, kw, v, "empty");
-        if (!*(char **)p && !(*(char **)p = strdup(v)))
-            return err_set(err, SSHTUN_ERR_NOMEM, "out of memory");
-        return 0;
-    case K_PORT:
-        n = fwdspec_port(v);
-        if (n <= 0)
-            return bad_value(err, kw, v, "a port number 1-65535");
-        set_int(p, (int)n);
-        return 0;
-    case K_YESNO:
-        n = parse_yesno(v);
-        if (n < 0)
-            return bad_value(err, kw, v, "yes or no");
-        set_int(p, (int)n);
-        return 0;
-    case K_STRICT:
-        if (!strcasecmp(v, "accept-new"))
-            n = STRICT_ACCEPT_NEW;
-        else if (!strcasecmp(v, "ask"))
-            n = STRICT_ASK;
-        else if (!strcasecmp(v, "off"))
-            n = STRICT_NO;
-        else if ((n = parse_yesno(v)) < 0)
-            return bad_value(err, kw, v, "yes, no, ask or accept-new");
-        set_int(p, (int)n);
-        return 0;
-    case K_SECONDS:
-        if (!strcasecmp(v, "none"))
-            n = 0;
-        else if ((n = parse_number(v, 86400)) < 0)
-            return bad_value(err, kw, v, "seconds");
-        if (n == 0 && p == (void *)&o->socks_timeout)
-            return bad_value(err, kw, v, "at least 1 second");
-        set_int(p, (int)n);
-        return 0;
-    case K_COUNT:
-        if ((n = parse_number(v, 1000)) < 1)
-            return bad_value(err, kw, v, "a count from 1 to 1000");
-        set_int(p, (int)n);
-        return 0;
-    case K_FAMILY:
-        if (!strcasecmp(v, "any"))
-            n = AF_UNSPEC;
-        else if (!strcasecmp(v, "inet"))
-            n = AF_INET;
-        else if (!strcasecmp(v, "inet6"))
-            n = AF_INET6;
-        else
-            return bad_value(err, kw, v, "any, inet or inet6");
-        set_int(p, (int)n);
-        return 0;
-    case K_LOGLEVEL:
-        if ((n = parse_loglevel(v)) < 0)
-            return bad_value(err, kw, v,
-                             "QUIET, ERROR, INFO, VERBOSE or DEBUG1-3");
-        set_int(p, (int)n);
-        return 0;
-    case K_SIZE:
-        n = parse_size(v);
-        if (n < OPTS_MIN_WINDOW || n > OPTS_MAX_WINDOW)
-            return bad_value(err, kw, v, "bytes from 64K to 16M");
-        if (*(long *)p < 0)
-            *(long *)p = n;
-        return 0;
-    case K_LIST:
-        if (!*v)
-            return bad_value(err, kw, v, "empty");
-        return list_add(p, v, kw, err);
-    case K_FWD_DYNAMIC: {
-        struct fwdspec fs;
-        int rc = fwdspec_parse_dynamic(v, &fs, err);
-        return rc ? rc : list_add(p, v, kw, err);
-    }
-    case K_ALLOW: {
-        struct allowlist *tmp = calloc(1, sizeof *tmp);
-        int rc;
-        if (!tmp)
-            return err_set(err, SSHTUN_ERR_NOMEM, "out of memory");
-        rc = allowlist_add(tmp, v, err);
-        free(tmp);
-        return rc ? rc : list_add(p, v, kw, err);
-    }
-    case K_FWD_REMOTE: {
-        /* "[bind:]port:host:hostport", "[bind:]port host:hostport" or
-         * "[bind:]port" (a SOCKS proxy on the server). */
-        char spec[2 * FWD_HOST_MAX + 16];
-        struct fwdspec fs;
-        int rc;
-
-        if ((rc = forward_spec(v, spec, sizeof spec, err)))
-            return rc;
-        if (fwdspec_parse_local(spec, &fs, NULL)
-            && fwdspec_parse_dynamic(spec, &fs, NULL))
-            return err_set(err, SSHTUN_ERR_INVAL, "Bad remote forwarding "
-                           "specification '%.300s': expected [bind_address:]"
-                           "port:host:hostport or [bind_address:]port", v);
-        return list_add(p, spec, kw, err);
-    }
-    case K_FWD_LOCAL: {
-        char spec[2 * FWD_HOST_MAX + 16];
-        struct fwdspec fs;
-        int rc;
-
-        if ((rc = forward_spec(v, spec, sizeof spec, err))
-            || (rc = fwdspec_parse_local(spec, &fs, err)))
-            return rc;
-        return list_add(p, spec, kw, err);
-    }
-    }
-    return err_set(err, SSHTUN_ERR_INVAL, "%s: unhandled", kw);
+    return parsers[k->kind]((char *)o + k->off, k->name, v, err);
 }
 
 /* Parse "Keyword=value" or "Keyword value". */
@@ -488,8 +593,8 @@ int sshtun_options_add_identity(sshtun_options *o, const char *key,
 /* Set the log callback. */
 void sshtun_options_set_log(sshtun_options *o, sshtun_log_fn fn, void *user)
 {
-    o->log_fn = fn;
-    o->log_user = user;
+    o->log.fn = fn;
+    o->log.user = user;
 }
 
 /* Set the passphrase callback. */
@@ -505,7 +610,7 @@ int opts_flag(int v) { return v > 0; }
 
 int opts_log_level(const sshtun_options *o)
 {
-    return o->log_level >= 0 ? o->log_level : SSHTUN_LOG_INFO;
+    return o->log.level >= 0 ? o->log.level : SSHTUN_LOG_INFO;
 }
 
 int opts_server_alive_count(const sshtun_options *o)

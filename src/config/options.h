@@ -9,6 +9,7 @@
 #define SSHTUN_OPTIONS_H
 
 #include "sshtun.h"
+#include "base/log.h"
 
 #define OPT_LIST_MAX 32
 
@@ -59,13 +60,14 @@ struct sshtun_options {
     int reconnect_max_delay;        /* seconds, -1 unset (30) */
     int reconnect_count;            /* attempts, 0 forever, -1 unset */
     char *proxy_jump;               /* ProxyJump, "none" = unset */
-    int log_level;                  /* -1 unset */
+    struct log_sink log;            /* LogLevel (-1 unset) and callback */
     long window_size;               /* bytes, -1 unset */
-    sshtun_log_fn log_fn;
-    void *log_user;
     sshtun_passphrase_fn pass_fn;
     void *pass_user;
 };
+
+/* Log one line through the options' sink (base/log.h). */
+#define log_msg(o, level, ...) log_line((o) ? &(o)->log : NULL, level, __VA_ARGS__)
 
 /* Effective values with ssh's defaults applied. */
 int opts_port(const sshtun_options *o);

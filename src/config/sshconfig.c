@@ -16,7 +16,7 @@
 
 #include "base/error.h"
 #include "base/pattern.h"
-#include "engine/knownhosts.h"
+#include "base/path.h"
 #include "base/log.h"
 #include "config/options.h"
 #include "config/sshconfig.h"
@@ -107,7 +107,7 @@ static void expand_tokens(const char *in, const char *host, char *out,
             switch (in[1]) {
             case 'h': add = host; break;
             case 'd':
-                knownhosts_expand_tilde(buf, sizeof buf, "~/");
+                path_expand_tilde(buf, sizeof buf, "~/");
                 buf[strlen(buf) - 1] = '\0';   /* no trailing slash */
                 add = buf;
                 break;
@@ -308,7 +308,7 @@ static int include_files(struct config_ctx *ctx, const char *pattern,
     int rc = 0;
 
     if (pattern[0] == '~')
-        knownhosts_expand_tilde(path, sizeof path, pattern);
+        path_expand_tilde(path, sizeof path, pattern);
     else if (pattern[0] == '/')
         snprintf(path, sizeof path, "%s", pattern);
     else
@@ -336,7 +336,7 @@ int sshtun_options_apply_config(sshtun_options *o, const char *file,
         /* nothing to read */
     } else if (file) {
         char *slash;
-        knownhosts_expand_tilde(path, sizeof path, file);
+        path_expand_tilde(path, sizeof path, file);
         snprintf(dir, sizeof dir, "%s", path);
         slash = strrchr(dir, '/');
         if (slash)
@@ -346,8 +346,8 @@ int sshtun_options_apply_config(sshtun_options *o, const char *file,
         ctx.user = dir;
         rc = apply_file(&ctx, path, 0, err);
     } else {
-        knownhosts_expand_tilde(path, sizeof path, "~/.ssh/config");
-        knownhosts_expand_tilde(dir, sizeof dir, "~/.ssh");
+        path_expand_tilde(path, sizeof path, "~/.ssh/config");
+        path_expand_tilde(dir, sizeof dir, "~/.ssh");
         ctx.user = dir;
         if (access(path, F_OK) == 0)
             rc = apply_file(&ctx, path, 0, err);

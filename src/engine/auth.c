@@ -14,7 +14,8 @@
 #include "engine/auth.h"
 #include "base/error.h"
 #include "engine/keyfile.h"
-#include "engine/knownhosts.h"
+#include "engine/ssherr.h"
+#include "base/path.h"
 #include "base/log.h"
 #include "config/options.h"
 #include "base/waitq.h"
@@ -50,31 +51,22 @@ static void note(struct auth_notes *n, const char *fmt, ...)
     va_end(ap);
 }
 
-/* libssh2 error text for the session. */
-static const char *ssh_errmsg(struct sshtun_session *s)
-{
-    char *msg = NULL;
-
-    libssh2_session_last_error(s->ssh, &msg, NULL, 0);
-    return msg ? msg : "";
-}
-
 /* Wait for the socket when rc is EAGAIN; returns 1 to retry, 0 when rc is
  * final, or a negative error. */
-static int retry(struct sshtun_session *s, int rc, int64_t deadline,
+static int retry(struct auth_ctx *s, int rc, int64_t deadline,
                  sshtun_error *err)
 {
     int w;
 
     if (rc != LIBSSH2_ERROR_EAGAIN)
         return 0;
-    if ((w = session_wait_socket(s, deadline, err)))
+    if ((w = s->wait(s->wait_arg, deadline, err)))
         return w;
     return 1;
 }
 
 /* Try every agent identity that is not RSA/DSA. */
-static int try_agent(struct sshtun_session *s, const char *user,
+static int try_agent(struct auth_ctx *s, const char *user,
                      struct auth_notes *notes, sshtun_error *err)
 {
     const sshtun_options *o = s->opts;
@@ -90,12 +82,12 @@ static int try_agent(struct sshtun_session *s, const char *user,
         return SSHTUN_ERR_AUTH;
     if (o->identity_agent && strcasecmp(o->identity_agent, "SSH_AUTH_SOCK")) {
         char path[PATH_MAX];
-        knownhosts_expand_tilde(path, sizeof path, o->identity_agent);
+        path_expand_tilde(path, sizeof path, o->identity_agent);
         libssh2_agent_set_identity_path(agent, path);
     }
     if (libssh2_agent_connect(agent) || libssh2_agent_list_identities(agent)) {
         log_msg(o, SSHTUN_LOG_DEBUG, "ssh-agent not usable: %s",
-                ssh_errmsg(s));
+                ssherr_text(s->ssh));
         libssh2_agent_free(agent);
         return SSHTUN_ERR_AUTH;
     }
@@ -141,7 +133,7 @@ static long read_key(const char *path, char *buf, size_t size)
 /* Authenticate with one key held in memory.  Returns 0 if accepted,
  * SSHTUN_ERR_KEY for a wrong passphrase or bad file, SSHTUN_ERR_AUTH if
  * refused, or a session-level error. */
-static int try_key_data(struct sshtun_session *s, const char *user,
+static int try_key_data(struct auth_ctx *s, const char *user,
                         const char *data, size_t len, const char *pass,
                         sshtun_error *err)
 {
@@ -153,7 +145,7 @@ static int try_key_data(struct sshtun_session *s, const char *user,
             s->ssh, user, strlen(user), NULL, 0, data, len, pass);
         if (rc != LIBSSH2_ERROR_EAGAIN)
             break;
-        if ((rc = session_wait_socket(s, deadline, err)))
+        if ((rc = s->wait(s->wait_arg, deadline, err)))
             return rc;
     }
     if (rc == 0)
@@ -163,12 +155,12 @@ static int try_key_data(struct sshtun_session *s, const char *user,
     if (rc == LIBSSH2_ERROR_SOCKET_RECV || rc == LIBSSH2_ERROR_SOCKET_SEND
         || rc == LIBSSH2_ERROR_SOCKET_DISCONNECT)
         return err_set(err, SSHTUN_ERR_SESSION, "connection lost during "
-                       "authentication: %s", ssh_errmsg(s));
+                       "authentication: %s", ssherr_text(s->ssh));
     return SSHTUN_ERR_AUTH;
 }
 
 /* Try one key given as text; label names it in messages. */
-static int try_key_text(struct sshtun_session *s, const char *user,
+static int try_key_text(struct auth_ctx *s, const char *user,
                         const char *data, size_t len, const char *label,
                         struct auth_notes *notes, sshtun_error *err)
 {
@@ -222,7 +214,7 @@ static int try_key_text(struct sshtun_session *s, const char *user,
 }
 
 /* Try one identity file. */
-static int try_file(struct sshtun_session *s, const char *user,
+static int try_file(struct auth_ctx *s, const char *user,
                     const char *path, int explicit, struct auth_notes *notes,
                     sshtun_error *err)
 {
@@ -254,13 +246,16 @@ static int can_prompt(const sshtun_options *o)
     return o->pass_fn && !opts_flag(o->batch_mode);
 }
 
+/* The authentication running on this thread, for kbdint_answer: libssh2
+ * calls it synchronously inside libssh2_userauth_keyboard_interactive_ex
+ * with only the session's abstract pointer. */
+static __thread struct auth_ctx *kbdint_auth;
+
 /* keyboard-interactive: answer each prompt through the passphrase
  * callback (libssh2 frees the answers with free()). */
 static LIBSSH2_USERAUTH_KBDINT_RESPONSE_FUNC(kbdint_answer)
 {
-    struct transport *t = *abstract;
-    struct sshtun_session *s = t->owner;
-    const sshtun_options *o = s->opts;
+    const sshtun_options *o = kbdint_auth->opts;
 
     (void)name;
     (void)name_len;
@@ -282,7 +277,7 @@ static LIBSSH2_USERAUTH_KBDINT_RESPONSE_FUNC(kbdint_answer)
 }
 
 /* keyboard-interactive, then password, as ssh tries them. */
-static int try_interactive(struct sshtun_session *s, const char *user,
+static int try_interactive(struct auth_ctx *s, const char *user,
                            const char *methods, struct auth_notes *notes,
                            sshtun_error *err)
 {
@@ -292,7 +287,7 @@ static int try_interactive(struct sshtun_session *s, const char *user,
     if (!strstr(methods, "keyboard-interactive") && !strstr(methods,
                                                           "password"))
         return SSHTUN_ERR_AUTH;
-    if (s->forwarding_disabled) {
+    if (s->no_secrets) {
         /* As ssh: never a password to a server whose key changed. */
         note(notes, "password and keyboard-interactive are disabled: the "
              "host key has changed");
@@ -306,11 +301,16 @@ static int try_interactive(struct sshtun_session *s, const char *user,
     for (int tries = 0; tries < PASSWORD_TRIES; tries++) {
         int64_t deadline = now_ms() + AUTH_STEP_MS;
         if (strstr(methods, "keyboard-interactive")) {
-            while ((rc = libssh2_userauth_keyboard_interactive_ex(
-                        s->ssh, user, (unsigned)strlen(user), kbdint_answer))
+            int w = 0;
+            kbdint_auth = s;
+            while (libssh2_userauth_keyboard_interactive_ex(
+                       s->ssh, user, (unsigned)strlen(user), kbdint_answer)
                    == LIBSSH2_ERROR_EAGAIN)
-                if ((rc = session_wait_socket(s, deadline, err)))
-                    return rc;
+                if ((w = s->wait(s->wait_arg, deadline, err)))
+                    break;
+            kbdint_auth = NULL;
+            if (w)
+                return w;
         } else {
             char prompt[300], pass[1024];
             snprintf(prompt, sizeof prompt, "%s@%s's password: ", user,
@@ -321,7 +321,7 @@ static int try_interactive(struct sshtun_session *s, const char *user,
                         s->ssh, user, (unsigned)strlen(user), pass,
                         (unsigned)strlen(pass), NULL))
                    == LIBSSH2_ERROR_EAGAIN)
-                if ((rc = session_wait_socket(s, deadline, err))) {
+                if ((rc = s->wait(s->wait_arg, deadline, err))) {
                     OPENSSL_cleanse(pass, sizeof pass);
                     return rc;
                 }
@@ -335,7 +335,7 @@ static int try_interactive(struct sshtun_session *s, const char *user,
 }
 
 /* Run publickey authentication. */
-int auth_run(struct sshtun_session *s, const char *user, sshtun_error *err)
+int auth_run(struct auth_ctx *s, const char *user, sshtun_error *err)
 {
     const sshtun_options *o = s->opts;
     struct auth_notes notes = { "" };
@@ -350,8 +350,8 @@ int auth_run(struct sshtun_session *s, const char *user, sshtun_error *err)
             break;
         if (libssh2_session_last_errno(s->ssh) != LIBSSH2_ERROR_EAGAIN)
             return err_set(err, SSHTUN_ERR_SESSION, "authentication: %s",
-                           ssh_errmsg(s));
-        if ((rc = session_wait_socket(s, deadline, err)))
+                           ssherr_text(s->ssh));
+        if ((rc = s->wait(s->wait_arg, deadline, err)))
             return rc;
     }
     if (libssh2_userauth_authenticated(s->ssh))
@@ -384,7 +384,7 @@ int auth_run(struct sshtun_session *s, const char *user, sshtun_error *err)
     if (o->identity_files.n) {
         for (int i = 0; i < o->identity_files.n; i++) {
             char path[PATH_MAX];
-            knownhosts_expand_tilde(path, sizeof path,
+            path_expand_tilde(path, sizeof path,
                                     o->identity_files.v[i]);
             rc = try_file(s, user, path, 1, &notes, err);
             if (rc != SSHTUN_ERR_AUTH)
@@ -394,7 +394,7 @@ int auth_run(struct sshtun_session *s, const char *user, sshtun_error *err)
         for (size_t i = 0; i < sizeof default_identities
                                    / sizeof default_identities[0]; i++) {
             char path[PATH_MAX];
-            knownhosts_expand_tilde(path, sizeof path, default_identities[i]);
+            path_expand_tilde(path, sizeof path, default_identities[i]);
             rc = try_file(s, user, path, 0, &notes, err);
             if (rc != SSHTUN_ERR_AUTH)
                 return rc;
@@ -402,7 +402,7 @@ int auth_run(struct sshtun_session *s, const char *user, sshtun_error *err)
         {
             char path[PATH_MAX];
             FILE *fp;
-            knownhosts_expand_tilde(path, sizeof path, "~/.ssh/id_rsa");
+            path_expand_tilde(path, sizeof path, "~/.ssh/id_rsa");
             if ((fp = fopen(path, "r"))) {
                 fclose(fp);
                 note(&notes, "%s not tried: RSA keys cannot be used "

@@ -33,41 +33,13 @@
 #include "engine/proxy.h"
 #include "engine/remote.h"
 #include "engine/session.h"
+#include "engine/ssherr.h"
 
 #define HANDSHAKE_DEFAULT_MS 120000
 #define STOP_DRAIN_MS 2000
 #define TEARDOWN_FLUSH_MS 1000
 #define PUMP_WINDOW (64 * 1024)
 #define MAX_PACKET 32768
-
-/* libssh2's text for the last error. */
-static const char *ssh_errmsg(struct sshtun_session *s)
-{
-    char *msg = NULL;
-
-    if (!s->ssh)
-        return "";
-    libssh2_session_last_error(s->ssh, &msg, NULL, 0);
-    return msg ? msg : "";
-}
-
-/* Whether a libssh2 error concerns one channel only. */
-static int is_channel_error(int rc)
-{
-    switch (rc) {
-    case LIBSSH2_ERROR_CHANNEL_FAILURE:
-    case LIBSSH2_ERROR_CHANNEL_CLOSED:
-    case LIBSSH2_ERROR_CHANNEL_EOF_SENT:
-    case LIBSSH2_ERROR_CHANNEL_UNKNOWN:
-    case LIBSSH2_ERROR_CHANNEL_WINDOW_EXCEEDED:
-    case LIBSSH2_ERROR_CHANNEL_PACKET_EXCEEDED:
-    case LIBSSH2_ERROR_CHANNEL_OUTOFORDER:
-    case LIBSSH2_ERROR_CHANNEL_REQUEST_DENIED:
-        return 1;
-    default:
-        return 0;
-    }
-}
 
 /* Connect phase: wait until libssh2 can progress or the deadline. */
 int session_wait_socket(struct sshtun_session *s, int64_t deadline_ms,
@@ -199,7 +171,7 @@ static int handshake(struct sshtun_session *s, int64_t deadline,
                    "%d failed: %s. (sshtun uses libssh2 1.10: no rsa-sha2 "
                    "host keys, no chacha20 or GCM ciphers; a server with "
                    "only an RSA host key cannot be verified.)",
-                   s->opts->hostname, opts_port(s->opts), ssh_errmsg(s));
+                   s->opts->hostname, opts_port(s->opts), ssherr_text(s->ssh));
 }
 
 /* Open the idle "session" channel used as a read pump. */
@@ -220,8 +192,14 @@ static void open_pump(struct sshtun_session *s)
     if (!s->pump) {
         s->pump_unavailable = 1;
         log_msg(s->opts, SSHTUN_LOG_DEBUG, "no idle pump channel (%s); "
-                "idle sessions are checked once a second", ssh_errmsg(s));
+                "idle sessions are checked once a second", ssherr_text(s->ssh));
     }
+}
+
+/* auth_ctx's wait: the connect phase's socket wait. */
+static int auth_wait(void *arg, int64_t deadline_ms, sshtun_error *err)
+{
+    return session_wait_socket(arg, deadline_ms, err);
 }
 
 /* Connect, handshake, verify the host key, authenticate. */
@@ -263,8 +241,12 @@ static int io_connect(struct sshtun_session *s, sshtun_error *err)
     if ((rc = knownhosts_verify(s->ssh, o, o->hostname, port,
                                 &s->forwarding_disabled, err)))
         return rc;
-    if ((rc = auth_run(s, o->user, err)))
-        return rc;
+    {
+        struct auth_ctx a = { s->ssh, o, s->forwarding_disabled,
+                              auth_wait, s };
+        if ((rc = auth_run(&a, o->user, err)))
+            return rc;
+    }
     open_pump(s);
     log_msg(o, SSHTUN_LOG_VERBOSE, "Authenticated to %s ([%s]:%d).",
             o->hostname, o->hostname, port);
@@ -364,11 +346,11 @@ static int serve_opens(struct sshtun_session *s)
                 return progress;
             /* libssh2 gives up on an answer after 60 s: that open fails,
              * the session does not. */
-            if (!is_channel_error(e) && e != LIBSSH2_ERROR_TIMEOUT)
+            if (!ssherr_is_channel(e) && e != LIBSSH2_ERROR_TIMEOUT)
                 return -1;
             code = e == LIBSSH2_ERROR_TIMEOUT
                        ? SSHTUN_ERR_TIMEOUT
-                       : err_from_open_failure(ssh_errmsg(s));
+                       : err_from_open_failure(ssherr_text(s->ssh));
             snprintf(msg, sizeof msg, "channel open to %s failed: %s",
                      ch->target, err_open_reason(code));
             open_pop(s);
@@ -524,7 +506,7 @@ static void channel_failed(struct sshtun_session *s, struct sshtun_channel *ch,
     char msg[512];
 
     snprintf(msg, sizeof msg, "channel to %s: %s", ch->target,
-             ssh_errmsg(s));
+             ssherr_text(s->ssh));
     chan_finish(ch, CS_CLOSED, rc == LIBSSH2_ERROR_CHANNEL_CLOSED
                                    ? SSHTUN_ERR_CLOSED : SSHTUN_ERR_SESSION,
                 msg);
@@ -554,7 +536,7 @@ static int serve_channel(struct sshtun_session *s, struct sshtun_channel *ch)
         if (!ch->flush_deadline)
             ch->flush_deadline = now_ms() + CHAN_CLOSE_GRACE_MS;
         n = write_channel(s, ch);
-        if (n < 0 && !is_channel_error((int)n))
+        if (n < 0 && !ssherr_is_channel((int)n))
             return -1;
         pthread_mutex_lock(&ch->mu);
         pending = ch->out.bytes > 0;
@@ -572,7 +554,7 @@ static int serve_channel(struct sshtun_session *s, struct sshtun_channel *ch)
         if (avail) {
             n = read_channel(ch, room);
             if (n < 0) {
-                if (!is_channel_error((int)n))
+                if (!ssherr_is_channel((int)n))
                     return -1;
                 channel_failed(s, ch, (int)n);
                 return 1;
@@ -591,7 +573,7 @@ static int serve_channel(struct sshtun_session *s, struct sshtun_channel *ch)
 
     n = write_channel(s, ch);
     if (n < 0) {
-        if (!is_channel_error((int)n))
+        if (!ssherr_is_channel((int)n))
             return -1;
         channel_failed(s, ch, (int)n);
         return 1;
@@ -605,7 +587,7 @@ static int serve_channel(struct sshtun_session *s, struct sshtun_channel *ch)
         int rc = libssh2_channel_send_eof(ch->lch);
         if (rc == 0)
             ch->eof_sent = progress = 1;
-        else if (rc != LIBSSH2_ERROR_EAGAIN && !is_channel_error(rc))
+        else if (rc != LIBSSH2_ERROR_EAGAIN && !ssherr_is_channel(rc))
             return -1;
         else if (rc != LIBSSH2_ERROR_EAGAIN)
             ch->eof_sent = 1;       /* peer closed already */
@@ -667,7 +649,7 @@ static int pump(struct sshtun_session *s)
         return 0;
     }
     n = libssh2_channel_read(via, dummy, 0);
-    if (n < 0 && n != LIBSSH2_ERROR_EAGAIN && !is_channel_error((int)n))
+    if (n < 0 && n != LIBSSH2_ERROR_EAGAIN && !ssherr_is_channel((int)n))
         return -1;
     return 0;
 }
@@ -765,7 +747,7 @@ static int check_alive(struct sshtun_session *s)
             s->alive_sent_ms = now;
         rc = libssh2_channel_setenv(s->pump, "SSHTUN_ALIVE", "1");
         s->alive_pending = rc == LIBSSH2_ERROR_EAGAIN;
-        if (rc < 0 && rc != LIBSSH2_ERROR_EAGAIN && !is_channel_error(rc)
+        if (rc < 0 && rc != LIBSSH2_ERROR_EAGAIN && !ssherr_is_channel(rc)
             && rc != LIBSSH2_ERROR_TIMEOUT)
             return -1;
     }
@@ -851,8 +833,8 @@ static void lost_reason(struct sshtun_session *s, char *buf, size_t size)
                  strerror(s->out.error));
     else
         snprintf(buf, size, "Connection to %s closed by remote host%s%s",
-                 s->opts->hostname, *ssh_errmsg(s) ? ": " : ".",
-                 ssh_errmsg(s));
+                 s->opts->hostname, *ssherr_text(s->ssh) ? ": " : ".",
+                 ssherr_text(s->ssh));
 }
 
 /* Disconnect politely (bounded) and free libssh2's session. */

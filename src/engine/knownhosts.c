@@ -22,6 +22,7 @@
 
 #include "base/error.h"
 #include "engine/knownhosts.h"
+#include "base/path.h"
 #include "base/log.h"
 #include "config/options.h"
 
@@ -61,22 +62,6 @@ static const struct {
       "ssh-rsa", "RSA" },
 };
 #define NKEY_TYPES (sizeof key_types / sizeof key_types[0])
-
-/* "~/x" -> "$HOME/x". */
-void knownhosts_expand_tilde(char *buf, size_t size, const char *path)
-{
-    const char *home = getenv("HOME");
-
-    if (path[0] == '~' && path[1] == '/') {
-        if (!home || !*home) {
-            struct passwd *pw = getpwuid(getuid());
-            home = pw ? pw->pw_dir : "/";
-        }
-        snprintf(buf, size, "%s%s", home, path + 1);
-    } else {
-        snprintf(buf, size, "%s", path);
-    }
-}
 
 /* known_hosts name for host:port. */
 static void knownhosts_name(char *buf, size_t size, const char *host,
@@ -150,7 +135,7 @@ static void add_files(LIBSSH2_SESSION *ssh, const sshtun_options *o,
             continue;
         f = &set->f[set->n++];
         memset(f, 0, sizeof *f);
-        knownhosts_expand_tilde(f->path, sizeof f->path, tok);
+        path_expand_tilde(f->path, sizeof f->path, tok);
         f->is_user = is_user;
         load_file(ssh, o, f);
     }

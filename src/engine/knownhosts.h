@@ -28,7 +28,4 @@ int knownhosts_verify(LIBSSH2_SESSION *ssh, const sshtun_options *o,
                       const char *host, int port, int *insecure,
                       sshtun_error *err);
 
-/* Expand a leading "~/" with $HOME into buf. */
-void knownhosts_expand_tilde(char *buf, size_t size, const char *path);
-
 #endif

@@ -231,10 +231,10 @@ static int start_jump(struct sshtun_session *s, int *fd, sshtun_error *err)
             snprintf(num, sizeof num, "%d", o->server_alive_interval);
             sshtun_options_set(jo, "ServerAliveInterval", num, NULL);
         }
-        sshtun_options_set_log(jo, o->log_fn, o->log_user);
+        sshtun_options_set_log(jo, o->log.fn, o->log.user);
         sshtun_options_set_passphrase(jo, o->pass_fn, o->pass_user);
-        if (o->log_level >= 0)
-            jo->log_level = o->log_level;
+        if (o->log.level >= 0)
+            jo->log.level = o->log.level;
     }
     log_msg(s->opts, SSHTUN_LOG_VERBOSE, "Connecting to jump host %s.", name);
     s->jump = sshtun_session_connect(jo, err);

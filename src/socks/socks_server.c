@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "base/error.h"
-#include "engine/knownhosts.h"
+#include "base/path.h"
 #include "base/log.h"
 #include "config/options.h"
 #include "socks/socks_server.h"
@@ -28,7 +28,7 @@ int socks_cfg_load(struct socks_cfg *cfg, const sshtun_options *o,
             return rc;
     if (o->socks_auth_file) {
         char path[PATH_MAX];
-        knownhosts_expand_tilde(path, sizeof path, o->socks_auth_file);
+        path_expand_tilde(path, sizeof path, o->socks_auth_file);
         if ((rc = socks_creds_load(&cfg->creds, path, err)))
             return rc;
     }

@@ -156,7 +156,7 @@ START_TEST(case_insensitive)
     set_ok("batchmode", "YES");
     ck_assert_int_eq(o->batch_mode, 1);
     set_ok("loglevel", "debug2");
-    ck_assert_int_eq(o->log_level, SSHTUN_LOG_DEBUG2);
+    ck_assert_int_eq(o->log.level, SSHTUN_LOG_DEBUG2);
     set_ok("addressfamily", "INET6");
     ck_assert_int_eq(o->address_family, AF_INET6);
 }
@@ -223,7 +223,7 @@ START_TEST(first_value_wins)
     ck_assert_int_eq(o->connect_timeout, 0);
     set_ok("LogLevel", "QUIET");
     set_ok("LogLevel", "DEBUG3");
-    ck_assert_int_eq(o->log_level, SSHTUN_LOG_QUIET);
+    ck_assert_int_eq(o->log.level, SSHTUN_LOG_QUIET);
     set_ok("WindowSize", "64K");
     set_ok("WindowSize", "1M");
     ck_assert_int_eq(o->window_size, 64 * 1024);
@@ -407,8 +407,8 @@ START_TEST(log_levels)
         sshtun_options_free(o);
         o = sshtun_options_new();
         set_ok("LogLevel", t[i].v);
-        ck_assert_msg(o->log_level == t[i].want, "%s gave %d", t[i].v,
-                      o->log_level);
+        ck_assert_msg(o->log.level == t[i].want, "%s gave %d", t[i].v,
+                      o->log.level);
         ck_assert_int_eq(opts_log_level(o), t[i].want);
     }
     set_bad("LogLevel", "LOUD", "LogLevel", 1);
@@ -575,8 +575,8 @@ START_TEST(dup_deep_copy)
     ck_assert_ptr_ne(c->local_forwards.v[0], o->local_forwards.v[0]);
     ck_assert_ptr_ne(c->user_known_hosts, o->user_known_hosts);
     ck_assert_ptr_null(c->ciphers);
-    ck_assert_ptr_eq(c->log_fn, dummy_log);
-    ck_assert_ptr_eq(c->log_user, &ctx);
+    ck_assert_ptr_eq(c->log.fn, dummy_log);
+    ck_assert_ptr_eq(c->log.user, &ctx);
     ck_assert_ptr_eq(c->pass_fn, dummy_pass);
     ck_assert_ptr_eq(c->pass_user, &ctx);
     /* The copy outlives the original. */
