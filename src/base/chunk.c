@@ -78,6 +78,40 @@ void chunkq_push(struct chunkq *q, struct chunk *c)
         q->head = c;
     q->tail = c;
     q->bytes += c->len - c->off;
+    q->held += sizeof *c;
+}
+
+/* Append, merging small data into the tail chunk. */
+void chunkq_append(struct chunkq *q, struct chunk *c)
+{
+    struct chunk *t = q->tail;
+    size_t n = c->len - c->off;
+
+    if (t && CHUNK_SIZE - t->len >= n) {
+        memcpy(t->data + t->len, c->data + c->off, n);
+        t->len += n;
+        q->bytes += n;
+        chunk_put(c);
+    } else {
+        chunkq_push(q, c);
+    }
+}
+
+/* Whether the queue's memory has reached cap. */
+int chunkq_full(const struct chunkq *q, size_t cap)
+{
+    return q->held >= cap;
+}
+
+/* Bytes that may still be appended within cap. */
+size_t chunkq_room(const struct chunkq *q, size_t cap)
+{
+    size_t tail_free = q->tail ? CHUNK_SIZE - q->tail->len : 0;
+
+    if (q->held >= cap)
+        return tail_free;
+    return tail_free + (cap - q->held + sizeof(struct chunk) - 1)
+                           / sizeof(struct chunk) * CHUNK_SIZE;
 }
 
 /* Detach the first chunk; the caller takes ownership. */
@@ -91,6 +125,7 @@ struct chunk *chunkq_pop(struct chunkq *q)
     if (!q->head)
         q->tail = NULL;
     q->bytes -= c->len - c->off;
+    q->held -= sizeof *c;
     c->next = NULL;
     return c;
 }
@@ -115,6 +150,7 @@ size_t chunkq_read(struct chunkq *q, void *buf, size_t len)
             q->head = c->next;
             if (!q->head)
                 q->tail = NULL;
+            q->held -= sizeof *c;
             chunk_put(c);
         }
     }

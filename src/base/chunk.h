@@ -6,6 +6,12 @@
  * lock, never a byte copy.  Chunks come from a small global pool to avoid
  * malloc/free per 32 KiB.  A chunkq is a plain queue with no locking of
  * its own: its owner (a channel) guards it with its mutex.
+ *
+ * A queue counts both what it holds for its reader (bytes) and what it
+ * costs (held: whole chunks, however little data each has), and caps are
+ * checked against the cost: a peer sending 1-byte packets must not make
+ * a queue hold thousands of nearly empty chunks.  chunkq_append copies
+ * small data into the tail chunk for the same reason.
  */
 #ifndef SSHTUN_CHUNK_H
 #define SSHTUN_CHUNK_H
@@ -27,6 +33,7 @@ struct chunkq {
     struct chunk *head;
     struct chunk *tail;
     size_t bytes;               /* unread bytes in all chunks */
+    size_t held;                /* memory the chunks take (sizeof each) */
 };
 
 /* A chunk with off = len = 0, owned by the caller; NULL if out of memory. */
@@ -40,6 +47,18 @@ void chunk_pool_drain(void);
 
 /* Append c (with unread data) to q; q owns c afterwards. */
 void chunkq_push(struct chunkq *q, struct chunk *c);
+
+/* Append c to q, copying its data into q's tail chunk instead when it
+ * fits there (c then goes back to the pool); q owns c afterwards. */
+void chunkq_append(struct chunkq *q, struct chunk *c);
+
+/* Whether q's chunks take cap bytes of memory or more. */
+int chunkq_full(const struct chunkq *q, size_t cap);
+
+/* How many more bytes may be appended to q while its memory stays
+ * within cap (plus at most one chunk): the free end of the tail chunk,
+ * and whole new chunks while held < cap. */
+size_t chunkq_room(const struct chunkq *q, size_t cap);
 
 /* Remove and return the first chunk; the caller owns it.  NULL if empty. */
 struct chunk *chunkq_pop(struct chunkq *q);

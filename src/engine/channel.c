@@ -125,23 +125,6 @@ int chan_wait_open(struct sshtun_channel *ch, int timeout_ms,
     return rc;
 }
 
-/* Append a chunk to `out`, merging small data into the tail chunk so that
- * memory stays proportional to bytes queued. */
-static void out_push_locked(struct sshtun_channel *ch, struct chunk *c)
-{
-    struct chunk *t = ch->out.tail;
-    size_t n = c->len - c->off;
-
-    if (t && CHUNK_SIZE - t->len >= n) {
-        memcpy(t->data + t->len, c->data + c->off, n);
-        t->len += n;
-        ch->out.bytes += n;
-        chunk_put(c);
-    } else {
-        chunkq_push(&ch->out, c);
-    }
-}
-
 /* Error to report for a channel that can no longer send. */
 static int send_error_locked(struct sshtun_channel *ch)
 {
@@ -162,10 +145,10 @@ int chan_send_chunk(struct sshtun_channel *ch, struct chunk *c,
     for (;;) {
         if ((rc = send_error_locked(ch)))
             break;
-        if (ch->out.bytes < CHAN_OUT_CAP)
+        if (!chunkq_full(&ch->out, CHAN_OUT_CAP))
             break;
         if (waitq_wait(&ch->send_waiters, &ch->mu, deadline) == ETIMEDOUT
-            && ch->out.bytes >= CHAN_OUT_CAP) {
+            && chunkq_full(&ch->out, CHAN_OUT_CAP)) {
             rc = SSHTUN_ERR_TIMEOUT;
             break;
         }
@@ -176,9 +159,9 @@ int chan_send_chunk(struct sshtun_channel *ch, struct chunk *c,
         return rc;
     }
     was_empty = ch->out.bytes == 0;
-    out_push_locked(ch, c);
+    chunkq_append(&ch->out, c);
     /* Space left: let the next blocked sender in too. */
-    if (ch->out.bytes < CHAN_OUT_CAP)
+    if (!chunkq_full(&ch->out, CHAN_OUT_CAP))
         waitq_wake_one(&ch->send_waiters);
     pthread_mutex_unlock(&ch->mu);
     if (was_empty)
@@ -193,7 +176,7 @@ static int after_take_locked(struct sshtun_channel *ch)
 {
     if (ch->in.bytes > 0)
         waitq_wake_one(&ch->recv_waiters);
-    if (ch->in_stalled && ch->in.bytes <= CHAN_IN_CAP / 2) {
+    if (ch->in_stalled && ch->in.held <= CHAN_IN_CAP / 2) {
         ch->in_stalled = 0;
         return 1;
     }

@@ -21,7 +21,8 @@
 #include "sshtun.h"
 #include "base/waitq.h"
 
-/* Bytes buffered per direction beyond the SSH window. */
+/* Memory buffered per direction beyond the SSH window, counted as the
+ * chunks held (chunkq.held), not as payload. */
 #define CHAN_IN_CAP (256 * 1024)
 #define CHAN_OUT_CAP (256 * 1024)
 

@@ -253,10 +253,14 @@ static int io_connect(struct sshtun_session *s, sshtun_error *err)
     return 0;
 }
 
-/* The I/O thread drops its reference on a channel it is done with. */
+/* The I/O thread drops its reference on a channel it is done with.  io
+ * is written under s->mu: session_mark_dirty reads it there once the
+ * session is lost, while fail_all may be releasing the channel. */
 static void io_release(struct sshtun_channel *ch)
 {
+    pthread_mutex_lock(&ch->sess->mu);
     ch->io = IO_DONE;
+    pthread_mutex_unlock(&ch->sess->mu);
     ch->lch = NULL;
     chan_unref(ch);
 }
@@ -415,7 +419,7 @@ static int continue_close(struct sshtun_session *s, struct sshtun_channel *ch)
  * bytes moved, or a negative libssh2 error. */
 static long read_channel(struct sshtun_channel *ch, size_t room)
 {
-    struct chunkq batch = { NULL, NULL, 0 };
+    struct chunkq batch = { NULL, NULL, 0, 0 };
     long total = 0, rc = 0;
 
     while (room > 0) {
@@ -446,14 +450,12 @@ static long read_channel(struct sshtun_channel *ch, size_t room)
     }
     if (batch.head) {
         int was_empty;
+        struct chunk *c;
         pthread_mutex_lock(&ch->mu);
         was_empty = ch->in.bytes == 0;
-        if (ch->in.tail)
-            ch->in.tail->next = batch.head;
-        else
-            ch->in.head = batch.head;
-        ch->in.tail = batch.tail;
-        ch->in.bytes += batch.bytes;
+        /* Small reads fill the tail chunk rather than hold a chunk each. */
+        while ((c = chunkq_pop(&batch)))
+            chunkq_append(&ch->in, c);
         if (was_empty)
             waitq_wake_one(&ch->recv_waiters);
         pthread_mutex_unlock(&ch->mu);
@@ -476,7 +478,7 @@ static long write_channel(struct sshtun_session *s, struct sshtun_channel *ch)
             c = chunkq_pop(&ch->out);
             /* Senders wait while the mailbox is full; let one in once it
              * is half empty rather than on every chunk. */
-            if (c && ch->out.bytes <= CHAN_OUT_CAP / 2)
+            if (c && ch->out.held <= CHAN_OUT_CAP / 2)
                 waitq_wake_one(&ch->send_waiters);
             pthread_mutex_unlock(&ch->mu);
             if (!c)
@@ -525,7 +527,7 @@ static int serve_channel(struct sshtun_session *s, struct sshtun_channel *ch)
         return continue_close(s, ch) ? 2 : 0;
     pthread_mutex_lock(&ch->mu);
     user_closed = ch->user_closed;
-    room = ch->in.bytes < CHAN_IN_CAP ? CHAN_IN_CAP - ch->in.bytes : 0;
+    room = chunkq_room(&ch->in, CHAN_IN_CAP);
     if (!room)
         ch->in_stalled = 1;
     pthread_mutex_unlock(&ch->mu);

@@ -3,7 +3,10 @@
  *
  * Chunks: the pool hands out clean chunks and reuses returned ones; a
  * chunkq keeps FIFO order, counts unread bytes exactly through push, pop,
- * partial reads across chunk boundaries and clear.  Wait queues, with real
+ * partial reads across chunk boundaries and clear; it counts the memory
+ * its chunks take too, and a stream of 1-byte reads (a peer sending
+ * 1-byte packets) fills tail chunks so that a capped queue stops within
+ * its cap, not after a chunk per byte.  Wait queues, with real
  * pthreads: waiters are woken one at a time in arrival order, a timed-out
  * waiter returns ETIMEDOUT and leaves the queue (head, middle or tail),
  * wake_all empties it, and deadlines are computed right.  Every wait in
@@ -228,6 +231,73 @@ START_TEST(chunkq_clear_empties)
     chunkq_push(&q, filled_chunk(3, 0));
     ck_assert_uint_eq(q.bytes, 3);
     chunkq_clear(&q);
+}
+END_TEST
+
+/* The I/O thread's reading, 1 byte a read: read while there is room
+ * under cap; returns the number of reads taken. */
+static size_t one_byte_reads(struct chunkq *q, size_t cap, size_t max)
+{
+    size_t n = 0;
+
+    while (n < max && chunkq_room(q, cap) > 0) {
+        chunkq_append(q, filled_chunk(1, (unsigned)n));
+        n++;
+    }
+    return n;
+}
+
+START_TEST(chunkq_one_byte_reads_fill_tail)
+{
+    struct chunkq q = { 0 };
+    const size_t cap = 256 * 1024;
+    unsigned char *buf = malloc(cap + CHUNK_SIZE);
+    size_t n;
+
+    ck_assert_ptr_nonnull(buf);
+    /* Before, each 1-byte read held a 64 KiB chunk until the payload
+     * cap (262,144 reads, about 16 GiB of chunks). */
+    n = one_byte_reads(&q, cap, 10 * cap);
+    ck_assert_uint_eq(q.bytes, n);
+    ck_assert_uint_le(q.held, cap + sizeof(struct chunk));
+    ck_assert_uint_le(n, q.held / sizeof(struct chunk) * CHUNK_SIZE);
+    ck_assert_uint_ge(n, cap - CHUNK_SIZE);
+    ck_assert_uint_eq(chunkq_room(&q, cap), 0);
+    ck_assert(chunkq_full(&q, cap));
+    /* The bytes come out in order. */
+    ck_assert_uint_eq(chunkq_read(&q, buf, n), n);
+    check_pattern(buf, n, 0);
+    ck_assert_uint_eq(q.held, 0);
+    ck_assert_uint_eq(q.bytes, 0);
+    free(buf);
+}
+END_TEST
+
+START_TEST(chunkq_held_counts_nearly_empty_chunks)
+{
+    struct chunkq q = { 0 };
+    struct chunk *c;
+
+    /* Pushed without merging, a 1-byte chunk costs a whole chunk. */
+    for (int i = 0; i < 4; i++)
+        chunkq_push(&q, filled_chunk(1, 0));
+    ck_assert_uint_eq(q.bytes, 4);
+    ck_assert_uint_eq(q.held, 4 * sizeof(struct chunk));
+    ck_assert(chunkq_full(&q, 4 * sizeof(struct chunk)));
+    /* Only the tail's free end is left under a reached cap. */
+    ck_assert_uint_eq(chunkq_room(&q, 4 * sizeof(struct chunk)),
+                      CHUNK_SIZE - 1);
+    c = chunkq_pop(&q);
+    ck_assert_uint_eq(q.held, 3 * sizeof(struct chunk));
+    chunk_put(c);
+    /* Data that does not fit the tail gets a chunk of its own. */
+    chunkq_append(&q, filled_chunk(CHUNK_SIZE, 0));
+    ck_assert_uint_eq(q.held, 4 * sizeof(struct chunk));
+    chunkq_append(&q, filled_chunk(1, 0));
+    ck_assert_uint_eq(q.held, 5 * sizeof(struct chunk));
+    ck_assert_uint_eq(q.bytes, 3 + CHUNK_SIZE + 1);
+    chunkq_clear(&q);
+    ck_assert_uint_eq(q.held, 0);
 }
 END_TEST
 
@@ -493,6 +563,8 @@ static Suite *queues_suite(void)
     tcase_add_test(chunks, chunkq_read_across_chunks);
     tcase_add_test(chunks, chunkq_read_big_and_small);
     tcase_add_test(chunks, chunkq_clear_empties);
+    tcase_add_test(chunks, chunkq_one_byte_reads_fill_tail);
+    tcase_add_test(chunks, chunkq_held_counts_nearly_empty_chunks);
     suite_add_tcase(s, chunks);
 
     tcase_add_checked_fixture(waits, waitq_setup, waitq_teardown);
