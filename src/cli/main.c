@@ -190,8 +190,10 @@ int main(int argc, char **argv)
      * them. */
     pthread_sigmask(SIG_BLOCK, &handled_signals, NULL);
     if (pipe2(stop_pipe, O_CLOEXEC) < 0
-        || pthread_create(&sig_thread, NULL, signal_main, NULL))
-        return fatal("cannot set up signal handling");
+        || pthread_create(&sig_thread, NULL, signal_main, NULL)) {
+        rc = fatal("cannot set up signal handling");
+        goto out;
+    }
     pthread_detach(sig_thread);
 
     if (a.show_help) {

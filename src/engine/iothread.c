@@ -24,10 +24,12 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <openssl/rand.h>
 
 #include "engine/auth.h"
 #include "engine/channel.h"
 #include "base/error.h"
+#include "base/fault.h"
 #include "engine/knownhosts.h"
 #include "base/log.h"
 #include "engine/proxy.h"
@@ -211,7 +213,13 @@ static int io_connect(struct sshtun_session *s, sshtun_error *err)
                            ? now_ms() + (int64_t)o->connect_timeout * 1000
                            : 0;
     int family = o->address_family >= 0 ? o->address_family : 0;
+    unsigned char rnd;
 
+    /* OpenSSL makes this thread's random generator on first use; failing
+     * inside libssh2's key exchange, that would leak there. */
+    if (RAND_bytes(&rnd, 1) != 1)
+        return err_set(err, SSHTUN_ERR_NOMEM, "out of memory (random "
+                       "number generator)");
     log_msg(o, SSHTUN_LOG_VERBOSE, "Connecting to %s port %d.", o->hostname,
             port);
     if (proxy_wanted(o))
@@ -223,7 +231,8 @@ static int io_connect(struct sshtun_session *s, sshtun_error *err)
         return rc;
     s->out.fd = s->sock;
     s->out.owner = s;
-    s->ssh = libssh2_session_init_ex(NULL, NULL, NULL, &s->out);
+    s->ssh = libssh2_session_init_ex(FAULT_SSH_ALLOC, FAULT_SSH_FREE,
+                                     FAULT_SSH_REALLOC, &s->out);
     if (!s->ssh)
         return err_set(err, SSHTUN_ERR_NOMEM, "libssh2 session init failed");
     libssh2_session_set_blocking(s->ssh, 0);
@@ -689,8 +698,11 @@ static int wait_events(struct sshtun_session *s, int timeout)
                 timeout = left > 0 ? (int)left : 0;
         }
     rc = poll(p, 2, timeout);
-    if (rc < 0 && errno != EINTR)
+    if (rc < 0 && errno != EINTR) {
+        snprintf(s->lost_msg, sizeof s->lost_msg, "poll: %s",
+                 strerror(errno));
         return -1;
+    }
     if (rc <= 0)
         return rc == 0 && timeout > 0;  /* idle: check the socket anyway */
     if (p[0].revents & POLLIN) {

@@ -16,16 +16,29 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
 
 #include "engine/channel.h"
 #include "base/chunk.h"
 #include "base/error.h"
 #include "forward/forward.h"
 #include "engine/session.h"
+#include "base/fault.h"
 
 /* Initialise libssh2 once, before threads start. */
 int sshtun_global_init(void)
 {
+    unsigned char rnd;
+
+    fault_init();                   /* test builds: count OpenSSL's too */
+    /* libssh2_init does not say when OpenSSL could not start (out of
+     * memory), and the random generator is made on first use: every
+     * handshake would then fail, and leak in libssh2.  Start both here. */
+    if (!OPENSSL_init_crypto(OPENSSL_INIT_ADD_ALL_CIPHERS
+                             | OPENSSL_INIT_ADD_ALL_DIGESTS, NULL)
+        || RAND_bytes(&rnd, 1) != 1)
+        return SSHTUN_ERR_NOMEM;
     return libssh2_init(0) ? SSHTUN_ERR_NOMEM : 0;
 }
 

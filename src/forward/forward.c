@@ -125,8 +125,10 @@ static void pump_client(struct fwd_conn *c)
         struct chunk *k = chunk_get();
         ssize_t n;
 
-        if (!k)
+        if (!k) {
+            chan_abort(c->ch);      /* out of memory: drop the connection */
             break;
+        }
         /* Hold a chunk only while there is data: an idle connection
          * waits in poll() with nothing allocated. */
         n = recv(c->fd, k->data, CHUNK_SIZE, MSG_DONTWAIT);
@@ -406,9 +408,14 @@ static void *accept_main(void *arg)
     p[n].events = POLLIN;
     for (;;) {
         if (poll(p, (nfds_t)n + 1, -1) < 0) {
-            if (errno == EINTR)
-                continue;
-            break;
+            /* Out of memory, say: listeners stay open, so keep serving
+             * them (after a pause); only the stop pipe ends this. */
+            if (errno != EINTR) {
+                log_msg(f->sess->opts, SSHTUN_LOG_ERROR, "port %d: poll: "
+                        "%s", sshtun_forward_port(f), strerror(errno));
+                poll(NULL, 0, 100);
+            }
+            continue;
         }
         if (p[n].revents)
             break;

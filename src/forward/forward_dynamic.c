@@ -98,11 +98,15 @@ static struct sshtun_channel *dynamic_connect(struct fwd_conn *c)
     rest = socks_leftover(sk, &len);
     if (len) {
         struct chunk *k = chunk_get();
-        if (k) {
-            memcpy(k->data, rest, len);
-            k->len = len;
-            chan_send_chunk(ch, k, NULL);
+        if (!k) {
+            /* Out of memory: drop the connection rather than the bytes
+             * (the connection's cleanup closes the channel). */
+            ch = NULL;
+            goto out;
         }
+        memcpy(k->data, rest, len);
+        k->len = len;
+        chan_send_chunk(ch, k, NULL);
     }
 out:
     memset(sk, 0, sizeof *sk);
