@@ -22,6 +22,7 @@
 #include <poll.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "cli/args.h"
@@ -154,6 +155,18 @@ static int run_until_done(sshtun_session *s)
     }
 }
 
+/* Each forwarded connection takes a descriptor: like a server, take the
+ * hard limit (the library leaves the process's limits to its program). */
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
 int main(int argc, char **argv)
 {
     struct cli_args a;
@@ -164,6 +177,7 @@ int main(int argc, char **argv)
     int rc;
 
     signal(SIGPIPE, SIG_IGN);
+    raise_fd_limit();
     memset(&a, 0, sizeof a);
     if (sshtun_global_init() || !(a.opts = sshtun_options_new()))
         return fatal("initialisation failed");

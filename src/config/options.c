@@ -24,7 +24,7 @@
 
 enum kind { K_STR, K_PORT, K_YESNO, K_STRICT, K_SECONDS, K_SECONDS_POSITIVE,
             K_LIST, K_FWD_LOCAL, K_FWD_DYNAMIC, K_FWD_REMOTE, K_ALLOW,
-            K_LOGLEVEL, K_SIZE, K_FAMILY, K_COUNT };
+            K_LOGLEVEL, K_SIZE, K_FAMILY, K_COUNT, K_LIMIT };
 
 /* Whether a kind accumulates values in a struct opt_list. */
 static int is_list(enum kind k)
@@ -75,6 +75,8 @@ static const struct keyword keywords[] = {
     { "ProxyJump", K_STR, F(proxy_jump) },
     { "LogLevel", K_LOGLEVEL, F(log.level) },
     { "WindowSize", K_SIZE, F(window_size) },
+    { "ForwardMaxConnections", K_LIMIT, F(max_connections) },
+    { "ForwardMaxHandshakes", K_LIMIT, F(max_handshakes) },
 };
 
 #define NKEYWORDS (sizeof keywords / sizeof keywords[0])
@@ -135,6 +137,8 @@ sshtun_options *sshtun_options_new(void)
     o->hash_known_hosts = -1;
     o->reconnect_max_delay = -1;
     o->reconnect_count = -1;
+    o->max_connections = -1;
+    o->max_handshakes = -1;
     return o;
 }
 
@@ -374,6 +378,18 @@ static int parse_count(void *p, const char *kw, const char *v,
     return 0;
 }
 
+/* A per-forward limit: 1 to OPTS_MAX_LIMIT. */
+static int parse_limit(void *p, const char *kw, const char *v,
+                       sshtun_error *err)
+{
+    long n = parse_number(v, OPTS_MAX_LIMIT);
+
+    if (n < 1)
+        return bad_value(err, kw, v, "a number from 1 to 65536");
+    set_int(p, (int)n);
+    return 0;
+}
+
 /* AddressFamily's values. */
 static int parse_family(void *p, const char *kw, const char *v,
                         sshtun_error *err)
@@ -501,6 +517,7 @@ static const value_parser parsers[] = {
     [K_SIZE] = parse_size_value,
     [K_FAMILY] = parse_family,
     [K_COUNT] = parse_count,
+    [K_LIMIT] = parse_limit,
 };
 
 /* Set one keyword's value (first value wins, lists accumulate). */
@@ -622,6 +639,18 @@ int opts_socks_timeout(const sshtun_options *o)
 {
     return o->socks_timeout > 0 ? o->socks_timeout
                                 : OPTS_DEFAULT_SOCKS_TIMEOUT;
+}
+
+int opts_max_connections(const sshtun_options *o)
+{
+    return o->max_connections > 0 ? o->max_connections
+                                  : OPTS_DEFAULT_MAX_CONNECTIONS;
+}
+
+int opts_max_handshakes(const sshtun_options *o)
+{
+    return o->max_handshakes > 0 ? o->max_handshakes
+                                 : OPTS_DEFAULT_MAX_HANDSHAKES;
 }
 
 long opts_window_size(const sshtun_options *o)

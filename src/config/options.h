@@ -62,6 +62,8 @@ struct sshtun_options {
     char *proxy_jump;               /* ProxyJump, "none" = unset */
     struct log_sink log;            /* LogLevel (-1 unset) and callback */
     long window_size;               /* bytes, -1 unset */
+    int max_connections;            /* per forward, -1 unset */
+    int max_handshakes;             /* per forward, -1 unset */
     sshtun_passphrase_fn pass_fn;
     void *pass_user;
 };
@@ -86,6 +88,15 @@ sshtun_options *opts_dup(const sshtun_options *o);
 #define OPTS_DEFAULT_SOCKS_TIMEOUT 10
 int opts_socks_timeout(const sshtun_options *o);
 int opts_server_alive_count(const sshtun_options *o);
+
+/* Per forward: connections open at once (ForwardMaxConnections), and
+ * connections still in their handshake (a SOCKS exchange, a channel
+ * open; ForwardMaxHandshakes), beyond which accepting pauses. */
+#define OPTS_DEFAULT_MAX_CONNECTIONS 10000
+#define OPTS_DEFAULT_MAX_HANDSHAKES 1000
+#define OPTS_MAX_LIMIT 65536
+int opts_max_connections(const sshtun_options *o);
+int opts_max_handshakes(const sshtun_options *o);
 
 /* Default window: measured best over a 20 ms link (see tests/bench). */
 #define OPTS_DEFAULT_WINDOW (8L * 1024 * 1024)

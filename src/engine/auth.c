@@ -19,6 +19,7 @@
 #include "base/log.h"
 #include "config/options.h"
 #include "base/waitq.h"
+#include "base/fdreserve.h"
 
 #define KEYFILE_MAX (64 * 1024)
 #define AUTH_STEP_MS 120000
@@ -119,7 +120,7 @@ static int try_agent(struct auth_ctx *s, const char *user,
 /* Read a key file into buf; returns its length or -errno. */
 static long read_key(const char *path, char *buf, size_t size)
 {
-    FILE *fp = fopen(path, "r");
+    FILE *fp = fdreserve_fopen(path, "r");
     size_t n;
 
     if (!fp)
@@ -403,7 +404,7 @@ int auth_run(struct auth_ctx *s, const char *user, sshtun_error *err)
             char path[PATH_MAX];
             FILE *fp;
             path_expand_tilde(path, sizeof path, "~/.ssh/id_rsa");
-            if ((fp = fopen(path, "r"))) {
+            if ((fp = fdreserve_fopen(path, "r"))) {
                 fclose(fp);
                 note(&notes, "%s not tried: RSA keys cannot be used "
                      "(libssh2 1.10 has no rsa-sha2, which OpenSSH 8.8 and "

@@ -32,6 +32,7 @@
 #include "base/fault.h"
 #include "engine/knownhosts.h"
 #include "base/log.h"
+#include "base/fdreserve.h"
 #include "engine/proxy.h"
 #include "engine/remote.h"
 #include "engine/session.h"
@@ -953,6 +954,8 @@ void *io_main(void *arg)
     unsigned seed = (unsigned)now_ms() ^ (unsigned)getpid();
     int64_t max_delay = (o->reconnect_max_delay > 0
                              ? o->reconnect_max_delay : 30) * 1000L;
+
+    fdreserve_privileged();         /* reconnects work at EMFILE too */
 
     rc = io_connect(s, &s->connect_err);
     if (rc) {

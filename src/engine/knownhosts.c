@@ -24,6 +24,7 @@
 #include "engine/knownhosts.h"
 #include "base/path.h"
 #include "base/log.h"
+#include "base/fdreserve.h"
 #include "config/options.h"
 
 #define MAX_FILES 8
@@ -77,7 +78,7 @@ static void knownhosts_name(char *buf, size_t size, const char *host,
 static void load_file(LIBSSH2_SESSION *ssh, const sshtun_options *o,
                       struct khfile *f)
 {
-    FILE *fp = fopen(f->path, "r");
+    FILE *fp = fdreserve_fopen(f->path, "r");
     char *line = NULL;
     size_t cap = 0;
     ssize_t len;
@@ -296,7 +297,7 @@ static int append_key(const sshtun_options *o, struct khset *set,
         snprintf(hashed, sizeof hashed, "|1|%s|%s", salt64, mac64);
         name = hashed;
     }
-    fp = fopen(path, "a");
+    fp = fdreserve_fopen(path, "a");
     ok = fp && fprintf(fp, "%s %s %s\n", name, alg, b64) > 0;
     if (fp && fclose(fp) != 0)
         ok = 0;

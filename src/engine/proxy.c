@@ -20,6 +20,7 @@
 #include "config/options.h"
 #include "engine/proxy.h"
 #include "base/waitq.h"
+#include "base/fdreserve.h"
 
 #define REAP_GRACE_MS 1000
 
@@ -82,7 +83,7 @@ static int start_command(struct sshtun_session *s, int *fd, sshtun_error *err)
     if (expand_command(s->opts->proxy_command, s->opts, cmd, sizeof cmd))
         return err_set(err, SSHTUN_ERR_INVAL, "ProxyCommand '%s': unknown "
                        "%% token or too long", s->opts->proxy_command);
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
+    if (fdreserve_socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
         return err_set(err, SSHTUN_ERR_IO, "socketpair: %s", strerror(errno));
     log_msg(s->opts, SSHTUN_LOG_DEBUG, "Executing proxy command: %s", cmd);
     pid = fork();
@@ -244,7 +245,7 @@ static int start_jump(struct sshtun_session *s, int *fd, sshtun_error *err)
         snprintf(why, sizeof why, "%s", err->msg);
         return err_set(err, err->code, "jump host %s: %s", name, why);
     }
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
+    if (fdreserve_socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
         return err_set(err, SSHTUN_ERR_IO, "socketpair: %s", strerror(errno));
     s->bridge_fd = sp[1];
     if ((rc = pthread_create(&s->bridge, NULL, bridge_main, s))) {

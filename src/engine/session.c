@@ -25,6 +25,7 @@
 #include "forward/forward.h"
 #include "engine/session.h"
 #include "base/fault.h"
+#include "base/fdreserve.h"
 
 /* Initialise libssh2 once, before threads start. */
 int sshtun_global_init(void)
@@ -39,6 +40,7 @@ int sshtun_global_init(void)
                              | OPENSSL_INIT_ADD_ALL_DIGESTS, NULL)
         || RAND_bytes(&rnd, 1) != 1)
         return SSHTUN_ERR_NOMEM;
+    fdreserve_init();               /* best effort: EMFILE comes later */
     return libssh2_init(0) ? SSHTUN_ERR_NOMEM : 0;
 }
 
@@ -47,6 +49,7 @@ void sshtun_global_cleanup(void)
 {
     libssh2_exit();
     chunk_pool_drain();
+    fdreserve_cleanup();
 }
 
 /* Free the session object itself. */

@@ -18,6 +18,7 @@
 #include "base/error.h"
 #include "engine/transport.h"
 #include "base/waitq.h"
+#include "base/fdreserve.h"
 
 /* Connect one address, waiting until the deadline.  Returns fd or -errno. */
 static int connect_one(const struct addrinfo *ai, int64_t deadline_ms)
@@ -25,8 +26,9 @@ static int connect_one(const struct addrinfo *ai, int64_t deadline_ms)
     int fd, one = 1, soerr = 0;
     socklen_t sl = sizeof soerr;
 
-    fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
-                ai->ai_protocol);
+    fd = fdreserve_socket(ai->ai_family,
+                          ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
+                          ai->ai_protocol);
     if (fd < 0)
         return -errno;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);

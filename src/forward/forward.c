@@ -23,12 +23,12 @@
 #include "forward/forward.h"
 #include "forward/listener.h"
 #include "base/log.h"
+#include "base/fdreserve.h"
 #include "config/options.h"
 #include "engine/remote.h"
 #include "engine/session.h"
 
 #define CONN_STACK (128 * 1024)
-#define FORWARD_MAX_CONNS 8192
 #define OPEN_TIMEOUT_DEFAULT_MS 60000
 
 struct fwd_conn {
@@ -36,6 +36,7 @@ struct fwd_conn {
     int fd;
     char peer[80];
     struct sshtun_channel *ch;      /* [fwd->mu] once requested */
+    int handshaking;                /* [fwd->mu] counted in nhandshakes */
     pthread_t writer;
     struct fwd_conn *prev, *next;   /* [fwd->mu] */
 };
@@ -54,6 +55,9 @@ struct sshtun_forward {
     pthread_cond_t cv;              /* a connection ended */
     struct fwd_conn *conns;             /* [mu] */
     int nconns;                     /* [mu] */
+    int nhandshakes;                /* [mu] conns still in kind->connect */
+    int no_accept;                  /* [mu] accepting is being stopped */
+    int64_t full_logged_ms;         /* [mu] last "at the limit" line */
     int stopping;                   /* [mu] */
     struct sshtun_forward *next;    /* [sess->mu] the session's forwards */
 };
@@ -167,6 +171,8 @@ static void conn_done(struct fwd_conn *c)
     if (c->next)
         c->next->prev = c->prev;
     f->nconns--;
+    if (c->handshaking)
+        f->nhandshakes--;
     pthread_cond_broadcast(&f->cv);
     pthread_mutex_unlock(&f->mu);
     if (c->fd >= 0)
@@ -288,6 +294,11 @@ static void *reader_main(void *arg)
     struct sshtun_forward *f = c->fwd;
     struct sshtun_channel *ch = f->kind->connect(c);
 
+    pthread_mutex_lock(&f->mu);
+    c->handshaking = 0;             /* room for the next one to start */
+    f->nhandshakes--;
+    pthread_cond_broadcast(&f->cv);
+    pthread_mutex_unlock(&f->mu);
     if (ch) {
         pthread_mutex_lock(&f->mu);
         c->ch = ch;
@@ -319,7 +330,8 @@ static void accept_one(struct sshtun_forward *f, int lfd)
     struct sockaddr_storage ss;
     socklen_t len = sizeof ss;
     char peer[80];
-    int fd = accept4(lfd, (struct sockaddr *)&ss, &len, SOCK_CLOEXEC);
+    int fd = fdreserve_accept4(lfd, (struct sockaddr *)&ss, &len,
+                               SOCK_CLOEXEC);
 
     if (fd < 0) {
         if (errno == EMFILE || errno == ENFILE || errno == ENOMEM) {
@@ -343,13 +355,17 @@ static void start_conn(struct sshtun_forward *f, int fd,
     pthread_t t;
 
     pthread_mutex_lock(&f->mu);
-    if (f->nconns >= FORWARD_MAX_CONNS || f->stopping
+    if (f->nconns >= opts_max_connections(f->sess->opts) || f->stopping
         || !(c = calloc(1, sizeof *c))) {
+        int say = !f->stopping && now_ms() - f->full_logged_ms >= 1000;
+        if (say)
+            f->full_logged_ms = now_ms();
         pthread_mutex_unlock(&f->mu);
-        if (!f->stopping)
+        if (say)                    /* at most a line a second */
             log_msg(f->sess->opts, SSHTUN_LOG_ERROR, "port %d: cannot take "
-                    "another connection (%d open)", sshtun_forward_port(f),
-                    f->nconns);
+                    "another connection (%d open, ForwardMaxConnections "
+                    "%d)", sshtun_forward_port(f), f->nconns,
+                    opts_max_connections(f->sess->opts));
         if (fd >= 0)
             close(fd);
         if (ch)
@@ -359,6 +375,8 @@ static void start_conn(struct sshtun_forward *f, int fd,
     c->fwd = f;
     c->fd = fd;
     c->ch = ch;
+    c->handshaking = 1;
+    f->nhandshakes++;
     snprintf(c->peer, sizeof c->peer, "%s", peer);
     c->next = f->conns;
     if (f->conns)
@@ -375,6 +393,29 @@ static void start_conn(struct sshtun_forward *f, int fd,
     }
 }
 
+/* Accept threads: while ForwardMaxHandshakes connections are still in
+ * their handshake, take no more (they wait in the listen backlog, or in
+ * the remote listener's queue).  Each handshake has a deadline, so the
+ * pause is bounded.  Returns 0, or -1 when accepting is being stopped. */
+static int wait_handshake_room(struct sshtun_forward *f)
+{
+    int max = opts_max_handshakes(f->sess->opts), rc;
+
+    pthread_mutex_lock(&f->mu);
+    if (f->nhandshakes >= max && !f->no_accept
+        && now_ms() - f->full_logged_ms >= 1000) {
+        f->full_logged_ms = now_ms();
+        log_msg(f->sess->opts, SSHTUN_LOG_VERBOSE, "port %d: %d handshakes "
+                "in progress (ForwardMaxHandshakes): accepting paused",
+                sshtun_forward_port(f), f->nhandshakes);
+    }
+    while (f->nhandshakes >= max && !f->no_accept)
+        pthread_cond_wait(&f->cv, &f->mu);
+    rc = f->no_accept ? -1 : 0;
+    pthread_mutex_unlock(&f->mu);
+    return rc;
+}
+
 /* Accept thread of a remote kind: take the channels the server opens. */
 static void *accept_remote_main(void *arg)
 {
@@ -382,8 +423,12 @@ static void *accept_remote_main(void *arg)
 
     for (;;) {
         sshtun_error err;
-        struct sshtun_channel *ch = sshtun_accept(f->rl, -1, &err);
+        struct sshtun_channel *ch;
         char peer[64];
+
+        if (wait_handshake_room(f))
+            break;
+        ch = sshtun_accept(f->rl, -1, &err);
 
         if (!ch)
             break;                  /* listener closed or session lost */
@@ -407,6 +452,8 @@ static void *accept_main(void *arg)
     p[n].fd = f->stop_pipe[0];
     p[n].events = POLLIN;
     for (;;) {
+        if (wait_handshake_room(f))
+            break;
         if (poll(p, (nfds_t)n + 1, -1) < 0) {
             /* Out of memory, say: listeners stay open, so keep serving
              * them (after a pause); only the stop pipe ends this. */
@@ -514,6 +561,10 @@ static void forward_stop_accepting(struct sshtun_forward *f)
     if (f->accept_stopped)
         return;
     f->accept_stopped = 1;
+    pthread_mutex_lock(&f->mu);
+    f->no_accept = 1;               /* ends a wait_handshake_room */
+    pthread_cond_broadcast(&f->cv);
+    pthread_mutex_unlock(&f->mu);
     if (f->rl) {
         remote_listener_cancel(f->rl);  /* ends the accept thread */
     } else {

@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -61,13 +62,29 @@ static int sock_send(void *ctx, const unsigned char *buf, size_t len)
     return fwd_send_all(*(int *)ctx, buf, len);
 }
 
+/* The address part of a peer "addr:port" or "[addr]:port" (a Unix
+ * socket's clients share one name). */
+static void peer_address(const char *peer, char *buf, size_t size)
+{
+    const char *end = peer[0] == '[' ? strchr(peer, ']') : strrchr(peer, ':');
+    size_t n = end ? (size_t)(end - peer) : strlen(peer);
+
+    if (peer[0] == '[' && end) {
+        peer++;
+        n--;
+    }
+    snprintf(buf, size, "%.*s", (int)n, peer);
+}
+
 /* Connect step: SOCKS handshake, rules, channel open, reply. */
 static struct sshtun_channel *dynamic_connect(struct fwd_conn *c)
 {
     const struct socks_cfg *cfg = forward_cfg(fwd_conn_forward(c));
     const sshtun_options *o = fwd_conn_session(c)->opts;
     int fd = fwd_conn_fd(c);
-    struct socks_io io = { sock_recv, sock_send, &fd, fwd_conn_peer(c) };
+    char addr[64];
+    struct socks_io io = { sock_recv, sock_send, &fd, fwd_conn_peer(c),
+                           addr };
     struct socks *sk = malloc(sizeof *sk);
     struct sshtun_channel *ch = NULL;
     const unsigned char *rest;
@@ -76,6 +93,7 @@ static struct sshtun_channel *dynamic_connect(struct fwd_conn *c)
 
     if (!sk)
         return NULL;
+    peer_address(io.peer, addr, sizeof addr);
     if (socks_serve_handshake(&io, cfg, sk, o)
         || !socks_check_allowed(&io, cfg, sk, o))
         goto out;

@@ -32,6 +32,7 @@
 #include "socks/socks_server.h"
 #include "engine/transport.h"
 #include "base/waitq.h"
+#include "base/fdreserve.h"
 
 #define LOCAL_CONNECT_MS 10000
 
@@ -69,7 +70,8 @@ static int connect_local(const char *host, int port, int *sys_errno,
 static int connect_unix(const char *path, sshtun_error *err)
 {
     struct sockaddr_un sa;
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    int fd = fdreserve_socket(AF_UNIX,
+                              SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     int rc, e = 0;
 
     memset(&sa, 0, sizeof sa);
@@ -144,7 +146,8 @@ static struct sshtun_channel *remote_socks_connect(struct fwd_conn *c)
     const struct remote_cfg *cfg = forward_cfg(fwd_conn_forward(c));
     const sshtun_options *o = fwd_conn_session(c)->opts;
     struct sshtun_channel *ch = fwd_conn_channel(c);
-    struct socks_io io = { chan_io_recv, chan_io_send, ch, fwd_conn_peer(c) };
+    struct socks_io io = { chan_io_recv, chan_io_send, ch, fwd_conn_peer(c),
+                           NULL };
     struct socks *sk = malloc(sizeof *sk);
     const unsigned char *rest;
     size_t len;

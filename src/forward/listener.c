@@ -40,14 +40,19 @@ void sockaddr_format(const void *sa, char *buf, size_t size)
 /* Bind one address.  Returns fd, or -errno. */
 static int bind_one(const struct sockaddr *sa, socklen_t len)
 {
-    int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+    /* Non-blocking: accept runs after poll, and must not block if the
+     * client left in between (it holds the descriptor reserve's lock). */
+    int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+                    0), one = 1;
 
     if (fd < 0)
         return -errno;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     if (sa->sa_family == AF_INET6)
         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
-    if (bind(fd, sa, len) < 0 || listen(fd, 128) < 0) {
+    /* A long backlog: clients wait there while accepting pauses
+     * (ForwardMaxHandshakes). */
+    if (bind(fd, sa, len) < 0 || listen(fd, SOMAXCONN) < 0) {
         int e = errno;
         close(fd);
         return -e;
@@ -185,9 +190,9 @@ int listener_open_unix(struct listener *l, const char *path,
                            "on that socket path", path, strerror(errno));
         snprintf(sa.sun_path, sizeof sa.sun_path, "%.*s/s",
                  (int)sizeof sa.sun_path - 3, tmp);
-        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0
-            || chmod(sa.sun_path, 0600) < 0 || listen(fd, 128) < 0
+            || chmod(sa.sun_path, 0600) < 0 || listen(fd, SOMAXCONN) < 0
             || link(sa.sun_path, path) < 0)
             e = errno;
         unlink(sa.sun_path);

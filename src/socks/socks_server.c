@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/error.h"
 #include "base/path.h"
@@ -31,6 +32,8 @@ int socks_cfg_load(struct socks_cfg *cfg, const sshtun_options *o,
         path_expand_tilde(path, sizeof path, o->socks_auth_file);
         if ((rc = socks_creds_load(&cfg->creds, path, err)))
             return rc;
+        if (!(cfg->throttle = socks_throttle_new()))
+            return err_set(err, SSHTUN_ERR_NOMEM, "out of memory");
     }
     return 0;
 }
@@ -39,6 +42,42 @@ int socks_cfg_load(struct socks_cfg *cfg, const sshtun_options *o,
 void socks_cfg_free(struct socks_cfg *cfg)
 {
     socks_creds_free(&cfg->creds);
+    socks_throttle_free(cfg->throttle);
+    cfg->throttle = NULL;
+}
+
+/* Check a username/password, with the throttle: an address with too
+ * many failures is refused unchecked; every failure is answered late. */
+static int check_password(const struct socks_io *io,
+                          const struct socks_cfg *cfg, const struct socks *sk,
+                          const sshtun_options *o)
+{
+    struct socks_throttle *t = io->addr ? cfg->throttle : NULL;
+    struct timespec delay = { SOCKS_AUTH_FAIL_DELAY_MS / 1000,
+                              SOCKS_AUTH_FAIL_DELAY_MS % 1000 * 1000000L };
+    int ok;
+
+    if (t && socks_throttle_blocked(t, io->addr, now_ms())) {
+        ok = 0;
+        log_msg(o, SSHTUN_LOG_ERROR, "SOCKS client %s: too many failed "
+                "passwords from %s, refused unchecked", io->peer, io->addr);
+    } else {
+        ok = socks_creds_check(&cfg->creds, sk->user, sk->pass);
+        if (!ok)
+            log_msg(o, SSHTUN_LOG_ERROR, "SOCKS client %s: username/"
+                    "password refused for user '%s'", io->peer, sk->user);
+    }
+    if (ok) {
+        if (t)
+            socks_throttle_succeeded(t, io->addr);
+        return 1;
+    }
+    if (t)
+        socks_throttle_failed(t, io->addr, now_ms());
+    /* In this client's thread: a guesser waits, nobody else does. */
+    while (nanosleep(&delay, &delay) < 0 && errno == EINTR)
+        ;
+    return 0;
 }
 
 /* Run the handshake. */
@@ -55,14 +94,9 @@ int socks_serve_handshake(const struct socks_io *io,
         enum socks_step st = socks_step(sk, out, &outlen);
         long n;
 
-        if (st == SOCKS_CHECK_AUTH) {
-            int ok = socks_creds_check(&cfg->creds, sk->user, sk->pass);
-            st = socks_auth_result(sk, ok, out, &outlen);
-            if (!ok)
-                log_msg(o, SSHTUN_LOG_ERROR, "SOCKS client %s: username/"
-                        "password refused for user '%s'", io->peer,
-                        sk->user);
-        }
+        if (st == SOCKS_CHECK_AUTH)
+            st = socks_auth_result(sk, check_password(io, cfg, sk, o), out,
+                                   &outlen);
         if (outlen && io->send(io->ctx, out, outlen))
             return -1;
         if (st == SOCKS_REQUEST)

@@ -15,10 +15,12 @@
 #include "config/allowlist.h"
 #include "socks/socks.h"
 #include "socks/socks_auth.h"
+#include "socks/socks_throttle.h"
 #include "sshtun.h"
 
 struct socks_cfg {
     struct socks_creds creds;       /* n == 0: no authentication */
+    struct socks_throttle *throttle;    /* with creds: failed passwords */
     struct allowlist allow;
     int timeout_ms;
 };
@@ -33,6 +35,9 @@ struct socks_io {
     int (*send)(void *ctx, const unsigned char *buf, size_t len);
     void *ctx;
     const char *peer;               /* for log lines */
+    const char *addr;               /* the client's address (no port), for
+                                       counting failed passwords; NULL
+                                       if unknown */
 };
 
 /* Build the configuration from the options (SocksAuthFile, SocksAllow,
@@ -42,7 +47,9 @@ int socks_cfg_load(struct socks_cfg *cfg, const sshtun_options *o,
 void socks_cfg_free(struct socks_cfg *cfg);
 
 /* Run the handshake to a decoded request within the timeout, answering
- * and logging failures.  Returns 0 with sk holding the request, or -1. */
+ * and logging failures; a failed password is answered after a delay, and
+ * an address with too many is refused unchecked (socks_throttle.h).
+ * Returns 0 with sk holding the request, or -1. */
 int socks_serve_handshake(const struct socks_io *io,
                           const struct socks_cfg *cfg, struct socks *sk,
                           const sshtun_options *o);
