@@ -228,11 +228,12 @@ class Sshd:
 class Sshtun:
     """A running `sshtun` process, its stderr kept in a file."""
 
-    def __init__(self, sshd, *args, wait_ports=(), env=None, **kw):
+    def __init__(self, sshd, *args, wait_ports=(), env=None, preexec_fn=None,
+                 **kw):
         self.errpath = tempfile.mktemp(prefix="sshtun-err-", dir=sshd.dir)
         self.proc = start(sshd.sshtun_args(*args, **kw), env=env or sshd.env(),
                           stdout=subprocess.DEVNULL,
-                          stderr=open(self.errpath, "w"))
+                          stderr=open(self.errpath, "w"), preexec_fn=preexec_fn)
         for spec in wait_ports:
             host, port = spec if isinstance(spec, tuple) else ("127.0.0.1", spec)
             try:

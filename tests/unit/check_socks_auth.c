@@ -9,7 +9,10 @@
  * Loads real files from a private temporary directory: one readable by
  * group or others is refused, 0600 and 0400 are accepted, a missing file
  * is an I/O error, an oversized one is refused.  Freeing wipes the list
- * and may repeat.
+ * and may repeat.  The failed-password throttle (socks_throttle.c), with
+ * explicit clocks: an address is refused after SOCKS_AUTH_MAX_FAILURES,
+ * others are not; failures older than the window no longer count, a good
+ * password forgets them, and a full table gives up its stalest address.
  */
 #include "config.h"
 
@@ -21,6 +24,7 @@
 #include <unistd.h>
 
 #include "socks/socks_auth.h"
+#include "socks/socks_throttle.h"
 
 /* Parse text as "creds", asserting success. */
 static void parse_ok(struct socks_creds *c, const char *text)
@@ -412,6 +416,7 @@ static Suite *socks_auth_suite(void)
     TCase *check = tcase_create("check");
     TCase *load = tcase_create("load");
     TCase *release = tcase_create("free");
+    TCase *throttle = tcase_create("throttle");
 
     tcase_add_test(parse, parse_lines);
     tcase_add_test(parse, parse_comments);
@@ -435,8 +440,71 @@ static Suite *socks_auth_suite(void)
 
     tcase_add_test(release, free_twice);
     suite_add_tcase(s, release);
+
+    tcase_add_test(throttle, throttle_blocks_after_max);
+    tcase_add_test(throttle, throttle_success_forgets);
+    tcase_add_test(throttle, throttle_table_bounded);
+    suite_add_tcase(s, throttle);
     return s;
 }
+
+/* ------------------------------------------------------- throttle */
+
+START_TEST(throttle_blocks_after_max)
+{
+    struct socks_throttle *t = socks_throttle_new();
+    int64_t now = 1000000;
+
+    ck_assert_ptr_nonnull(t);
+    for (int i = 0; i < SOCKS_AUTH_MAX_FAILURES; i++) {
+        ck_assert(!socks_throttle_blocked(t, "192.0.2.1", now));
+        socks_throttle_failed(t, "192.0.2.1", now + i);
+    }
+    ck_assert(socks_throttle_blocked(t, "192.0.2.1", now + 100));
+    ck_assert(!socks_throttle_blocked(t, "192.0.2.2", now + 100));
+    /* A window after the last attempt, the address may try again. */
+    ck_assert(!socks_throttle_blocked(t, "192.0.2.1",
+                                      now + 9 + SOCKS_AUTH_FAIL_WINDOW_MS));
+    socks_throttle_failed(t, "192.0.2.1", now + 10 + SOCKS_AUTH_FAIL_WINDOW_MS);
+    ck_assert(!socks_throttle_blocked(t, "192.0.2.1",
+                                      now + 11 + SOCKS_AUTH_FAIL_WINDOW_MS));
+    socks_throttle_free(t);
+}
+END_TEST
+
+START_TEST(throttle_success_forgets)
+{
+    struct socks_throttle *t = socks_throttle_new();
+
+    for (int i = 0; i < SOCKS_AUTH_MAX_FAILURES - 1; i++)
+        socks_throttle_failed(t, "::1", 5);
+    socks_throttle_succeeded(t, "::1");
+    socks_throttle_failed(t, "::1", 6);
+    ck_assert(!socks_throttle_blocked(t, "::1", 7));
+    socks_throttle_free(t);
+}
+END_TEST
+
+START_TEST(throttle_table_bounded)
+{
+    struct socks_throttle *t = socks_throttle_new();
+    char addr[32];
+
+    for (int i = 0; i < SOCKS_AUTH_MAX_FAILURES; i++)
+        socks_throttle_failed(t, "198.51.100.7", 10);
+    /* A flood of new addresses, each newer than the first one. */
+    for (int i = 0; i < SOCKS_THROTTLE_SLOTS; i++) {
+        snprintf(addr, sizeof addr, "10.0.%d.%d", i / 256, i % 256);
+        socks_throttle_failed(t, addr, 20 + i);
+    }
+    /* The stalest entry gave its place up; the newest are all there. */
+    ck_assert(!socks_throttle_blocked(t, "198.51.100.7", 30));
+    for (int i = 0; i < SOCKS_AUTH_MAX_FAILURES - 1; i++)
+        socks_throttle_failed(t, "10.0.3.255", 5000);
+    ck_assert(socks_throttle_blocked(t, "10.0.3.255", 5001));
+    socks_throttle_free(t);
+}
+END_TEST
 
 int main(void)
 {
