@@ -409,45 +409,6 @@ START_TEST(free_twice)
 END_TEST
 
 /* The suite: parsing, checking, loading, freeing. */
-static Suite *socks_auth_suite(void)
-{
-    Suite *s = suite_create("socks_auth");
-    TCase *parse = tcase_create("parse");
-    TCase *check = tcase_create("check");
-    TCase *load = tcase_create("load");
-    TCase *release = tcase_create("free");
-    TCase *throttle = tcase_create("throttle");
-
-    tcase_add_test(parse, parse_lines);
-    tcase_add_test(parse, parse_comments);
-    tcase_add_test(parse, parse_crlf);
-    tcase_add_test(parse, parse_colon_in_password);
-    tcase_add_test(parse, parse_empty_password);
-    tcase_add_test(parse, parse_errors);
-    tcase_add_test(parse, parse_lengths);
-    tcase_add_test(parse, parse_many);
-    suite_add_tcase(s, parse);
-
-    tcase_add_test(check, check_pairs);
-    tcase_add_test(check, check_prefix_and_longer);
-    tcase_add_test(check, check_empty_list);
-    suite_add_tcase(s, check);
-
-    tcase_add_test(load, load_modes);
-    tcase_add_test(load, load_errors);
-    tcase_add_test(load, load_size_limit);
-    suite_add_tcase(s, load);
-
-    tcase_add_test(release, free_twice);
-    suite_add_tcase(s, release);
-
-    tcase_add_test(throttle, throttle_blocks_after_max);
-    tcase_add_test(throttle, throttle_success_forgets);
-    tcase_add_test(throttle, throttle_table_bounded);
-    suite_add_tcase(s, throttle);
-    return s;
-}
-
 /* ------------------------------------------------------- throttle */
 
 START_TEST(throttle_blocks_after_max)
@@ -505,6 +466,45 @@ START_TEST(throttle_table_bounded)
     socks_throttle_free(t);
 }
 END_TEST
+
+static Suite *socks_auth_suite(void)
+{
+    Suite *s = suite_create("socks_auth");
+    TCase *parse = tcase_create("parse");
+    TCase *check = tcase_create("check");
+    TCase *load = tcase_create("load");
+    TCase *release = tcase_create("free");
+    TCase *throttle = tcase_create("throttle");
+
+    tcase_add_test(parse, parse_lines);
+    tcase_add_test(parse, parse_comments);
+    tcase_add_test(parse, parse_crlf);
+    tcase_add_test(parse, parse_colon_in_password);
+    tcase_add_test(parse, parse_empty_password);
+    tcase_add_test(parse, parse_errors);
+    tcase_add_test(parse, parse_lengths);
+    tcase_add_test(parse, parse_many);
+    suite_add_tcase(s, parse);
+
+    tcase_add_test(check, check_pairs);
+    tcase_add_test(check, check_prefix_and_longer);
+    tcase_add_test(check, check_empty_list);
+    suite_add_tcase(s, check);
+
+    tcase_add_test(load, load_modes);
+    tcase_add_test(load, load_errors);
+    tcase_add_test(load, load_size_limit);
+    suite_add_tcase(s, load);
+
+    tcase_add_test(release, free_twice);
+    suite_add_tcase(s, release);
+
+    tcase_add_test(throttle, throttle_blocks_after_max);
+    tcase_add_test(throttle, throttle_success_forgets);
+    tcase_add_test(throttle, throttle_table_bounded);
+    suite_add_tcase(s, throttle);
+    return s;
+}
 
 int main(void)
 {
