@@ -181,7 +181,7 @@ static void open_pump(struct conn *c)
     }
     if (!io->pump)
         log_msg(c->sess->opts, SSHTUN_LOG_DEBUG, "no idle pump channel (%s); "
-                "idle connections are checked once a second",
+                "probe opens will make the connection read",
                 ssherr_text(io->ssh));
 }
 

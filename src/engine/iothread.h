@@ -37,6 +37,10 @@ struct conn_io {
     LIBSSH2_CHANNEL *pump;              /* idle channel that lets us read */
     int alive_pending;                  /* liveness probe awaiting reply */
     int64_t alive_sent_ms;              /* when the last probe went out */
+    int probed;                         /* a probe went out since the
+                                           server last sent anything */
+    int probe_wanted;                   /* send a probe open next */
+    int probing;                        /* a probe open is in flight */
     int64_t idle_since;                 /* no channel since (0: busy) */
     char lost_msg[256];                 /* why the loop gave up, if known */
 
