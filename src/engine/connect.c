@@ -23,7 +23,7 @@
 #include "engine/auth.h"
 #include "engine/conn.h"
 #include "engine/connect.h"
-#include "engine/iothread.h"
+#include "engine/conn_io.h"
 #include "engine/knownhosts.h"
 #include "engine/proxy.h"
 #include "engine/session.h"

@@ -37,6 +37,7 @@
 #include "engine/channel.h"
 #include "engine/conn.h"
 #include "engine/connect.h"
+#include "engine/conn_io.h"
 #include "engine/iothread.h"
 #include "engine/pool.h"
 #include "engine/remote.h"
@@ -45,24 +46,6 @@
 
 #define STOP_DRAIN_MS 2000
 #define PROBE_TYPE "liveness-probe@invalid"
-
-/* A fresh I/O state. */
-struct conn_io *io_state_new(void)
-{
-    struct conn_io *io = calloc(1, sizeof *io);
-
-    if (!io)
-        return NULL;
-    io->sock = -1;
-    io->bridge_fd = -1;
-    return io;
-}
-
-/* Free an I/O state (its connection is torn down already). */
-void io_state_free(struct conn_io *io)
-{
-    free(io);
-}
 
 /* Set the connection's state; the first connection's is the session's. */
 static void set_state(struct conn *c, enum conn_state st)
@@ -489,7 +472,7 @@ static void finish(struct conn *c, int rc, const char *reason)
 }
 
 /* Thread entry: connect, report, serve until stopped or lost. */
-void *io_main(void *arg)
+static void *io_main(void *arg)
 {
     struct conn *c = arg;
     char reason[512];
@@ -514,4 +497,19 @@ void *io_main(void *arg)
     rc = serve(c, reason, sizeof reason);
     finish(c, rc, reason);
     return NULL;
+}
+
+/* Start the I/O thread. */
+int iothread_start(struct conn *c, sshtun_error *err)
+{
+    int rc;
+
+    conn_ref(c);                    /* the I/O thread's */
+    rc = pthread_create(&c->thread, NULL, io_main, c);
+    if (rc) {
+        conn_unref(c);
+        return err_set(err, SSHTUN_ERR_NOMEM, "cannot start an I/O "
+                       "thread: %s", strerror(rc));
+    }
+    return 0;
 }

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "engine/channel.h"
+#include "engine/chanopen.h"
 #include "base/error.h"
 #include "forward/forward.h"
 #include "forward/listener.h"
