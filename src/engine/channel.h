@@ -95,6 +95,10 @@ struct sshtun_channel *chan_new(struct sshtun_session *s, const char *type,
                                 const unsigned char *payload, size_t len,
                                 const char *target);
 
+/* Free a channel from chan_new that no session has counted (its open
+ * was refused before it was queued). */
+void chan_discard(struct sshtun_channel *ch);
+
 /* Take a reference. */
 void chan_ref(struct sshtun_channel *ch);
 

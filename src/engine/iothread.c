@@ -57,21 +57,19 @@ static void set_state(struct conn *c, enum conn_state st)
     };
 
     pthread_mutex_lock(&c->mu);
-    c->state = st;
+    __atomic_store_n(&c->state, st, __ATOMIC_RELEASE);
     pthread_mutex_unlock(&c->mu);
     if (c->primary)
         session_set_state(c->sess, mirror[st]);
 }
 
 /* The open in flight has been answered (or failed): this connection is
- * free for the next; remember the fastest answer as a round trip. */
+ * free for the next; the pool learns the round trip. */
 static void open_done(struct conn *c, struct sshtun_channel *ch)
 {
     int took = (int)(now_ms() - ch->open_sent_ms);
-    int rtt = __atomic_load_n(&c->rtt_ms, __ATOMIC_RELAXED);
 
-    if (took >= 0 && (rtt == 0 || took < rtt))
-        __atomic_store_n(&c->rtt_ms, took ? took : 1, __ATOMIC_RELAXED);
+    pool_note_rtt(c, took > 0 ? took : 1);
     c->io->opening = NULL;
     __atomic_store_n(&c->opening_since, 0, __ATOMIC_RELEASE);
 }

@@ -19,6 +19,7 @@
 #include "base/chunk.h"
 #include "base/error.h"
 #include "base/waitq.h"
+#include "base/workers.h"
 #include "engine/iothread.h"
 #include "engine/pool.h"
 #include "engine/session.h"
@@ -32,6 +33,7 @@ int sshtun_global_init(void)
 /* Undo sshtun_global_init. */
 void sshtun_global_cleanup(void)
 {
+    workers_drain();
     libssh2_exit();
     chunk_pool_drain();
 }

@@ -73,12 +73,9 @@ struct conn *pool_add_primary(struct sshtun_session *s, sshtun_error *err)
 /* Whether c can send an open now: up, no open in flight, not ending. */
 static int is_free(struct conn *c)
 {
-    int up;
-
-    pthread_mutex_lock(&c->mu);
-    up = c->state == CONN_UP && !c->stop;
-    pthread_mutex_unlock(&c->mu);
-    return up && !__atomic_load_n(&c->opening_since, __ATOMIC_ACQUIRE);
+    return conn_get_state(c) == CONN_UP
+           && !__atomic_load_n(&c->stop, __ATOMIC_ACQUIRE)
+           && !__atomic_load_n(&c->opening_since, __ATOMIC_ACQUIRE);
 }
 
 /* Add one connection now (s->mu held).  Returns it, not yet started, or
@@ -135,6 +132,7 @@ int pool_submit_open(struct sshtun_session *s, struct sshtun_channel *ch,
         return rc;
     }
     s->nchannels++;
+    s->refs++;                      /* the channel's */
     ch->in_pool = 1;
     ch->pool_next = NULL;
     if (s->pool.open_tail)
@@ -183,21 +181,27 @@ struct sshtun_channel *pool_take_open(struct conn *c)
     return ch;
 }
 
-/* The grace before growing: POOL_GRACE_MS, or four of the fastest round
- * trip any connection has measured if that is longer. */
+/* The grace before growing (an atomic read: every open asks). */
 int pool_grace_ms(struct sshtun_session *s)
 {
-    int grace = POOL_GRACE_MS;
+    int rtt = __atomic_load_n(&s->pool.rtt_ms, __ATOMIC_RELAXED);
 
-    pthread_mutex_lock(&s->mu);
-    for (int i = 0; i < s->pool.n; i++) {
-        int rtt = __atomic_load_n(&s->pool.conns[i]->rtt_ms,
-                                  __ATOMIC_RELAXED);
-        if (rtt > 0 && 4 * rtt > grace)
-            grace = 4 * rtt;
-    }
-    pthread_mutex_unlock(&s->mu);
-    return grace;
+    return 4 * rtt > POOL_GRACE_MS ? 4 * rtt : POOL_GRACE_MS;
+}
+
+/* An open was answered in took_ms: the fastest answer any connection has
+ * had is the best guess at the round trip (an answer also waits for the
+ * server's own connect). */
+void pool_note_rtt(struct conn *c, int took_ms)
+{
+    int *rtt = &c->sess->pool.rtt_ms;
+    int old = __atomic_load_n(rtt, __ATOMIC_RELAXED);
+
+    while ((old == 0 || took_ms < old)
+           && !__atomic_compare_exchange_n(rtt, &old, took_ms, 0,
+                                           __ATOMIC_RELAXED,
+                                           __ATOMIC_RELAXED))
+        ;
 }
 
 /* Say once why the pool cannot grow (s->mu held). */

@@ -61,6 +61,8 @@ struct pool {
     int exhausted_logged;           /* [mu] said once that max is reached */
     int single_only;                /* [mu] logins cannot be repeated */
     int next_id;                    /* [mu] names connections in logs */
+    int rtt_ms;                     /* atomic: the fastest open answer
+                                       seen, ms (0: none yet) */
     struct conn *ended;             /* [mu] finished, to be joined */
     struct sshtun_channel *open_head;   /* [mu] opens no connection took */
     struct sshtun_channel *open_tail;   /* [mu] */
