@@ -24,7 +24,7 @@
 
 enum kind { K_STR, K_PORT, K_YESNO, K_STRICT, K_SECONDS, K_SECONDS_POSITIVE,
             K_LIST, K_FWD_LOCAL, K_FWD_DYNAMIC, K_FWD_REMOTE, K_ALLOW,
-            K_LOGLEVEL, K_SIZE, K_FAMILY, K_COUNT, K_POOL_SIZE };
+            K_LOGLEVEL, K_SIZE, K_FAMILY, K_COUNT, K_POOL_SIZE, K_BUDGET };
 
 /* Whether a kind accumulates values in a struct opt_list. */
 static int is_list(enum kind k)
@@ -78,6 +78,7 @@ static const struct keyword keywords[] = {
     { "PoolMin", K_POOL_SIZE, F(pool_min) },
     { "PoolMax", K_POOL_SIZE, F(pool_max) },
     { "PoolIdleTime", K_SECONDS, F(pool_idle_time) },
+    { "MemoryBudget", K_BUDGET, F(memory_budget) },
 };
 
 #define NKEYWORDS (sizeof keywords / sizeof keywords[0])
@@ -141,6 +142,7 @@ sshtun_options *sshtun_options_new(void)
     o->pool_min = -1;
     o->pool_max = -1;
     o->pool_idle_time = -1;
+    o->memory_budget = -1;
     return o;
 }
 
@@ -503,6 +505,31 @@ static int parse_pool_size(void *p, const char *kw, const char *v,
     return 0;
 }
 
+/* A memory budget: bytes with an optional K, M or G suffix. */
+static int parse_budget(void *p, const char *kw, const char *v,
+                        sshtun_error *err)
+{
+    char *end;
+    long n;
+
+    if (!isdigit((unsigned char)*v))
+        return bad_value(err, kw, v, "bytes from 4M to 64G");
+    n = strtol(v, &end, 10);
+    if (n > OPTS_MAX_BUDGET)
+        n = -1;
+    else if (*end == 'k' || *end == 'K')
+        n <<= 10, end++;
+    else if (*end == 'm' || *end == 'M')
+        n <<= 20, end++;
+    else if (*end == 'g' || *end == 'G')
+        n <<= 30, end++;
+    if (*end || n < OPTS_MIN_BUDGET || n > OPTS_MAX_BUDGET)
+        return bad_value(err, kw, v, "bytes from 4M to 64G");
+    if (*(long *)p < 0)
+        *(long *)p = n;
+    return 0;
+}
+
 /* The parser of each kind, indexed by enum kind. */
 static const value_parser parsers[] = {
     [K_STR] = parse_str,
@@ -521,6 +548,7 @@ static const value_parser parsers[] = {
     [K_FAMILY] = parse_family,
     [K_COUNT] = parse_count,
     [K_POOL_SIZE] = parse_pool_size,
+    [K_BUDGET] = parse_budget,
 };
 
 /* Set one keyword's value (first value wins, lists accumulate). */
@@ -647,6 +675,11 @@ int opts_socks_timeout(const sshtun_options *o)
 long opts_window_size(const sshtun_options *o)
 {
     return o->window_size > 0 ? o->window_size : OPTS_DEFAULT_WINDOW;
+}
+
+long opts_memory_budget(const sshtun_options *o)
+{
+    return o->memory_budget > 0 ? o->memory_budget : OPTS_DEFAULT_BUDGET;
 }
 
 int opts_pool_max(const sshtun_options *o)

@@ -20,6 +20,7 @@
 #include "base/chunk.h"
 #include "sshtun.h"
 #include "base/waitq.h"
+#include "engine/window.h"
 
 /* Bytes buffered per direction beyond the SSH window. */
 #define CHAN_IN_CAP (256 * 1024)
@@ -75,6 +76,7 @@ struct sshtun_channel {
     /* io: the owning connection's I/O thread's own state. */
     LIBSSH2_CHANNEL *lch;
     int64_t open_sent_ms;           /* when the open went out */
+    struct window win;              /* receive window and its budget */
     struct sshtun_channel *io_next; /* the connection's channel list */
     int eof_sent;
     int in_eof_seen;

@@ -163,7 +163,6 @@ static int serve_probe(struct conn *c)
  * one).  Returns 1 on progress, 0, or -1 if the connection is lost. */
 static int serve_opens(struct conn *c)
 {
-    long window = opts_window_size(c->sess->opts);
     int progress = 0;
 
     if (!c->io->opening && (c->io->probing || c->io->probe_wanted)) {
@@ -179,9 +178,12 @@ static int serve_opens(struct conn *c)
 
         if (!ch && (conn_stopping(c) || !(ch = start_open(c))))
             return progress;
+        if (!ch->win.floor)
+            window_init(&ch->win, window_floor(),
+                        opts_window_size(c->sess->opts));
         lch = libssh2_channel_open_ex(c->io->ssh, ch->type,
                                       (unsigned)strlen(ch->type),
-                                      (unsigned)window, IO_MAX_PACKET,
+                                      (unsigned)ch->win.floor, IO_MAX_PACKET,
                                       (const char *)ch->open_payload,
                                       (unsigned)ch->open_payload_len);
         if (lch) {

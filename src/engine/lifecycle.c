@@ -23,6 +23,7 @@
 #include "engine/iothread.h"
 #include "engine/pool.h"
 #include "engine/session.h"
+#include "engine/window.h"
 
 /* Initialise libssh2 once, before threads start. */
 int sshtun_global_init(void)
@@ -75,6 +76,7 @@ sshtun_session *sshtun_session_connect(const sshtun_options *opts,
     }
     if (!(s = session_new(opts, err)))
         return NULL;
+    window_budget_set(opts_memory_budget(s->opts));
     if (complete_options(s->opts, err) || !(c = pool_add_primary(s, err))) {
         session_unref(s);
         return NULL;
