@@ -156,7 +156,7 @@ static struct session_hook *take_hooks(struct sshtun_session *s)
     pthread_mutex_lock(&s->mu);
     hooks = s->hooks;
     s->hooks = NULL;
-    s->stop = 1;
+    __atomic_store_n(&s->stop, 1, __ATOMIC_RELEASE);
     pthread_cond_broadcast(&s->cv);
     pthread_mutex_unlock(&s->mu);
     return hooks;

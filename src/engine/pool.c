@@ -138,7 +138,7 @@ int pool_submit_open(struct sshtun_session *s, struct sshtun_channel *ch,
     if (s->pool.open_tail)
         s->pool.open_tail->pool_next = ch;
     else
-        s->pool.open_head = ch;
+        __atomic_store_n(&s->pool.open_head, ch, __ATOMIC_RELEASE);
     s->pool.open_tail = ch;
     s->pool.open_len++;
     for (int i = 0; i < s->pool.n; i++) {
@@ -165,10 +165,14 @@ struct sshtun_channel *pool_take_open(struct conn *c)
     struct sshtun_session *s = c->sess;
     struct sshtun_channel *ch;
 
+    /* Every pass of every I/O thread asks: look before locking. */
+    if (!__atomic_load_n(&s->pool.open_head, __ATOMIC_ACQUIRE))
+        return NULL;
     pthread_mutex_lock(&s->mu);
     ch = s->pool.open_head;
     if (ch) {
-        s->pool.open_head = ch->pool_next;
+        __atomic_store_n(&s->pool.open_head, ch->pool_next,
+                         __ATOMIC_RELEASE);
         if (!s->pool.open_head)
             s->pool.open_tail = NULL;
         s->pool.open_len--;
@@ -359,7 +363,8 @@ void pool_fail_queued(struct sshtun_session *s, int code, const char *msg)
     list = s->pool.open_head;
     for (struct sshtun_channel *ch = list; ch; ch = ch->pool_next)
         ch->in_pool = 0;
-    s->pool.open_head = s->pool.open_tail = NULL;
+    __atomic_store_n(&s->pool.open_head, NULL, __ATOMIC_RELEASE);
+    s->pool.open_tail = NULL;
     s->pool.open_len = 0;
     pthread_mutex_unlock(&s->mu);
     while (list) {

@@ -63,12 +63,7 @@ void session_set_state(struct sshtun_session *s, enum session_state st)
 /* Whether close was requested. */
 int session_stopping(struct sshtun_session *s)
 {
-    int stop;
-
-    pthread_mutex_lock(&s->mu);
-    stop = s->stop;
-    pthread_mutex_unlock(&s->mu);
-    return stop;
+    return __atomic_load_n(&s->stop, __ATOMIC_ACQUIRE);
 }
 
 /* Register a hook. */

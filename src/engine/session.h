@@ -64,7 +64,8 @@ struct pool {
     int rtt_ms;                     /* atomic: the fastest open answer
                                        seen, ms (0: none yet) */
     struct conn *ended;             /* [mu] finished, to be joined */
-    struct sshtun_channel *open_head;   /* [mu] opens no connection took */
+    struct sshtun_channel *open_head;   /* [mu] to write; atomic reads:
+                                           opens no connection took */
     struct sshtun_channel *open_tail;   /* [mu] */
     int open_len;                   /* [mu] */
 };
@@ -77,7 +78,8 @@ struct sshtun_session {
     int refs;                       /* [mu] user, channels, listeners,
                                        connections, forwards */
     enum session_state state;       /* [mu] the first connection's */
-    int stop;                       /* [mu] close requested */
+    int stop;                       /* [mu] to write; atomic reads: close
+                                       requested */
     char last_error[512];           /* [mu] */
     sshtun_error connect_err;       /* [mu] the first connect's result */
     int nchannels;                  /* [mu] live channel objects */
