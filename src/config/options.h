@@ -62,6 +62,11 @@ struct sshtun_options {
     char *proxy_jump;               /* ProxyJump, "none" = unset */
     struct log_sink log;            /* LogLevel (-1 unset) and callback */
     long window_size;               /* bytes, -1 unset */
+    int password_authentication;    /* yes/no, -1 unset (yes) */
+    int kbdint_authentication;      /* yes/no, -1 unset (yes) */
+    int pubkey_authentication;      /* yes/no, -1 unset (yes) */
+    char *preferred_authentications;    /* method list, NULL: ssh's order */
+    char *pubkey_accepted_algorithms;   /* algolist.h syntax, NULL: default */
     sshtun_passphrase_fn pass_fn;
     void *pass_user;
 };

@@ -243,7 +243,7 @@ static int io_connect(struct sshtun_session *s, sshtun_error *err)
         return rc;
     {
         struct auth_ctx a = { s->ssh, o, s->forwarding_disabled,
-                              auth_wait, s };
+                              auth_wait, s, NULL };
         if ((rc = auth_run(&a, o->user, err)))
             return rc;
     }
