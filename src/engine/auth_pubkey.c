@@ -30,6 +30,7 @@
 #include "engine/ssherr.h"
 
 #define PASSPHRASE_TRIES 3
+#define KEY_NEEDS_PASS 1            /* attempt_key: ask, then try again */
 
 /* ssh's default identities, in its order. */
 static const char *const default_identities[] = {
@@ -195,7 +196,9 @@ static int try_libssh2_key(struct auth_state *st, struct key_try *kt,
     return rc;
 }
 
-/* One attempt at a key with passphrase pass (NULL: none). */
+/* One attempt at a key with passphrase pass (NULL: none): 0,
+ * SSHTUN_ERR_AUTH, SSHTUN_ERR_KEY (wrong passphrase), KEY_NEEDS_PASS or a
+ * session-level error. */
 static int attempt_key(struct auth_state *st, struct key_try *kt,
                        const char *pass)
 {
@@ -215,8 +218,7 @@ static int attempt_key(struct auth_state *st, struct key_try *kt,
     case SSHKEY_BAD_PASS:
         return SSHTUN_ERR_KEY;
     case SSHKEY_NEED_PASS:
-        auth_note(st, "%s needs a passphrase", kt->label);
-        return SSHTUN_ERR_AUTH;
+        return KEY_NEEDS_PASS;
     case SSHKEY_NOMEM:
         return err_set(st->err, SSHTUN_ERR_NOMEM, "out of memory");
     default:
@@ -311,8 +313,13 @@ static int try_key_text(struct auth_state *st, const char *data, size_t len,
     if (!key_usable(st, &kt))
         return SSHTUN_ERR_AUTH;
     log_msg(st->o, SSHTUN_LOG_DEBUG, "Trying private key: %s", label);
-    rc = kt.ki.encrypted ? with_passphrase(st, &kt)
-                         : attempt_key(st, &kt, NULL);
+    /* Without a passphrase first when we read the key ourselves: a key
+     * sshtun cannot use is then refused before anyone is asked. */
+    rc = kt.ki.encrypted && (kt.ki.type == KEY_ED25519
+                             || kt.ki.type == KEY_ECDSA)
+             ? KEY_NEEDS_PASS : attempt_key(st, &kt, NULL);
+    if (rc == KEY_NEEDS_PASS)
+        rc = with_passphrase(st, &kt);
     if (rc == 0 && who->has_secret) {
         memcpy(st->won->secret, who->secret, sizeof who->secret);
         st->won->has_secret = 1;
