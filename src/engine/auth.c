@@ -245,10 +245,18 @@ static int run_method(struct auth_state *st, const char *m)
         return SSHTUN_ERR_AUTH;
     if (!strcmp(m, "publickey") && o->pubkey_authentication != 0)
         return auth_pubkey(st);
-    if (!strcmp(m, "keyboard-interactive") && o->kbdint_authentication != 0)
+    /* Of the two methods that ask, only the first offered is used, so
+     * the user is asked for one secret, as the documentation says. */
+    if (st->asked_interactive)
+        return SSHTUN_ERR_AUTH;
+    if (!strcmp(m, "keyboard-interactive") && o->kbdint_authentication != 0) {
+        st->asked_interactive = 1;
         return try_kbdint(st);
-    if (!strcmp(m, "password") && o->password_authentication != 0)
+    }
+    if (!strcmp(m, "password") && o->password_authentication != 0) {
+        st->asked_interactive = 1;
         return try_password(st);
+    }
     return SSHTUN_ERR_AUTH;
 }
 

@@ -41,6 +41,8 @@ struct auth_state {
     char rsa_algs[3][16];           /* its RSA algorithms, in its order */
     int n_rsa_algs;
     int offers;                     /* publickey offers made */
+    int asked_interactive;          /* keyboard-interactive or password
+                                       has had its turn */
     struct auth_memo_entry *memo;   /* the memo's record, or NULL */
     struct auth_memo_entry *won;    /* filled with what succeeded */
     struct auth_retry retry[AUTH_RETRY_MAX];
