@@ -406,6 +406,10 @@ static int try_fallbacks(struct auth_state *st)
             if (rc != SSHTUN_ERR_AUTH)
                 return rc;
         }
+        auth_note(st, "RSA key %s refused under every algorithm tried (if "
+                  "the server knows it, it may not take rsa-sha2 as libssh2 "
+                  "1.10 sends it: RSA needs an OpenSSH-compatible server)",
+                  r->label);
     }
     return SSHTUN_ERR_AUTH;
 }

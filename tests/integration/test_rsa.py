@@ -5,7 +5,8 @@ later refuse; sshtun signs them itself as rsa-sha2-512 (falling back to
 rsa-sha2-256).  Checked here: keys in OpenSSH format (plain, and encrypted
 with the passphrase from SSH_ASKPASS, asked once), PEM and PKCS#8, the
 default ~/.ssh/id_rsa, a key in a real ssh-agent (started here, killed by
-PID), a key from memory through the C API, a server that accepts only
+PID; a key added with ssh-add -c, refused then confirmed), a key from
+memory through the C API, a server that accepts only
 rsa-sha2-256 or only ssh-rsa, PubkeyAcceptedAlgorithms (and its old name
 PubkeyAcceptedKeyTypes) from -o and from a config file, a wrong
 passphrase, keys sshtun cannot use (768 bits, aes256-gcm) followed by one
@@ -178,6 +179,41 @@ def test_agent_rsa_key():
         F.stop(agent)
 
 
+def test_agent_confirmation():
+    # ssh-add -c: the agent asks its SSH_ASKPASS before each signature.
+    key = make_key(sshd, "id_rsa_confirm")
+    sock = os.path.join(sshd.dir, "agent-confirm.sock")
+    answer = os.path.join(sshd.dir, "confirm-answer")
+    script = os.path.join(sshd.dir, "confirm.sh")
+    with open(script, "w") as f:
+        f.write("#!/bin/sh\ngrep -q yes '%s' && echo yes && exit 0\nexit 1\n" % answer)
+    os.chmod(script, 0o755)
+    aenv = sshd.env()
+    aenv.update(SSH_ASKPASS=script, SSH_ASKPASS_REQUIRE="force", DISPLAY=":0")
+    agent = F.start(["ssh-agent", "-D", "-a", sock], env=aenv, stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while not os.path.exists(sock) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        env = sshd.env()
+        env["SSH_AUTH_SOCK"] = sock
+        subprocess.run(["ssh-add", "-c", key], env=env, check=True, timeout=30,
+                       stdin=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        with open(answer, "w") as f:
+            f.write("no\n")
+        # Refused: the next key (the ed25519 file) gets in.
+        ok, rc, err = authenticates(sshd, "-i", sshd.client_key, env=env, key=False)
+        assert ok and "ssh-agent did not sign with rsa-sha2-512 (refused)" in err, err
+        with open(answer, "w") as f:
+            f.write("yes\n")
+        ok, rc, err = authenticates(sshd, env=env, key=False)
+        assert ok and "Offering agent key id_rsa_confirm with rsa-sha2-512" in err, err
+        assert "did not sign" not in err, err
+    finally:
+        F.stop(agent)
+
+
 def test_memory_key_through_api():
     srv = F.TcpServer(F.echo_handler)
     try:
@@ -213,6 +249,7 @@ def test_ssh_rsa_only_when_named():
     key = make_key(sha1_sshd, "id_rsa_sha1")
     rc, err = F.run_sshtun(sha1_sshd, key=key)
     assert rc == 255 and "Permission denied" in err, err
+    assert "refused under every algorithm tried" in err, err
     ok, rc, err = authenticates(sha1_sshd, "-o", "PubkeyAcceptedAlgorithms=+ssh-rsa", key=key)
     assert ok and "with ssh-rsa" in err, err
 
@@ -286,7 +323,7 @@ def test_memo_asks_once_for_two_connections():
 if __name__ == "__main__":
     F.run_tests([test_openssh_key_moves_bytes, test_encrypted_openssh_key_asks_once,
                  test_pem_and_pkcs8, test_wrong_passphrase, test_default_id_rsa,
-                 test_agent_rsa_key, test_memory_key_through_api,
+                 test_agent_rsa_key, test_agent_confirmation, test_memory_key_through_api,
                  test_server_accepting_only_rsa_sha2_256, test_ssh_rsa_only_when_named,
                  test_accepted_algorithms_from_config_file, test_unknown_rsa_then_ed25519,
                  test_unusable_keys_then_usable_one, test_pubkey_authentication_no,
