@@ -400,7 +400,8 @@ static int try_fallbacks(struct auth_state *st)
                                    st->rsa_algs[a], r->label);
             if (rc == 0) {
                 auth_won_identity(st, r->who);
-                memcpy(st->won->secret, r->who->secret, sizeof r->who->secret);
+                memcpy(st->won->secret, r->who->secret,
+                       sizeof r->who->secret);
                 st->won->has_secret = r->who->has_secret;
             }
             if (rc != SSHTUN_ERR_AUTH)
@@ -414,7 +415,8 @@ static int try_fallbacks(struct auth_state *st)
     return SSHTUN_ERR_AUTH;
 }
 
-/* The identity the memo remembers, first: -1 if none here. */
+/* The identity the memo remembers, tried first (SSHTUN_ERR_AUTH when
+ * there is none, or it is an agent key). */
 static int try_remembered(struct auth_state *st)
 {
     const struct auth_memo_entry *m = st->memo;
@@ -425,7 +427,7 @@ static int try_remembered(struct auth_state *st)
         return try_file(st, m->path, 1);
     if (m->identity == AUTH_ID_MEMORY && m->index < st->o->identity_data.n)
         return try_memory(st, m->index);
-    return SSHTUN_ERR_AUTH;         /* an agent key: auth_agent puts it first */
+    return SSHTUN_ERR_AUTH;     /* an agent key: auth_agent puts it first */
 }
 
 /* Whether the memo's identity is this file or memory key (tried first). */

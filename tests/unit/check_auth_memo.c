@@ -26,7 +26,8 @@
 START_TEST(memo_empty_then_first_success_stays)
 {
     struct auth_memo *m = auth_memo_new();
-    struct auth_memo_entry *e = calloc(1, sizeof *e), *got = calloc(1, sizeof *got);
+    struct auth_memo_entry *e = calloc(1, sizeof *e);
+    struct auth_memo_entry *got = calloc(1, sizeof *got);
 
     ck_assert_ptr_nonnull(m);
     ck_assert_int_eq(auth_memo_get(m, got), 0);
@@ -54,7 +55,8 @@ END_TEST
 START_TEST(memo_agent_blob_and_password)
 {
     struct auth_memo *m = auth_memo_new();
-    struct auth_memo_entry *e = calloc(1, sizeof *e), *got = calloc(1, sizeof *got);
+    struct auth_memo_entry *e = calloc(1, sizeof *e);
+    struct auth_memo_entry *got = calloc(1, sizeof *got);
 
     e->method = AUTH_METHOD_PUBLICKEY;
     e->identity = AUTH_ID_AGENT;
@@ -85,7 +87,8 @@ END_TEST
 START_TEST(memo_kbdint_never_kept)
 {
     struct auth_memo *m = auth_memo_new();
-    struct auth_memo_entry *e = calloc(1, sizeof *e), *got = calloc(1, sizeof *got);
+    struct auth_memo_entry *e = calloc(1, sizeof *e);
+    struct auth_memo_entry *got = calloc(1, sizeof *got);
     sshtun_options *o = sshtun_options_new();
     sshtun_error err;
 
@@ -120,7 +123,8 @@ static struct auth_memo *shared;
 /* Record a success naming this thread's index. */
 static void *recorder(void *arg)
 {
-    struct auth_memo_entry *e = calloc(1, sizeof *e), *got = calloc(1, sizeof *got);
+    struct auth_memo_entry *e = calloc(1, sizeof *e);
+    struct auth_memo_entry *got = calloc(1, sizeof *got);
 
     e->method = AUTH_METHOD_PUBLICKEY;
     e->identity = AUTH_ID_MEMORY;
