@@ -175,6 +175,13 @@ def test_agent_rsa_key():
         assert ok, err
         rc, err = F.run_sshtun(sshd, "-o", "IdentityAgent=none", key=False, env=env)
         assert rc == 255 and "agent key" not in err, err
+        # Other key types sign through the same agent client.
+        subprocess.run(["ssh-add", "-D"], env=env, check=True, timeout=30,
+                       stdin=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(["ssh-add", sshd.client_key], env=env, check=True, timeout=30,
+                       stdin=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        ok, rc, err = authenticates(sshd, env=env, key=False)
+        assert ok and "with ssh-ed25519 (offer 1)" in err, err
     finally:
         F.stop(agent)
 
