@@ -61,6 +61,8 @@ struct pool {
     int exhausted_logged;           /* [mu] said once that max is reached */
     int single_only;                /* [mu] logins cannot be repeated */
     int next_id;                    /* [mu] names connections in logs */
+    int rtt_ms;                     /* atomic: the fastest open answer
+                                       seen, ms (0: none yet) */
     struct conn *ended;             /* [mu] finished, to be joined */
     struct sshtun_channel *open_head;   /* [mu] opens no connection took */
     struct sshtun_channel *open_tail;   /* [mu] */
@@ -93,6 +95,11 @@ struct sshtun_session {
 
 /* Maximum channel objects per session: bounds every per-session list. */
 #define SESSION_MAX_CHANNELS 65536
+
+/* A new session object with its own copy of opts, one reference (the
+ * caller's), no connection; NULL with err if out of memory. */
+struct sshtun_session *session_new(const sshtun_options *opts,
+                                   sshtun_error *err);
 
 /* Take / drop a reference; the last one frees the session. */
 void session_ref(struct sshtun_session *s);
