@@ -66,6 +66,11 @@ struct sshtun_options {
     long window_size;               /* bytes, -1 unset */
     long memory_budget;             /* bytes all channels' windows may
                                        promise, -1 unset (64M) */
+    int password_authentication;    /* yes/no, -1 unset (yes) */
+    int kbdint_authentication;      /* yes/no, -1 unset (yes) */
+    int pubkey_authentication;      /* yes/no, -1 unset (yes) */
+    char *preferred_authentications;    /* method list, NULL: ssh's order */
+    char *pubkey_accepted_algorithms;   /* algolist.h syntax, NULL: default */
     int pool_min;                   /* connections kept, -1 unset (1) */
     int pool_max;                   /* connections at most, -1 unset (8) */
     int pool_idle_time;             /* seconds before an idle extra

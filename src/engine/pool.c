@@ -15,6 +15,7 @@
 #include "base/error.h"
 #include "base/waitq.h"
 #include "config/options.h"
+#include "engine/auth_memo.h"
 #include "engine/channel.h"
 #include "engine/conn.h"
 #include "engine/pool.h"
@@ -79,12 +80,15 @@ static int is_free(struct conn *c)
 }
 
 /* Add one connection now (s->mu held).  Returns it, not yet started, or
- * NULL when the pool is full or out of memory. */
+ * NULL when the pool is full, the login cannot be repeated, or out of
+ * memory. */
 static struct conn *grow_locked(struct sshtun_session *s)
 {
     struct conn *c;
 
-    if (s->stop || s->pool.n >= opts_pool_max(s->opts)
+    if (!auth_memo_can_repeat(s->memo, s->opts))
+        s->pool.single_only = 1;
+    if (s->stop || s->pool.single_only || s->pool.n >= opts_pool_max(s->opts)
         || s->pool.n >= POOL_LIMIT)
         return NULL;
     c = conn_new(s, 0, ++s->pool.next_id);
@@ -241,6 +245,8 @@ struct conn *pool_grow_for_waiting(struct sshtun_session *s)
     pthread_mutex_lock(&s->mu);
     if (must_grow_locked(s) && (s->state == SS_UP
                                 || s->state == SS_RECONNECTING)) {
+        if (!auth_memo_can_repeat(s->memo, s->opts))
+            s->pool.single_only = 1;
         if (s->pool.single_only)
             log_exhausted_locked(s, "the login cannot be repeated without "
                                  "asking (keyboard-interactive with "

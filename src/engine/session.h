@@ -24,6 +24,7 @@
 #include "config/options.h"
 #include "sshtun.h"
 
+struct auth_memo;
 struct sshtun_channel;
 struct conn;
 
@@ -88,6 +89,10 @@ struct sshtun_session {
                                        before connect returns */
     struct session_hook *hooks;     /* [mu] */
     struct pool pool;               /* [mu] */
+
+    /* How the first connection authenticated: the others do the same,
+     * with any password or passphrase typed kept (locked, wiped). */
+    struct auth_memo *memo;
 
     /* The host key the first connection accepted: every later
      * connection must present the same. */
