@@ -103,7 +103,8 @@ static void deliver(struct sshtun_channel *ch, struct chunkq *batch)
 }
 
 /* Read available data (up to room bytes, per_call at a time) into the
- * inbound queue.  Returns bytes moved, or a negative libssh2 error. */
+ * inbound queue.  Returns bytes moved, or a negative libssh2 error (even
+ * when some bytes were moved first). */
 static long read_channel(struct sshtun_channel *ch, size_t room,
                          size_t per_call)
 {
@@ -140,7 +141,10 @@ static long read_channel(struct sshtun_channel *ch, size_t room,
     }
     if (batch.head)
         deliver(ch, &batch);
-    return total ? total : rc;
+    /* What came before an error is good; the error is still reported
+     * (libssh2 may have lost a packet, e.g. out of memory, and reading
+     * on would hand over the bytes after the gap). */
+    return rc ? rc : total;
 }
 
 /* The next chunk to write, letting a blocked sender in once the mailbox

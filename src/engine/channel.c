@@ -124,8 +124,6 @@ void chan_finish(struct sshtun_channel *ch, enum chan_state st, int err,
     pthread_mutex_unlock(&ch->mu);
 }
 
-}
-
 /* Error to report for a channel that can no longer send. */
 static int send_error_locked(struct sshtun_channel *ch)
 {
