@@ -457,6 +457,7 @@ static long read_channel(struct sshtun_channel *ch, size_t room)
         if (was_empty)
             waitq_wake_one(&ch->recv_waiters);
         pthread_mutex_unlock(&ch->mu);
+        stats_add(&ch->sess->stats.bytes_in, (uint64_t)total);
     }
     return total ? total : rc;
 }
@@ -496,6 +497,8 @@ static long write_channel(struct sshtun_session *s, struct sshtun_channel *ch)
             ch->out_cur = NULL;
         }
     }
+    if (total)
+        stats_add(&s->stats.bytes_out, (uint64_t)total);
     return total;
 }
 
@@ -747,6 +750,8 @@ static int check_alive(struct sshtun_session *s)
             s->alive_sent_ms = now;
         rc = libssh2_channel_setenv(s->pump, "SSHTUN_ALIVE", "1");
         s->alive_pending = rc == LIBSSH2_ERROR_EAGAIN;
+        if (!s->alive_pending && rc != LIBSSH2_ERROR_TIMEOUT)
+            stats_set(&s->stats.keepalive_rtt_ms, now_ms() - s->alive_sent_ms);
         if (rc < 0 && rc != LIBSSH2_ERROR_EAGAIN && !ssherr_is_channel(rc)
             && rc != LIBSSH2_ERROR_TIMEOUT)
             return -1;
@@ -940,6 +945,7 @@ void *io_main(void *arg)
     int64_t max_delay = (o->reconnect_max_delay > 0
                              ? o->reconnect_max_delay : 30) * 1000L;
 
+    stats_set(&s->stats.keepalive_rtt_ms, -1);
     rc = io_connect(s, &s->connect_err);
     if (rc) {
         io_teardown(s, 1);
@@ -947,6 +953,7 @@ void *io_main(void *arg)
         return NULL;
     }
     for (;;) {
+        stats_session_up(s, 1);
         set_state(s, SS_UP);
         s->out.last_rx_ms = now_ms();
         rc = io_loop(s);
@@ -959,6 +966,7 @@ void *io_main(void *arg)
         /* Lost, and asked to come back: in-flight connections end (never
          * silently corrupted), listeners stay. */
         log_msg(o, SSHTUN_LOG_ERROR, "Connection down: %s", reason);
+        stats_session_up(s, 0);
         set_state(s, SS_RECONNECTING);
         fail_all(s, SSHTUN_ERR_SESSION, reason, 1);
         io_teardown(s, 1);
@@ -974,6 +982,8 @@ void *io_main(void *arg)
             }
             log_msg(o, SSHTUN_LOG_ERROR, "Reconnecting in %.1f s.",
                     (double)jittered / 1000);
+            stats_session_retry(s, now_ms() + jittered,
+                                attempts ? s->connect_err.msg : reason);
             if (sleep_unless_stopped(s, jittered)) {
                 rc = 0;
                 snprintf(reason, sizeof reason, "session closed");
@@ -987,6 +997,7 @@ void *io_main(void *arg)
                         attempts == 1 ? "" : "s");
                 attempts = 0;
                 delay = 1000;
+                stats_add(&s->stats.reconnects, 1);
                 rc = 1;
                 break;
             }

@@ -18,6 +18,7 @@
 
 #include "config/options.h"
 #include "sshtun.h"
+#include "engine/stats.h"
 #include "engine/transport.h"
 
 struct sshtun_channel;
@@ -53,6 +54,7 @@ struct sshtun_session {
     int wakefd;                         /* eventfd: wakes the I/O thread */
     pthread_t io_thread;
     sshtun_error connect_err;           /* result of the connect phase */
+    struct session_stats stats;         /* counters (engine/stats.h) */
 
     /* Owned by the I/O thread alone. */
     int sock;

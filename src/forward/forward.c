@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,10 +27,21 @@
 #include "config/options.h"
 #include "engine/remote.h"
 #include "engine/session.h"
+#include "engine/stats.h"
+#include "socks/socks_server.h"
 
 #define CONN_STACK (128 * 1024)
 #define FORWARD_MAX_CONNS 8192
 #define OPEN_TIMEOUT_DEFAULT_MS 60000
+
+/* A forward's counters (sshtun_forward_stats reads them). */
+struct fwd_counters {
+    uint64_t conns_total;
+    uint64_t bytes_up;
+    uint64_t bytes_down;
+    uint64_t open_failed[SSHTUN_OPEN_FAILURE_KINDS];
+    struct socks_counters socks;
+};
 
 struct fwd_conn {
     struct sshtun_forward *fwd;
@@ -56,6 +68,8 @@ struct sshtun_forward {
     int nconns;                     /* [mu] */
     int stopping;                   /* [mu] */
     struct sshtun_forward *next;    /* [sess->mu] the session's forwards */
+    char spec[320];                 /* [sess->mu] as started; "" until set */
+    struct fwd_counters count;      /* atomic adds, no lock */
 };
 
 /* Start a detached or joinable thread with a small stack. */
@@ -102,6 +116,8 @@ static void *writer_main(void *arg)
 
     while ((rc = chan_recv_chunk(c->ch, &k, NULL)) == 1) {
         int bad = fwd_send_all(c->fd, k->data + k->off, k->len - k->off);
+        if (!bad)
+            stats_add(&c->fwd->count.bytes_down, k->len - k->off);
         chunk_put(k);
         if (bad) {
             rc = -1;
@@ -147,6 +163,7 @@ static void pump_client(struct fwd_conn *c)
             break;
         }
         k->len = (size_t)n;
+        stats_add(&c->fwd->count.bytes_up, (uint64_t)n);
         if (chan_send_chunk(c->ch, k, NULL))
             break;
     }
@@ -257,11 +274,38 @@ static struct sshtun_channel *conn_open(struct fwd_conn *c, const char *host,
                                                   : OPEN_TIMEOUT_DEFAULT_MS,
                        err) == 0)
         return ch;
+    forward_count_open_failure(f, err->code);
     pthread_mutex_lock(&f->mu);
     c->ch = NULL;
     pthread_mutex_unlock(&f->mu);
     sshtun_close(ch);
     return NULL;
+}
+
+/* Count a failed open (or a failed local connect of a remote kind) by
+ * its SSHTUN_ERR_* code. */
+void forward_count_open_failure(struct sshtun_forward *f, int code)
+{
+    int kind;
+
+    switch (code) {
+    case SSHTUN_ERR_PROHIBITED: kind = SSHTUN_OPEN_PROHIBITED; break;
+    case SSHTUN_ERR_CONNECT_FAILED: case SSHTUN_ERR_CONNECT:
+    case SSHTUN_ERR_RESOLVE:
+        kind = SSHTUN_OPEN_CONNECT_FAILED;
+        break;
+    case SSHTUN_ERR_UNKNOWN_TYPE: kind = SSHTUN_OPEN_UNKNOWN_TYPE; break;
+    case SSHTUN_ERR_RESOURCE: kind = SSHTUN_OPEN_RESOURCE; break;
+    case SSHTUN_ERR_TIMEOUT: kind = SSHTUN_OPEN_TIMEOUT; break;
+    default: kind = SSHTUN_OPEN_OTHER; break;
+    }
+    stats_add(&f->count.open_failed[kind], 1);
+}
+
+/* The SOCKS counters of a forward, for its kind's socks_io. */
+struct socks_counters *forward_socks_counters(struct sshtun_forward *f)
+{
+    return &f->count.socks;
 }
 
 /* Open a direct-tcpip channel for the client. */
@@ -364,6 +408,7 @@ static void start_conn(struct sshtun_forward *f, int fd,
     f->conns = c;
     f->nconns++;
     pthread_mutex_unlock(&f->mu);
+    stats_add(&f->count.conns_total, 1);
     if (start_thread(&t, reader_main, c, 1)) {
         log_msg(f->sess->opts, SSHTUN_LOG_ERROR, "cannot start a thread "
                 "for %s", c->peer);
@@ -644,5 +689,103 @@ int sshtun_session_start_forwards(sshtun_session *s, sshtun_error *err)
                             sshtun_forward_dynamic, "dynamic", err)))
         return rc;
     err_clear(err);
+    return 0;
+}
+
+/* ---------------------------------------------------------------- by spec */
+
+/* Record the spec a forward was started with. */
+void forward_set_spec(struct sshtun_forward *f, const char *spec)
+{
+    pthread_mutex_lock(&f->sess->mu);
+    snprintf(f->spec, sizeof f->spec, "%s", spec);
+    pthread_mutex_unlock(&f->sess->mu);
+}
+
+/* Visit the session's forwards under its lock. */
+int forward_each(struct sshtun_session *s,
+                 int (*fn)(struct sshtun_forward *f, const char *kind,
+                           const char *spec, void *arg),
+                 void *arg)
+{
+    int rc = 0;
+
+    pthread_mutex_lock(&s->mu);
+    for (struct sshtun_forward *f = s->forwards; f && !rc; f = f->next)
+        if (f->spec[0])
+            rc = fn(f, f->kind->name, f->spec, arg);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+/* Detach the first matching forward and close it. */
+int forward_close_matching(struct sshtun_session *s,
+                           int (*match)(struct sshtun_forward *f,
+                                        const char *kind, const char *spec,
+                                        void *arg),
+                           void *arg)
+{
+    struct sshtun_forward **pp, *f = NULL;
+
+    pthread_mutex_lock(&s->mu);
+    for (pp = &s->forwards; *pp; pp = &(*pp)->next)
+        if ((*pp)->spec[0] && match(*pp, (*pp)->kind->name, (*pp)->spec, arg)) {
+            f = *pp;
+            *pp = f->next;
+            break;
+        }
+    pthread_mutex_unlock(&s->mu);
+    if (!f)
+        return -1;
+    forward_stop(f);
+    return 0;
+}
+
+/* What the connections of f hold now: stalled readers, queued bytes. */
+static void conns_snapshot(struct sshtun_forward *f,
+                           struct sshtun_forward_stats *v)
+{
+    pthread_mutex_lock(&f->mu);
+    v->conns_open = (uint64_t)f->nconns;
+    for (struct fwd_conn *c = f->conns; c; c = c->next) {
+        if (!c->ch)
+            continue;
+        pthread_mutex_lock(&c->ch->mu);
+        v->queued_bytes += c->ch->in.bytes + c->ch->out.bytes;
+        if (c->ch->in_stalled)
+            v->stalled++;
+        pthread_mutex_unlock(&c->ch->mu);
+    }
+    pthread_mutex_unlock(&f->mu);
+}
+
+/* Fill the caller's struct, up to the size it has. */
+int sshtun_forward_stats(sshtun_forward *f,
+                         struct sshtun_forward_stats *st)
+{
+    struct sshtun_forward_stats v;
+    size_t size;
+
+    if (!f || !st || st->size < offsetof(struct sshtun_forward_stats, kind))
+        return SSHTUN_ERR_INVAL;
+    size = st->size < sizeof v ? st->size : sizeof v;
+    memset(&v, 0, sizeof v);
+    v.size = size;
+    v.version = SSHTUN_STATS_VERSION;
+    snprintf(v.kind, sizeof v.kind, "%s", f->kind->name);
+    pthread_mutex_lock(&f->sess->mu);
+    snprintf(v.spec, sizeof v.spec, "%s", f->spec);
+    pthread_mutex_unlock(&f->sess->mu);
+    v.port = sshtun_forward_port(f);
+    v.conns_total = stats_get(&f->count.conns_total);
+    v.bytes_up = stats_get(&f->count.bytes_up);
+    v.bytes_down = stats_get(&f->count.bytes_down);
+    for (int i = 0; i < SSHTUN_OPEN_FAILURE_KINDS; i++)
+        v.open_failed[i] = stats_get(&f->count.open_failed[i]);
+    for (int i = 0; i < 9; i++)
+        v.socks_replies[i] = stats_get(&f->count.socks.replies[i]);
+    v.handshakes_timed_out = stats_get(&f->count.socks.handshakes_timed_out);
+    conns_snapshot(f, &v);
+    memcpy(st, &v, size);
     return 0;
 }
