@@ -43,7 +43,8 @@
 
 struct mux_client {
     struct muxserver *srv;
-    int fd;
+    int fd;                         /* the thread's; -1 once it closed it
+                                       (written under srv->mu) */
     pthread_t thread;
     int finished;                   /* [srv->mu] thread is ending */
     struct sshtun_channel *ch;      /* [srv->mu] stdio channel, or NULL */
@@ -335,22 +336,29 @@ static struct sshtun_channel *open_stdio(struct mux_client *c,
  * channel.  Ends the client's connection when done (ssh waits for that). */
 static int handle_stdio(struct mux_client *c, const struct mux_msg *m)
 {
-    int in_fd = muxio_recv_fd(c->fd), out_fd = -1;
+    int in_fd = muxio_recv_fd(c->fd), out_fd = -1, out_is_sock = 0;
     struct sshtun_channel *ch = NULL;
     sshtun_error e;
+    socklen_t len = sizeof out_is_sock;
 
     if (in_fd >= 0)
         out_fd = muxio_recv_fd(c->fd);
+    if (out_fd >= 0)
+        out_is_sock = getsockopt(out_fd, SOL_SOCKET, SO_TYPE, &out_is_sock,
+                                 &len) == 0;
     if (out_fd < 0)
         reply_text(c->fd, MUX_S_FAILURE, m->rid, "did not receive the "
                    "client's descriptors");
     else if (!(ch = open_stdio(c, m, &e)))
         reply_text(c->fd, MUX_S_FAILURE, m->rid, e.msg);
-    else if (reply_value(c->fd, MUX_S_SESSION_OPENED, m->rid, 1) == 0
-             && forward_stdio_run(ch, in_fd, out_fd, &e))
-        log_msg(c->srv->sess->opts, SSHTUN_LOG_VERBOSE, "control: stdio "
-                "forward to %s:%u: %s", m->connect_host, m->connect_port,
-                e.msg);
+    else if (reply_value(c->fd, MUX_S_SESSION_OPENED, m->rid, 1) == 0) {
+        if (forward_stdio_run(ch, in_fd, out_fd, &e))
+            log_msg(c->srv->sess->opts, SSHTUN_LOG_VERBOSE, "control: stdio "
+                    "forward to %s:%u: %s", m->connect_host, m->connect_port,
+                    e.msg);
+        if (!out_is_sock)
+            out_fd = -1;            /* closed by forward_stdio_run */
+    }
     if (ch) {
         set_channel(c, NULL);
         sshtun_close(ch);
@@ -444,7 +452,12 @@ static void *client_main(void *arg)
             if (rc)
                 break;
         }
+    /* Closed now, not when reaped: the client waits for it, and
+     * descriptors still queued in the socket (a refused session's) stay
+     * open until it is closed. */
     pthread_mutex_lock(&c->srv->mu);
+    close(c->fd);
+    c->fd = -1;
     c->finished = 1;
     pthread_mutex_unlock(&c->srv->mu);
     return NULL;
@@ -468,7 +481,8 @@ static void reap_clients(struct muxserver *srv, int all)
         if (!c)
             return;
         pthread_join(c->thread, NULL);
-        close(c->fd);
+        if (c->fd >= 0)
+            close(c->fd);
         free(c);
     }
 }
@@ -622,7 +636,8 @@ void muxserver_stop(struct muxserver *srv)
     pthread_mutex_lock(&srv->mu);
     srv->stopping = 1;
     for (struct mux_client *c = srv->clients; c; c = c->next) {
-        shutdown(c->fd, SHUT_RDWR);
+        if (c->fd >= 0)
+            shutdown(c->fd, SHUT_RDWR);
         if (c->ch)
             chan_abort(c->ch);
     }

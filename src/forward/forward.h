@@ -90,7 +90,8 @@ int forward_close_matching(struct sshtun_session *s,
                            void *arg);
 
 /* Join in_fd/out_fd to an open channel as sshtun_forward_stdio does
- * (forward_stdio.c); the channel stays the caller's. */
+ * (forward_stdio.c); the channel stays the caller's.  On every return
+ * out_fd has been shut down, or closed if it is not a socket. */
 int forward_stdio_run(struct sshtun_channel *ch, int in_fd, int out_fd,
                       sshtun_error *err);
 

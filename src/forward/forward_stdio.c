@@ -106,11 +106,17 @@ int forward_stdio_run(struct sshtun_channel *ch, int in_fd, int out_fd,
     pthread_t t;
     int rc;
 
-    if (pipe2(sp.done_pipe, O_CLOEXEC) < 0)
-        return err_set(err, SSHTUN_ERR_IO, "pipe: %s", strerror(errno));
+    if (pipe2(sp.done_pipe, O_CLOEXEC) < 0) {
+        rc = err_set(err, SSHTUN_ERR_IO, "pipe: %s", strerror(errno));
+        if (shutdown(out_fd, SHUT_WR) < 0)
+            close(out_fd);          /* as the channel's EOF would */
+        return rc;
+    }
     if ((rc = pthread_create(&t, NULL, channel_to_out, &sp))) {
         close(sp.done_pipe[0]);
         close(sp.done_pipe[1]);
+        if (shutdown(out_fd, SHUT_WR) < 0)
+            close(out_fd);
         return err_set(err, SSHTUN_ERR_NOMEM, "cannot start thread: %s",
                        strerror(rc));
     }
