@@ -69,6 +69,9 @@ static size_t drain(const unsigned char *buf, size_t len, int *frames)
     return off;
 }
 
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* One input. */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     size_t piece, have = 0, used = 0;
