@@ -175,8 +175,9 @@ static int control_option(const char *arg, struct cli_args *a, int *rc,
     return 1;
 }
 
-/* Apply one option letter.  Returns 0 or -1 with err. */
-static int apply_option(int c, const char *arg, struct cli_args *a,
+/* Letters that set one keyword (to their argument or a fixed value).
+ * Returns 1 if c is one (with *rc 0, or -1 and err), else 0. */
+static int apply_simple(int c, const char *arg, struct cli_args *a, int *rc,
                         char *err, size_t errsize)
 {
     static const struct { int letter; const char *kw; const char *value; }
@@ -189,19 +190,28 @@ static int apply_option(int c, const char *arg, struct cli_args *a,
         { 'J', "ProxyJump", NULL },
         { 'p', "Port", NULL },
     };
-    sshtun_error e;
-    int rc;
 
     for (size_t i = 0; i < sizeof simple / sizeof simple[0]; i++) {
         if (simple[i].letter != c)
             continue;
-        if (set(a->opts, simple[i].kw, simple[i].value ? simple[i].value : arg,
-                err, errsize))
-            return -1;
-        if (c == 'L' || c == 'D' || c == 'R')
+        *rc = set(a->opts, simple[i].kw,
+                  simple[i].value ? simple[i].value : arg, err, errsize);
+        if (!*rc && (c == 'L' || c == 'D' || c == 'R'))
             a->nforwards++;
-        return 0;
+        return 1;
     }
+    return 0;
+}
+
+/* Apply one option letter.  Returns 0 or -1 with err. */
+static int apply_option(int c, const char *arg, struct cli_args *a,
+                        char *err, size_t errsize)
+{
+    sshtun_error e;
+    int rc;
+
+    if (apply_simple(c, arg, a, &rc, err, errsize))
+        return rc;
     switch (c) {
     case 'F':
         a->config_file = arg;
