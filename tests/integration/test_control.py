@@ -336,6 +336,65 @@ def test_sshtun_client_commands_and_stats():
         srv.close()
 
 
+def test_percent_c_and_config_keyword():
+    """%C names the socket as OpenSSH's ssh does; the config files'
+    ControlMaster/ControlPath are ssh's and ignored, SshtunControlPath is
+    sshtun's."""
+    d = tempfile.mkdtemp(prefix="pc", dir=sshd.dir)
+    conf = os.path.join(d, "config")
+    with open(conf, "w") as f:
+        f.write("Host *\n  ControlMaster auto\n  ControlPath %s/ssh-%%C\n"
+                "  SshtunControlPath %s/tun-%%C\n" % (d, d))
+    args = ["-p", str(sshd.port), "-l", sshd.user, "127.0.0.1"]
+    want = subprocess.run([SSH, "-G", "-F", "/dev/null", "-o",
+                           "ControlPath=%s/tun-%%C" % d] + args,
+                          stdout=subprocess.PIPE, timeout=30, env=sshd.env())
+    path = [line.split(None, 1)[1] for line in want.stdout.decode().splitlines()
+            if line.startswith("controlpath ")][0]
+    argv = sshd.sshtun_args("-M")
+    argv[argv.index("/dev/null")] = conf
+    t = F.start(argv, env=sshd.env(), stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE)
+    try:
+        wait_socket(path, t)
+        assert sorted(os.listdir(d)) == sorted(["config", os.path.basename(path)]), \
+            os.listdir(d)
+        rc, _, err = ssh(path, "-O", "check")
+        assert rc == 0, err
+    finally:
+        F.stop(t)
+
+
+def test_stalled_reader_visible():
+    path = ctl_path()
+    big = F.pattern(8 << 20, seed=75)
+
+    def flood(conn):
+        try:
+            conn.sendall(big)
+        except OSError:
+            pass
+
+    srv = F.TcpServer(flood)
+    lp = F.free_port()
+    t = master(path, "-L", "%d:127.0.0.1:%d" % (lp, srv.port))
+    try:
+        F.wait_port(lp)
+        c = F.connect(lp)           # connects, never reads
+        deadline = time.monotonic() + 30
+        while True:
+            st = json.loads(sshtun_ctl(path, "-O", "stats")[1])
+            fw = st["forwards"][0]
+            if fw["stalled"] >= 1 and fw["queued_bytes"] > 0:
+                break
+            assert time.monotonic() < deadline, fw
+            time.sleep(0.2)
+        c.close()
+    finally:
+        t.stop()
+        srv.close()
+
+
 def notify_socket(abstract):
     s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     if abstract:
@@ -409,4 +468,6 @@ if __name__ == "__main__":
         test_sshtun_client_commands_and_stats,
         test_ready_only_once_listening,
         test_no_ready_when_forward_fails,
+        test_percent_c_and_config_keyword,
+        test_stalled_reader_visible,
     ])
