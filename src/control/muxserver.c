@@ -370,6 +370,19 @@ static int handle_stdio(struct mux_client *c, const struct mux_msg *m)
     return -1;
 }
 
+/* Take (and close) the descriptors a refused session request carries, so
+ * the client is not cut off while sending them; bounded in time. */
+static void drain_fds(int fd, int count)
+{
+    for (int i = 0; i < count; i++) {
+        struct pollfd p = { .fd = fd, .events = POLLIN };
+        int got;
+        if (poll(&p, 1, 2000) <= 0 || (got = muxio_recv_fd(fd)) < 0)
+            return;
+        close(got);
+    }
+}
+
 /* MUX_C_STATS. */
 static int handle_stats(struct mux_client *c, const struct mux_msg *m)
 {
@@ -408,9 +421,10 @@ static int dispatch(struct mux_client *c, const struct mux_msg *m)
     case MUX_C_STATS:
         return handle_stats(c, m);
     case MUX_C_NEW_SESSION:
+        drain_fds(c->fd, 3);        /* stdin, stdout, stderr follow */
         reply_text(c->fd, MUX_S_FAILURE, m->rid, "sshtun runs no commands "
                    "or shells: use -O forward, -O cancel or -W");
-        return -1;                  /* its descriptors follow: hang up */
+        return -1;
     case MUX_C_PROXY:
         return reply_text(c->fd, MUX_S_FAILURE, m->rid, "proxy mode is not "
                           "supported by sshtun");
