@@ -35,6 +35,7 @@
 #include "control/muxserver.h"
 #include "control/statsfmt.h"
 #include "engine/channel.h"
+#include "engine/chanopen.h"
 #include "engine/session.h"
 #include "forward/forward.h"
 
@@ -211,7 +212,8 @@ static int spec_parse(const char *spec, int dynamic, struct fwdspec *fs)
 struct fwd_match {
     uint32_t type;
     struct fwdspec want;
-    sshtun_forward *found;
+    int found;
+    int port;                       /* the found one's */
 };
 
 /* forward_each callback: the same kind and the same spec fields. */
@@ -233,7 +235,8 @@ static int match_forward(struct sshtun_forward *f, const char *kind,
         || strcmp(have.listen_path, mt->want.listen_path)
         || strcmp(have.target_path, mt->want.target_path))
         return 0;
-    mt->found = f;
+    mt->found = 1;
+    mt->port = sshtun_forward_port(f);
     return 1;
 }
 
@@ -262,7 +265,7 @@ static int handle_fwd(struct mux_client *c, const struct mux_msg *m)
     char spec[2 * MUX_HOST_MAX + 32];
     sshtun_error e;
     sshtun_forward *f;
-    int rc;
+    int rc = 0;
 
     if (spec_from_msg(m, spec, sizeof spec)
         || spec_parse(spec, m->fwd_type == MUX_FWD_DYNAMIC, &mt.want))
@@ -280,10 +283,15 @@ static int handle_fwd(struct mux_client *c, const struct mux_msg *m)
                   : reply_value(c->fd, MUX_S_OK, m->rid, 0);
     }
     forward_each(srv->sess, match_forward, &mt);
-    f = mt.found ? mt.found : start_forward(srv->sess, m->fwd_type, spec, &e);
-    rc = f ? sshtun_forward_port(f) : 0;
+    f = NULL;
+    if (mt.found) {
+        rc = mt.port;
+    } else if ((f = start_forward(srv->sess, m->fwd_type, spec, &e))) {
+        rc = sshtun_forward_port(f);
+        forward_release(f);         /* the session owns it now */
+    }
     pthread_mutex_unlock(&srv->ops_mu);
-    if (!f)
+    if (!mt.found && !f)
         return reply_text(c->fd, e.code == SSHTUN_ERR_HOSTKEY_CHANGED
                                      ? MUX_S_PERMISSION_DENIED : MUX_S_FAILURE,
                           m->rid, e.msg);

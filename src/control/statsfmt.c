@@ -2,7 +2,8 @@
  * statsfmt.c - statistics as JSON or a table (see statsfmt.h).
  *
  * The JSON object's "version" is SSHTUN_STATS_VERSION; fields are only
- * ever added.  Strings are escaped as JSON requires (control characters
+ * ever added.  The forwards' statistics are copied while the forward
+ * registry is locked, so none can be freed while it is read.  Strings are escaped as JSON requires (control characters
  * as \u00XX), so a spec or an error text cannot break the object.
  */
 #include "config.h"
@@ -55,13 +56,14 @@ static void put_json_str(struct out *o, const char *s)
     put(o, "\"");
 }
 
-/* The forwards, collected under the session's lock. */
+/* The forwards' statistics, copied while the registry is locked (so no
+ * forward can go away while it is read). */
 struct fwd_list {
-    sshtun_forward *f[STATSFMT_MAX_FORWARDS];
+    struct sshtun_forward_stats st[STATSFMT_MAX_FORWARDS];
     int n, omitted;
 };
 
-/* forward_each callback: remember the handle. */
+/* forward_each callback: copy one forward's statistics. */
 static int collect(struct sshtun_forward *f, const char *kind,
                    const char *spec, void *arg)
 {
@@ -69,10 +71,12 @@ static int collect(struct sshtun_forward *f, const char *kind,
 
     (void)kind;
     (void)spec;
-    if (l->n < STATSFMT_MAX_FORWARDS)
-        l->f[l->n++] = f;
-    else
+    if (l->n < STATSFMT_MAX_FORWARDS) {
+        l->st[l->n].size = sizeof l->st[l->n];
+        sshtun_forward_stats(f, &l->st[l->n++]);
+    } else {
         l->omitted++;
+    }
     return 0;
 }
 
@@ -147,10 +151,8 @@ size_t statsfmt_json(sshtun_session *s, char *buf, size_t size)
     json_session(&o, &ss);
     put(&o, ",\"forwards\":[");
     for (int i = 0; i < l->n; i++) {
-        struct sshtun_forward_stats st = { .size = sizeof st };
-        sshtun_forward_stats(l->f[i], &st);
         put(&o, "%s", i ? "," : "");
-        json_forward(&o, &st);
+        json_forward(&o, &l->st[i]);
     }
     put(&o, "],\"forwards_omitted\":%d}\n", l->omitted);
     free(l);
@@ -191,22 +193,22 @@ size_t statsfmt_table(sshtun_session *s, char *buf, size_t size)
     sshtun_session_stats(s, &ss);
     forward_each(s, collect, l);
     table_session(&o, &ss);
-    put(&o, "%-8s %-30s %5s %5s %7s %12s %12s %7s %7s %8s\n", "kind", "spec",
+    put(&o, "%-14s %-30s %5s %5s %7s %12s %12s %7s %7s %8s\n", "kind", "spec",
         "port", "open", "total", "bytes up", "bytes down", "failed",
         "stalled", "queued");
     for (int i = 0; i < l->n; i++) {
-        struct sshtun_forward_stats st = { .size = sizeof st };
+        const struct sshtun_forward_stats *st = &l->st[i];
         unsigned long long failed = 0;
-        sshtun_forward_stats(l->f[i], &st);
         for (int k = 0; k < SSHTUN_OPEN_FAILURE_KINDS; k++)
-            failed += st.open_failed[k];
-        put(&o, "%-8.8s %-30.30s %5d %5llu %7llu %12llu %12llu %7llu %7llu "
-            "%8llu\n", st.kind, st.spec, st.port,
-            (unsigned long long)st.conns_open,
-            (unsigned long long)st.conns_total,
-            (unsigned long long)st.bytes_up, (unsigned long long)st.bytes_down,
-            failed, (unsigned long long)st.stalled,
-            (unsigned long long)st.queued_bytes);
+            failed += st->open_failed[k];
+        put(&o, "%-14.14s %-30.30s %5d %5llu %7llu %12llu %12llu %7llu "
+            "%7llu %8llu\n", st->kind, st->spec, st->port,
+            (unsigned long long)st->conns_open,
+            (unsigned long long)st->conns_total,
+            (unsigned long long)st->bytes_up,
+            (unsigned long long)st->bytes_down, failed,
+            (unsigned long long)st->stalled,
+            (unsigned long long)st->queued_bytes);
     }
     free(l);
     return o.len;

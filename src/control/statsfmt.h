@@ -14,8 +14,7 @@
 #define STATSFMT_MAX_FORWARDS 256
 
 /* Write the statistics of s and its forwards into buf (NUL-terminated,
- * cut short if it does not fit).  The caller makes sure no forward is
- * closed meanwhile.  Returns the length written. */
+ * cut short if it does not fit).  Returns the length written. */
 size_t statsfmt_json(sshtun_session *s, char *buf, size_t size);
 size_t statsfmt_table(sshtun_session *s, char *buf, size_t size);
 

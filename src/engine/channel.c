@@ -3,8 +3,9 @@
  * close (see channel.h for the mailbox model).
  *
  * None of this calls libssh2.  Callers put data in the channel's queues
- * and flag the channel dirty; the session's I/O thread (iothread.c) does
- * the SSH work and wakes them.  Wake-ups happen only on transitions
+ * and flag the channel dirty; the I/O thread of the connection that
+ * carries it (chanio.c) does the SSH work and wakes them.  Opening is in
+ * chanopen.c.  Wake-ups happen only on transitions
  * (empty to non-empty, full to not-full), and in whole chunks.
  */
 #include "config.h"
@@ -15,12 +16,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/channel.h"
 #include "base/error.h"
+#include "engine/channel.h"
+#include "engine/conn.h"
 #include "engine/session.h"
 
-/* Create a channel object and register it with the session. */
-static struct sshtun_channel *chan_new(struct sshtun_session *s,
+/* Create a channel object (not registered anywhere yet). */
+struct sshtun_channel *chan_new(struct sshtun_session *s,
                                        const char *type,
                                        const unsigned char *payload,
                                        size_t len, const char *target)
@@ -43,7 +45,7 @@ static struct sshtun_channel *chan_new(struct sshtun_session *s,
     ch->open_payload_len = len;
     pthread_mutex_init(&ch->mu, NULL);
     ch->state = CS_QUEUED;
-    ch->refs = 2;                   /* caller + I/O thread */
+    ch->refs = 2;                   /* caller + owner */
     ch->sess = s;
     return ch;
 }
@@ -52,6 +54,7 @@ static struct sshtun_channel *chan_new(struct sshtun_session *s,
 static void chan_free(struct sshtun_channel *ch)
 {
     struct sshtun_session *s = ch->sess;
+    struct conn *c = __atomic_load_n(&ch->conn, __ATOMIC_ACQUIRE);
 
     chunkq_clear(&ch->in);
     chunkq_clear(&ch->out);
@@ -61,14 +64,27 @@ static void chan_free(struct sshtun_channel *ch)
     free(ch->target);
     free(ch->open_payload);
     free(ch);
+    if (c)
+        conn_unref(c);
     pthread_mutex_lock(&s->mu);
     s->nchannels--;
     pthread_mutex_unlock(&s->mu);
     session_unref(s);
 }
 
+/* Wake the connection that carries ch.  A channel still in the
+ * session's open queue has none yet: the connection that takes it looks
+ * at everything (a closed one is failed and dropped then). */
+void chan_mark_dirty(struct sshtun_channel *ch)
+{
+    struct conn *c = __atomic_load_n(&ch->conn, __ATOMIC_ACQUIRE);
+
+    if (c)
+        conn_wake(c);
+}
+
 /* Take a reference. */
-static void chan_ref(struct sshtun_channel *ch)
+void chan_ref(struct sshtun_channel *ch)
 {
     __atomic_add_fetch(&ch->refs, 1, __ATOMIC_ACQ_REL);
 }
@@ -94,35 +110,6 @@ void chan_finish(struct sshtun_channel *ch, enum chan_state st, int err,
     waitq_wake_all(&ch->send_waiters);
     waitq_wake_all(&ch->state_waiters);
     pthread_mutex_unlock(&ch->mu);
-}
-
-/* Wait for the open's outcome. */
-int chan_wait_open(struct sshtun_channel *ch, int timeout_ms,
-                   sshtun_error *err)
-{
-    struct timespec ts, *dl = deadline_after(&ts, timeout_ms);
-    int rc = 0;
-
-    pthread_mutex_lock(&ch->mu);
-    while ((ch->state == CS_QUEUED || ch->state == CS_OPENING)
-           && !ch->user_closed) {
-        if (waitq_wait(&ch->state_waiters, &ch->mu, dl) == ETIMEDOUT
-            && (ch->state == CS_QUEUED || ch->state == CS_OPENING)) {
-            pthread_mutex_unlock(&ch->mu);
-            return err_set(err, SSHTUN_ERR_TIMEOUT,
-                           "channel open to %s: no answer from the server "
-                           "within %d ms", ch->target, timeout_ms);
-        }
-    }
-    if (ch->user_closed && ch->state != CS_FAILED) {
-        rc = err_set(err, SSHTUN_ERR_CLOSED, "channel to %s closed",
-                     ch->target);
-    } else if (ch->state != CS_OPEN) {
-        rc = ch->err ? ch->err : SSHTUN_ERR_OPEN_FAILED;
-        err_set(err, rc, "%s", ch->errmsg);
-    }
-    pthread_mutex_unlock(&ch->mu);
-    return rc;
 }
 
 /* Append a chunk to `out`, merging small data into the tail chunk so that
@@ -182,7 +169,7 @@ int chan_send_chunk(struct sshtun_channel *ch, struct chunk *c,
         waitq_wake_one(&ch->send_waiters);
     pthread_mutex_unlock(&ch->mu);
     if (was_empty)
-        session_mark_dirty(ch->sess, ch);
+        chan_mark_dirty(ch);
     return 0;
 }
 
@@ -235,7 +222,7 @@ int chan_recv_chunk(struct sshtun_channel *ch, struct chunk **out,
     }
     pthread_mutex_unlock(&ch->mu);
     if (wake_io)
-        session_mark_dirty(ch->sess, ch);
+        chan_mark_dirty(ch);
     return rc;
 }
 
@@ -249,195 +236,35 @@ void chan_wait_closed(struct sshtun_channel *ch)
     pthread_mutex_unlock(&ch->mu);
 }
 
-/* Build an SSH string (uint32 length + bytes) at p; returns bytes used. */
-static size_t put_string(unsigned char *p, const char *s)
-{
-    size_t n = strlen(s);
-
-    p[0] = (unsigned char)(n >> 24);
-    p[1] = (unsigned char)(n >> 16);
-    p[2] = (unsigned char)(n >> 8);
-    p[3] = (unsigned char)n;
-    memcpy(p + 4, s, n);
-    return 4 + n;
-}
-
-/* Build an SSH uint32 at p. */
-static size_t put_u32(unsigned char *p, uint32_t v)
-{
-    p[0] = (unsigned char)(v >> 24);
-    p[1] = (unsigned char)(v >> 16);
-    p[2] = (unsigned char)(v >> 8);
-    p[3] = (unsigned char)v;
-    return 4;
-}
-
-/* Register a channel with the session; the I/O thread will open it. */
-static struct sshtun_channel *open_start(struct sshtun_session *s,
-                                         const char *type,
-                                         const unsigned char *payload,
-                                         size_t len, const char *target,
-                                         sshtun_error *err)
-{
-    struct sshtun_channel *ch;
-    int rc = 0;
-    struct timespec ts, *dl = deadline_after(&ts, RECONNECT_OPEN_WAIT_MS);
-
-    pthread_mutex_lock(&s->mu);
-    /* While the session reconnects, an open waits for it (bounded). */
-    while (s->state == SS_RECONNECTING && !s->stop)
-        if (pthread_cond_timedwait(&s->cv, &s->mu, dl) == ETIMEDOUT)
-            break;
-    if (s->state != SS_UP || s->stop)
-        rc = err_set(err, SSHTUN_ERR_SESSION, "session is not up: %s",
-                     s->last_error[0] ? s->last_error : "closed");
-    else if (s->forwarding_disabled)
-        rc = err_set(err, SSHTUN_ERR_HOSTKEY_CHANGED, "forwarding is "
-                     "disabled: the host key has changed");
-    else if (s->nchannels >= SESSION_MAX_CHANNELS)
-        rc = err_set(err, SSHTUN_ERR_RESOURCE,
-                     "too many channels on this session (%d)",
-                     SESSION_MAX_CHANNELS);
-    else {
-        s->nchannels++;
-        s->refs++;
-    }
-    pthread_mutex_unlock(&s->mu);
-    if (rc)
-        return NULL;
-    ch = chan_new(s, type, payload, len, target);
-    if (!ch) {
-        pthread_mutex_lock(&s->mu);
-        s->nchannels--;
-        pthread_mutex_unlock(&s->mu);
-        session_unref(s);
-        err_set(err, SSHTUN_ERR_NOMEM, "out of memory");
-        return NULL;
-    }
-    session_mark_dirty(s, ch);
-    return ch;
-}
-
-/* I/O thread: wrap an accepted forwarded-tcpip channel. */
-struct sshtun_channel *chan_new_accepted(struct sshtun_session *s,
+/* I/O thread of c: wrap an accepted forwarded-tcpip channel. */
+struct sshtun_channel *chan_new_accepted(struct conn *c,
                                          LIBSSH2_CHANNEL *lch,
                                          const char *target)
 {
+    struct sshtun_session *s = c->sess;
     struct sshtun_channel *ch;
     int full;
 
     pthread_mutex_lock(&s->mu);
     full = s->nchannels >= SESSION_MAX_CHANNELS;
-    if (!full) {
+    if (!full)
         s->nchannels++;
-        s->refs++;
-    }
     pthread_mutex_unlock(&s->mu);
     if (full)
         return NULL;
-    ch = chan_new(s, "forwarded-tcpip", (const unsigned char *)"", 0, target);
-    if (!ch) {
+    if (!(ch = chan_new(s, "forwarded-tcpip", (const unsigned char *)"", 0,
+                        target))) {
         pthread_mutex_lock(&s->mu);
         s->nchannels--;
         pthread_mutex_unlock(&s->mu);
-        session_unref(s);
         return NULL;
     }
+    session_ref(s);
+    conn_ref(c);
+    __atomic_add_fetch(&c->nchannels, 1, __ATOMIC_RELAXED);
+    ch->conn = c;
     ch->state = CS_OPEN;
     ch->lch = lch;
-    ch->io = IO_ACTIVE;
-    ch->open_started = 1;
-    ch->io_next = s->io_list;
-    s->io_list = ch;
-    return ch;
-}
-
-/* Request a direct-tcpip channel to host:port without waiting. */
-struct sshtun_channel *chan_open_direct_start(struct sshtun_session *s,
-                                              const char *host, int port,
-                                              const char *orig_host,
-                                              int orig_port,
-                                              sshtun_error *err)
-{
-    unsigned char payload[2 * 4 + 2 * 4 + 2 * 256];
-    char target[300];
-    size_t n = 0;
-
-    if (!s || !host || !*host || strlen(host) > 255 || port <= 0
-        || port > 65535) {
-        err_set(err, SSHTUN_ERR_INVAL, "bad channel target '%s:%d'",
-                host ? host : "(null)", port);
-        return NULL;
-    }
-    if (!orig_host || strlen(orig_host) > 255)
-        orig_host = "127.0.0.1";
-    if (orig_port < 0 || orig_port > 65535)
-        orig_port = 0;
-    n += put_string(payload + n, host);
-    n += put_u32(payload + n, (uint32_t)port);
-    n += put_string(payload + n, orig_host);
-    n += put_u32(payload + n, (uint32_t)orig_port);
-    snprintf(target, sizeof target, strchr(host, ':') ? "[%s]:%d" : "%s:%d",
-             host, port);
-    return open_start(s, "direct-tcpip", payload, n, target, err);
-}
-
-/* Request a direct-streamlocal channel to a server-side socket path. */
-struct sshtun_channel *chan_open_streamlocal_start(struct sshtun_session *s,
-                                                  const char *path,
-                                                  sshtun_error *err)
-{
-    unsigned char payload[4 + 4096 + 4 + 4];
-    size_t n = 0;
-
-    if (!s || !path || !*path || strlen(path) > 4096) {
-        err_set(err, SSHTUN_ERR_INVAL, "bad socket path");
-        return NULL;
-    }
-    /* RFC-less OpenSSH extension: string path, string reserved, uint32
-     * reserved. */
-    n += put_string(payload + n, path);
-    n += put_string(payload + n, "");
-    n += put_u32(payload + n, 0);
-    return open_start(s, "direct-streamlocal@openssh.com", payload, n, path,
-                      err);
-}
-
-/* Open a channel to a Unix socket on the server and wait for the answer. */
-sshtun_channel *sshtun_channel_open_streamlocal(sshtun_session *s,
-                                                const char *path,
-                                                int timeout_ms,
-                                                sshtun_error *err)
-{
-    struct sshtun_channel *ch = chan_open_streamlocal_start(s, path, err);
-
-    if (!ch)
-        return NULL;
-    if (chan_wait_open(ch, timeout_ms, err)) {
-        sshtun_close(ch);
-        return NULL;
-    }
-    err_clear(err);
-    return ch;
-}
-
-/* Open a direct-tcpip channel to host:port and wait for the answer. */
-sshtun_channel *sshtun_channel_open_direct(sshtun_session *s,
-                                           const char *host, int port,
-                                           const char *orig_host,
-                                           int orig_port, int timeout_ms,
-                                           sshtun_error *err)
-{
-    struct sshtun_channel *ch;
-
-    ch = chan_open_direct_start(s, host, port, orig_host, orig_port, err);
-    if (!ch)
-        return NULL;
-    if (chan_wait_open(ch, timeout_ms, err)) {
-        sshtun_close(ch);
-        return NULL;
-    }
-    err_clear(err);
     return ch;
 }
 
@@ -494,7 +321,7 @@ ssize_t sshtun_recv(sshtun_channel *ch, void *buf, size_t len,
     }
     pthread_mutex_unlock(&ch->mu);
     if (wake_io)
-        session_mark_dirty(ch->sess, ch);
+        chan_mark_dirty(ch);
     chan_unref(ch);
     return rc;
 }
@@ -513,7 +340,7 @@ int sshtun_shutdown(sshtun_channel *ch)
     waitq_wake_all(&ch->send_waiters);
     pthread_mutex_unlock(&ch->mu);
     if (!rc)
-        session_mark_dirty(ch->sess, ch);
+        chan_mark_dirty(ch);
     return rc;
 }
 
@@ -526,7 +353,7 @@ void chan_abort(struct sshtun_channel *ch)
     waitq_wake_all(&ch->send_waiters);
     waitq_wake_all(&ch->state_waiters);
     pthread_mutex_unlock(&ch->mu);
-    session_mark_dirty(ch->sess, ch);
+    chan_mark_dirty(ch);
 }
 
 /* Close and release the caller's handle. */

@@ -1,6 +1,7 @@
 /*
- * stats.c - a session's statistics (see stats.h): the I/O thread's few
- * updates that are more than an add, and the snapshot for callers.
+ * stats.c - a session's statistics (see stats.h): the I/O threads' few
+ * updates that are more than an add, and the snapshot for callers
+ * (connections up are counted in the pool).
  */
 #include "config.h"
 
@@ -18,13 +19,18 @@
 void stats_session_up(struct sshtun_session *s, int up)
 {
     stats_set(&s->stats.up_since, up ? (int64_t)time(NULL) : 0);
-    __atomic_store_n(&s->stats.connections_up, up, __ATOMIC_RELAXED);
     if (up) {
         stats_set(&s->stats.retry_at_ms, 0);
         pthread_mutex_lock(&s->mu);
         s->stats.status[0] = '\0';
         pthread_mutex_unlock(&s->mu);
     }
+}
+
+/* A keepalive's round trip (stored plus one: 0 means none yet). */
+void stats_keepalive(struct sshtun_session *s, int64_t rtt_ms)
+{
+    stats_set(&s->stats.keepalive_rtt_ms, rtt_ms < 0 ? 1 : rtt_ms + 1);
 }
 
 /* A reconnect attempt is scheduled. */
@@ -54,10 +60,10 @@ int sshtun_session_stats(sshtun_session *s,
     v.up_since = stats_get(&s->stats.up_since);
     v.up = v.up_since != 0;
     v.reconnects = stats_get(&s->stats.reconnects);
-    v.keepalive_rtt_ms = stats_get(&s->stats.keepalive_rtt_ms);
+    v.keepalive_rtt_ms = stats_get(&s->stats.keepalive_rtt_ms) - 1;
     v.bytes_in = stats_get(&s->stats.bytes_in);
     v.bytes_out = stats_get(&s->stats.bytes_out);
-    v.connections_up = stats_get(&s->stats.connections_up);
+    v.connections_up = sshtun_session_connections(s);
     retry = stats_get(&s->stats.retry_at_ms);
     v.retry_in_ms = -1;
     pthread_mutex_lock(&s->mu);

@@ -2,7 +2,8 @@
  * stats.h - a session's counters: cheap enough for the data path.
  *
  * Plain integers updated with relaxed atomic adds by the thread that
- * does the work (the I/O thread for bytes, keepalives and reconnects);
+ * does the work (a connection's I/O thread for its bytes, the first
+ * connection's for keepalives and reconnects);
  * readers take a snapshot without a lock.  Nothing here orders anything
  * else: a snapshot may mix values from slightly different moments.
  */
@@ -16,10 +17,10 @@ struct session_stats {
     uint64_t bytes_out;             /* atomic: channel data written */
     uint64_t reconnects;            /* atomic */
     int64_t up_since;               /* atomic: Unix time, 0 while down */
-    int64_t keepalive_rtt_ms;       /* atomic: -1 until measured */
+    int64_t keepalive_rtt_ms;       /* atomic: round trip + 1; 0 until
+                                       measured */
     int64_t retry_at_ms;            /* atomic: now_ms of the next
                                        reconnect attempt, 0 if none */
-    int connections_up;             /* atomic */
     char status[256];               /* [sess->mu] why it is down */
 };
 
@@ -32,6 +33,9 @@ void stats_session_up(struct sshtun_session *s, int up);
  * why the session is down. */
 void stats_session_retry(struct sshtun_session *s, int64_t at_ms,
                          const char *why);
+
+/* The I/O thread: a keepalive probe came back after rtt_ms. */
+void stats_keepalive(struct sshtun_session *s, int64_t rtt_ms);
 
 /* Add n to a counter. */
 static inline void stats_add(uint64_t *counter, uint64_t n)

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "engine/channel.h"
+#include "engine/chanopen.h"
 #include "base/error.h"
 #include "forward/forward.h"
 #include "forward/listener.h"
@@ -67,8 +68,11 @@ struct sshtun_forward {
     struct fwd_conn *conns;             /* [mu] */
     int nconns;                     /* [mu] */
     int stopping;                   /* [mu] */
-    struct sshtun_forward *next;    /* [sess->mu] the session's forwards */
-    char spec[320];                 /* [sess->mu] as started; "" until set */
+    int refs;                       /* [mu] the user's handle, the hook */
+    int closed_by_session;          /* [mu] the hook has closed it */
+    struct session_hook hook;       /* the session tells us it closes */
+    char spec[320];                 /* as started; "" until set */
+    struct sshtun_forward *reg_next;    /* [registry_mu] */
     struct fwd_counters count;      /* atomic adds, no lock */
 };
 
@@ -464,9 +468,12 @@ static void *accept_main(void *arg)
     return NULL;
 }
 
+static void registry_remove(struct sshtun_forward *f);
+
 /* Free a forward's resources (threads already ended). */
 static void forward_free(struct sshtun_forward *f)
 {
+    registry_remove(f);
     if (f->rl)
         sshtun_listener_close(f->rl);
     if (f->cfg && f->kind->free_cfg)
@@ -480,6 +487,10 @@ static void forward_free(struct sshtun_forward *f)
     pthread_cond_destroy(&f->cv);
     free(f);
 }
+
+static void forward_stop(struct sshtun_forward *f);
+static void hook_stop(void *arg);
+static void hook_close(void *arg);
 
 /* Bind and start a forward of any kind. */
 struct sshtun_forward *forward_start(struct sshtun_session *s,
@@ -528,11 +539,15 @@ struct sshtun_forward *forward_start(struct sshtun_session *s,
         forward_free(f);
         return NULL;
     }
-    pthread_mutex_lock(&s->mu);
-    s->refs++;
-    f->next = s->forwards;
-    s->forwards = f;
-    pthread_mutex_unlock(&s->mu);
+    f->refs = 2;                    /* the user's handle + the hook */
+    f->hook.stop = hook_stop;
+    f->hook.close = hook_close;
+    f->hook.arg = f;
+    if (session_hook_add(s, &f->hook, err)) {
+        forward_stop(f);
+        forward_free(f);
+        return NULL;
+    }
     err_clear(err);
     return f;
 }
@@ -543,7 +558,6 @@ int sshtun_forward_port(sshtun_forward *f)
     return !f ? -1 : f->rl ? f->remote_port : f->lst.port;
 }
 
-/* Stop accepting, end every connection, free. */
 /* Stop accepting: end the accept thread and close the listeners (once). */
 static void forward_stop_accepting(struct sshtun_forward *f)
 {
@@ -562,27 +576,7 @@ static void forward_stop_accepting(struct sshtun_forward *f)
     listener_close(&f->lst);
 }
 
-/* Detach the session's forwards (under its lock) for closing. */
-struct sshtun_forward *forward_take_all(struct sshtun_session *s)
-{
-    struct sshtun_forward *list;
-
-    pthread_mutex_lock(&s->mu);
-    list = s->forwards;
-    s->forwards = NULL;
-    pthread_mutex_unlock(&s->mu);
-    return list;
-}
-
-/* Stop accepting on every forward of a detached list, keeping their
- * connections (the first step of closing a session).  No lock is held
- * while the accept threads are joined. */
-void forward_stop_accepting_list(struct sshtun_forward *list)
-{
-    for (; list; list = list->next)
-        forward_stop_accepting(list);
-}
-
+/* End every connection of a forward that no longer accepts. */
 static void forward_stop(struct sshtun_forward *f)
 {
     struct fwd_conn *c;
@@ -599,40 +593,60 @@ static void forward_stop(struct sshtun_forward *f)
     while (f->nconns > 0)
         pthread_cond_wait(&f->cv, &f->mu);
     pthread_mutex_unlock(&f->mu);
-    session_unref(f->sess);
-    forward_free(f);
 }
 
-/* Close one forward started by the caller. */
+/* Drop a reference (the user's handle or the session's hook). */
+static void forward_put(struct sshtun_forward *f)
+{
+    int left;
+
+    pthread_mutex_lock(&f->mu);
+    left = --f->refs;
+    pthread_mutex_unlock(&f->mu);
+    if (left == 0)
+        forward_free(f);
+}
+
+/* The session closes: first stop accepting (its connections still run). */
+static void hook_stop(void *arg)
+{
+    forward_stop_accepting(arg);
+}
+
+/* The session's connections have ended: end ours, drop the hook's
+ * reference (the user's handle may still hold the forward). */
+static void hook_close(void *arg)
+{
+    struct sshtun_forward *f = arg;
+
+    forward_stop(f);
+    pthread_mutex_lock(&f->mu);
+    f->closed_by_session = 1;
+    pthread_mutex_unlock(&f->mu);
+    forward_put(f);
+}
+
+/* Close one forward started by the caller: before, during or after the
+ * session's close, from any thread. */
 void sshtun_forward_close(sshtun_forward *f)
 {
-    struct sshtun_session *s;
-    struct sshtun_forward **pp;
+    struct sshtun_session *s = NULL;
 
     if (!f)
         return;
-    s = f->sess;
-    pthread_mutex_lock(&s->mu);
-    for (pp = &s->forwards; *pp && *pp != f; pp = &(*pp)->next)
-        ;
-    if (!*pp) {                     /* already stopped with the session */
-        pthread_mutex_unlock(&s->mu);
-        return;
+    pthread_mutex_lock(&f->mu);
+    if (!f->closed_by_session) {
+        s = f->sess;                /* alive: the hook holds it */
+        session_ref(s);
     }
-    *pp = f->next;
-    pthread_mutex_unlock(&s->mu);
-    forward_stop(f);
-}
-
-/* Stop and free every forward of a detached list. */
-void forward_close_list(struct sshtun_forward *list)
-{
-    struct sshtun_forward *f;
-
-    while ((f = list)) {
-        list = f->next;
+    pthread_mutex_unlock(&f->mu);
+    if (s && session_hook_remove(s, &f->hook)) {
         forward_stop(f);
+        forward_put(f);             /* the hook's */
     }
+    forward_put(f);                 /* the handle's */
+    if (s)
+        session_unref(s);
 }
 
 /* Start one forward per spec of a list; honours ExitOnForwardFailure. */
@@ -645,8 +659,11 @@ static int start_list(sshtun_session *s, const struct opt_list *l,
 
     for (int i = 0; i < l->n; i++) {
         sshtun_error e;
-        if (start(s, l->v[i], &e))
+        sshtun_forward *f = start(s, l->v[i], &e);
+        if (f) {
+            forward_release(f);
             continue;
+        }
         if (opts_flag(o->exit_on_forward_failure)) {
             if (err)
                 *err = e;
@@ -694,15 +711,45 @@ int sshtun_session_start_forwards(sshtun_session *s, sshtun_error *err)
 
 /* ---------------------------------------------------------------- by spec */
 
-/* Record the spec a forward was started with. */
-void forward_set_spec(struct sshtun_forward *f, const char *spec)
+/* Every forward with a spec, of every session, for listing and
+ * cancelling by spec (the session does not know its forwards). */
+static pthread_mutex_t registry_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct sshtun_forward *registry;     /* [registry_mu] */
+
+/* Unlink f if it was registered. */
+static void registry_remove(struct sshtun_forward *f)
 {
-    pthread_mutex_lock(&f->sess->mu);
-    snprintf(f->spec, sizeof f->spec, "%s", spec);
-    pthread_mutex_unlock(&f->sess->mu);
+    pthread_mutex_lock(&registry_mu);
+    for (struct sshtun_forward **pp = &registry; *pp; pp = &(*pp)->reg_next)
+        if (*pp == f) {
+            *pp = f->reg_next;
+            break;
+        }
+    pthread_mutex_unlock(&registry_mu);
 }
 
-/* Visit the session's forwards under its lock. */
+/* Record the spec a forward was started with, and register it. */
+void forward_set_spec(struct sshtun_forward *f, const char *spec)
+{
+    pthread_mutex_lock(&registry_mu);
+    snprintf(f->spec, sizeof f->spec, "%s", spec);
+    f->reg_next = registry;
+    registry = f;
+    pthread_mutex_unlock(&registry_mu);
+}
+
+/* Whether the session still runs f (not closed by it or the user). */
+static int forward_live(struct sshtun_forward *f)
+{
+    int live;
+
+    pthread_mutex_lock(&f->mu);
+    live = !f->closed_by_session && !f->stopping;
+    pthread_mutex_unlock(&f->mu);
+    return live;
+}
+
+/* Visit the session's live forwards under the registry's lock. */
 int forward_each(struct sshtun_session *s,
                  int (*fn)(struct sshtun_forward *f, const char *kind,
                            const char *spec, void *arg),
@@ -710,35 +757,48 @@ int forward_each(struct sshtun_session *s,
 {
     int rc = 0;
 
-    pthread_mutex_lock(&s->mu);
-    for (struct sshtun_forward *f = s->forwards; f && !rc; f = f->next)
-        if (f->spec[0])
+    pthread_mutex_lock(&registry_mu);
+    for (struct sshtun_forward *f = registry; f && !rc; f = f->reg_next)
+        if (f->sess == s && forward_live(f))
             rc = fn(f, f->kind->name, f->spec, arg);
-    pthread_mutex_unlock(&s->mu);
+    pthread_mutex_unlock(&registry_mu);
     return rc;
 }
 
-/* Detach the first matching forward and close it. */
+/* Find the first matching forward and close it. */
 int forward_close_matching(struct sshtun_session *s,
                            int (*match)(struct sshtun_forward *f,
                                         const char *kind, const char *spec,
                                         void *arg),
                            void *arg)
 {
-    struct sshtun_forward **pp, *f = NULL;
+    struct sshtun_forward *f;
 
-    pthread_mutex_lock(&s->mu);
-    for (pp = &s->forwards; *pp; pp = &(*pp)->next)
-        if ((*pp)->spec[0] && match(*pp, (*pp)->kind->name, (*pp)->spec, arg)) {
-            f = *pp;
-            *pp = f->next;
+    pthread_mutex_lock(&registry_mu);
+    for (f = registry; f; f = f->reg_next)
+        if (f->sess == s && forward_live(f)
+            && match(f, f->kind->name, f->spec, arg))
             break;
-        }
-    pthread_mutex_unlock(&s->mu);
+    if (f) {
+        pthread_mutex_lock(&f->mu);
+        f->refs++;                  /* ours, while closing it */
+        pthread_mutex_unlock(&f->mu);
+    }
+    pthread_mutex_unlock(&registry_mu);
     if (!f)
         return -1;
-    forward_stop(f);
+    if (session_hook_remove(s, &f->hook)) {
+        forward_stop(f);
+        forward_put(f);             /* the hook's */
+    }
+    forward_put(f);                 /* ours */
     return 0;
+}
+
+/* Let the session own a forward: the caller's handle is given up. */
+void forward_release(struct sshtun_forward *f)
+{
+    forward_put(f);
 }
 
 /* What the connections of f hold now: stalled readers, queued bytes. */
@@ -773,9 +833,7 @@ int sshtun_forward_stats(sshtun_forward *f,
     v.size = size;
     v.version = SSHTUN_STATS_VERSION;
     snprintf(v.kind, sizeof v.kind, "%s", f->kind->name);
-    pthread_mutex_lock(&f->sess->mu);
     snprintf(v.spec, sizeof v.spec, "%s", f->spec);
-    pthread_mutex_unlock(&f->sess->mu);
     v.port = sshtun_forward_port(f);
     v.conns_total = stats_get(&f->count.conns_total);
     v.bytes_up = stats_get(&f->count.bytes_up);

@@ -73,9 +73,10 @@ struct socks_counters *forward_socks_counters(struct sshtun_forward *f);
  * statistics and for cancelling by spec). */
 void forward_set_spec(struct sshtun_forward *f, const char *spec);
 
-/* Call fn for each of the session's forwards that has a spec, with the
- * session's lock held (fn must not call back into the session).  Stops
- * at the first non-zero return and returns it. */
+/* Call fn for each of the session's live forwards that has a spec, with
+ * the forwards' registry locked (fn may read the forward, e.g. with
+ * sshtun_forward_stats, but not close or start one).  Stops at the first
+ * non-zero return and returns it. */
 int forward_each(struct sshtun_session *s,
                  int (*fn)(struct sshtun_forward *f, const char *kind,
                            const char *spec, void *arg),
@@ -89,6 +90,10 @@ int forward_close_matching(struct sshtun_session *s,
                                         void *arg),
                            void *arg);
 
+/* Give up the caller's handle: the session owns the forward from now on
+ * (it ends with the session, or by forward_close_matching). */
+void forward_release(struct sshtun_forward *f);
+
 /* Join in_fd/out_fd to an open channel as sshtun_forward_stdio does
  * (forward_stdio.c); the channel stays the caller's.  On every return
  * out_fd has been shut down, or closed if it is not a socket. */
@@ -97,12 +102,5 @@ int forward_stdio_run(struct sshtun_channel *ch, int in_fd, int out_fd,
 
 /* Send all of buf to the client; 0 or -1. */
 int fwd_send_all(int fd, const void *buf, size_t len);
-
-/* Closing a session's forwards: detach them all (under the session's
- * lock), stop accepting (listeners close, connections go on), and later
- * stop and free them. */
-struct sshtun_forward *forward_take_all(struct sshtun_session *s);
-void forward_stop_accepting_list(struct sshtun_forward *list);
-void forward_close_list(struct sshtun_forward *list);
 
 #endif
