@@ -373,6 +373,9 @@ struct sshtun_forward_stats {
                                        taking data (inbound queue full) */
     uint64_t queued_bytes;          /* bytes now queued in its channels,
                                        both ways */
+    uint64_t stalled_window;        /* what the server may still send to
+                                       the stalled ones (their read
+                                       windows, summed) */
 };
 
 /* Fill st with the forward's statistics.  Returns 0 or SSHTUN_ERR_INVAL. */

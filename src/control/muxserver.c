@@ -40,7 +40,7 @@
 #include "forward/forward.h"
 
 #define MUX_MAX_CLIENTS 64
-#define STATS_TEXT_MAX (128 * 1024)
+#define STATS_TEXT_MAX (MUX_BODY_MAX - 1024)
 
 struct mux_client {
     struct muxserver *srv;

@@ -17,6 +17,10 @@
 #include "control/statsfmt.h"
 #include "forward/forward.h"
 
+/* Room kept free per forward still to write, so that a buffer too small
+ * for every forward gives fewer forwards, not broken JSON. */
+#define STATSFMT_ROOM_PER_FORWARD 8192
+
 /* An output buffer that cuts short rather than overflows. */
 struct out {
     char *p;
@@ -60,6 +64,9 @@ static void put_json_str(struct out *o, const char *s)
  * forward can go away while it is read). */
 struct fwd_list {
     struct sshtun_forward_stats st[STATSFMT_MAX_FORWARDS];
+    struct forward_stalled_conn stalled[STATSFMT_MAX_FORWARDS]
+                                       [STATSFMT_MAX_STALLED];
+    int nstalled[STATSFMT_MAX_FORWARDS];
     int n, omitted;
 };
 
@@ -73,7 +80,10 @@ static int collect(struct sshtun_forward *f, const char *kind,
     (void)spec;
     if (l->n < STATSFMT_MAX_FORWARDS) {
         l->st[l->n].size = sizeof l->st[l->n];
-        sshtun_forward_stats(f, &l->st[l->n++]);
+        sshtun_forward_stats(f, &l->st[l->n]);
+        l->nstalled[l->n] = forward_stalled(f, l->stalled[l->n],
+                                            STATSFMT_MAX_STALLED);
+        l->n++;
     } else {
         l->omitted++;
     }
@@ -91,7 +101,21 @@ static const char *const socks_reply_names[9] = {
     "command_not_supported", "address_type_not_supported"
 };
 
-/* One forward as a JSON object. */
+/* The stalled connections of a forward, as a JSON array. */
+static void json_stalled(struct out *o, const struct forward_stalled_conn *c,
+                         int n)
+{
+    put(o, ",\"stalled_conns\":[");
+    for (int i = 0; i < n; i++) {
+        put(o, "%s{\"peer\":", i ? "," : "");
+        put_json_str(o, c[i].peer);
+        put(o, ",\"queued_bytes\":%llu,\"window\":%llu}",
+            (unsigned long long)c[i].queued, (unsigned long long)c[i].window);
+    }
+    put(o, "]");
+}
+
+/* One forward as a JSON object (without its closing brace). */
 static void json_forward(struct out *o,
                          const struct sshtun_forward_stats *st)
 {
@@ -112,10 +136,11 @@ static void json_forward(struct out *o,
         put(o, "%s\"%s\":%llu", i ? "," : "", socks_reply_names[i],
             (unsigned long long)st->socks_replies[i]);
     put(o, "},\"handshakes_timed_out\":%llu,\"stalled\":%llu,"
-        "\"queued_bytes\":%llu}",
+        "\"queued_bytes\":%llu,\"stalled_window\":%llu",
         (unsigned long long)st->handshakes_timed_out,
         (unsigned long long)st->stalled,
-        (unsigned long long)st->queued_bytes);
+        (unsigned long long)st->queued_bytes,
+        (unsigned long long)st->stalled_window);
 }
 
 /* The session as a JSON object. */
@@ -151,8 +176,14 @@ size_t statsfmt_json(sshtun_session *s, char *buf, size_t size)
     json_session(&o, &ss);
     put(&o, ",\"forwards\":[");
     for (int i = 0; i < l->n; i++) {
+        if (o.size - o.len < STATSFMT_ROOM_PER_FORWARD) {
+            l->omitted += l->n - i;     /* the object stays whole */
+            break;
+        }
         put(&o, "%s", i ? "," : "");
         json_forward(&o, &l->st[i]);
+        json_stalled(&o, l->stalled[i], l->nstalled[i]);
+        put(&o, "}");
     }
     put(&o, "],\"forwards_omitted\":%d}\n", l->omitted);
     free(l);

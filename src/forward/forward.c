@@ -812,11 +812,38 @@ static void conns_snapshot(struct sshtun_forward *f,
             continue;
         pthread_mutex_lock(&c->ch->mu);
         v->queued_bytes += c->ch->in.bytes + c->ch->out.bytes;
-        if (c->ch->in_stalled)
+        if (c->ch->in_stalled) {
             v->stalled++;
+            v->stalled_window += stats_get(&c->ch->in_window);
+        }
         pthread_mutex_unlock(&c->ch->mu);
     }
     pthread_mutex_unlock(&f->mu);
+}
+
+/* The connections of f whose client has stopped reading: peer, bytes
+ * queued for it, the read window left (at most max).  Returns the count
+ * filled. */
+int forward_stalled(struct sshtun_forward *f, struct forward_stalled_conn *out,
+                    int max)
+{
+    int n = 0;
+
+    pthread_mutex_lock(&f->mu);
+    for (struct fwd_conn *c = f->conns; c && n < max; c = c->next) {
+        if (!c->ch)
+            continue;
+        pthread_mutex_lock(&c->ch->mu);
+        if (c->ch->in_stalled) {
+            snprintf(out[n].peer, sizeof out[n].peer, "%s", c->peer);
+            out[n].queued = c->ch->in.bytes;
+            out[n].window = stats_get(&c->ch->in_window);
+            n++;
+        }
+        pthread_mutex_unlock(&c->ch->mu);
+    }
+    pthread_mutex_unlock(&f->mu);
+    return n;
 }
 
 /* Fill the caller's struct, up to the size it has. */

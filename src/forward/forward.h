@@ -12,6 +12,8 @@
 #ifndef SSHTUN_FORWARD_H
 #define SSHTUN_FORWARD_H
 
+#include <stdint.h>
+
 #include "sshtun.h"
 
 struct fwd_conn;
@@ -89,6 +91,17 @@ int forward_close_matching(struct sshtun_session *s,
                                         const char *kind, const char *spec,
                                         void *arg),
                            void *arg);
+
+/* A connection whose client has stopped reading. */
+struct forward_stalled_conn {
+    char peer[80];
+    uint64_t queued;                /* received, not yet taken */
+    uint64_t window;                /* what the server may still send */
+};
+
+/* Fill out with up to max of f's stalled connections; returns how many. */
+int forward_stalled(struct sshtun_forward *f, struct forward_stalled_conn *out,
+                    int max);
 
 /* Give up the caller's handle: the session owns the forward from now on
  * (it ends with the session, or by forward_close_matching). */

@@ -68,6 +68,10 @@ int socks_serve_handshake(const struct socks_io *io,
         if (st == SOCKS_REQUEST)
             return 0;
         if (st == SOCKS_FAIL) {
+            if (outlen && io->counters && sk->failed_reply >= 0
+                && sk->failed_reply < 9)
+                __atomic_fetch_add(&io->counters->replies[sk->failed_reply],
+                                   1, __ATOMIC_RELAXED);
             if (strcmp(sk->error, "username/password refused"))
                 log_msg(o, SSHTUN_LOG_ERROR, "SOCKS client %s: %s",
                         io->peer, sk->error);

@@ -386,10 +386,44 @@ def test_stalled_reader_visible():
             st = json.loads(sshtun_ctl(path, "-O", "stats")[1])
             fw = st["forwards"][0]
             if fw["stalled"] >= 1 and fw["queued_bytes"] > 0:
+                assert len(fw["stalled_conns"]) == fw["stalled"], fw
+                assert fw["stalled_conns"][0]["queued_bytes"] > 0, fw
+                assert "window" in fw["stalled_conns"][0], fw
                 break
             assert time.monotonic() < deadline, fw
             time.sleep(0.2)
         c.close()
+    finally:
+        t.stop()
+        srv.close()
+
+
+def test_socks_replies_counted():
+    path = ctl_path()
+    dp = F.free_port()
+    srv = F.TcpServer(F.echo_handler)
+    t = master(path, "-D", str(dp))
+    try:
+        F.wait_port(dp)
+        s = socks5_connect(dp, srv.port)
+        assert F.echo_roundtrip(s, b"counted") == b"counted"
+        s.close()
+        # BIND is refused by the decoder: "command not supported".
+        s = F.connect(dp)
+        s.sendall(b"\x05\x01\x00")
+        assert s.recv(2) == b"\x05\x00"
+        s.sendall(b"\x05\x02\x00\x01\x7f\x00\x00\x01\x00\x50")
+        assert F.recv_all(s)[1] == 7
+        s.close()
+        deadline = time.monotonic() + 10
+        while True:
+            fw = json.loads(sshtun_ctl(path, "-O", "stats")[1])["forwards"][0]
+            r = fw["socks_replies"]
+            if r["succeeded"] == 1 and r["command_not_supported"] == 1:
+                break
+            assert time.monotonic() < deadline, fw
+            time.sleep(0.1)
+        assert fw["kind"] == "dynamic" and fw["bytes_up"] == 7, fw
     finally:
         t.stop()
         srv.close()
@@ -470,4 +504,5 @@ if __name__ == "__main__":
         test_no_ready_when_forward_fails,
         test_percent_c_and_config_keyword,
         test_stalled_reader_visible,
+        test_socks_replies_counted,
     ])
