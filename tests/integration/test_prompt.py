@@ -28,6 +28,10 @@ enc_key = os.path.join(sshd.dir, "id_enc")
 F.keygen(enc_key, passphrase=PASSPHRASE)
 with open(enc_key + ".pub") as pub, open(sshd.authorized_keys, "a") as ak:
     ak.write(pub.read())
+# A second encrypted key, authorized only later: a reconnect that may no
+# longer log in as the first connection did has to ask for it.
+enc_key2 = os.path.join(sshd.dir, "id_enc2")
+F.keygen(enc_key2, passphrase=PASSPHRASE)
 
 
 def spawn_on_pty(argv, env):
@@ -73,8 +77,8 @@ def wait_exit(pid, timeout):
     raise AssertionError("sshtun did not exit within %.0f s" % timeout)
 
 
-def pty_args(*extra):
-    return sshd.sshtun_args("-o", "BatchMode=no", *extra, key=enc_key)
+def pty_args(*extra, key=None):
+    return sshd.sshtun_args("-o", "BatchMode=no", *extra, key=key or enc_key)
 
 
 def test_ctrl_c_at_prompt_restores_echo():
@@ -98,16 +102,26 @@ def test_close_during_reconnect_prompt():
     env["SSH_ASKPASS_REQUIRE"] = "never"
     lp = F.free_port()
     srv = F.TcpServer(F.echo_handler)
+    with open(sshd.authorized_keys) as f:
+        authorized = f.read()
     pid, fd = spawn_on_pty(pty_args("-o", "Reconnect=yes", "-o",
-                                    "ServerAliveInterval=1", "-L",
-                                    "%d:127.0.0.1:%d" % (lp, srv.port)), env)
+                                    "ServerAliveInterval=1", "-i", enc_key2,
+                                    "-L", "%d:127.0.0.1:%d" % (lp, srv.port)),
+                           env)
     try:
-        read_until(fd, b"passphrase")
-        time.sleep(0.2)
-        os.write(fd, PASSPHRASE.encode() + b"\n")
+        # -i enc_key2 comes first and is refused; both have one passphrase.
+        for _ in range(2):
+            read_until(fd, b"passphrase")
+            time.sleep(0.2)
+            os.write(fd, PASSPHRASE.encode() + b"\n")
         F.wait_port(lp)
+        # Only the second key is let in from now on, so the reconnect
+        # cannot log in as before and asks for the second key's passphrase.
+        with open(sshd.authorized_keys, "w") as f:
+            with open(enc_key2 + ".pub") as pub:
+                f.write(pub.read())
         sshd.kill()                 # lost: sshtun reconnects ...
-        sshd.start()                # ... and asks for the passphrase again
+        sshd.start()                # ... and asks for a passphrase again
         read_until(fd, b"passphrase", timeout=60)
         time.sleep(0.2)
         assert not echo_on(fd)
@@ -116,6 +130,8 @@ def test_close_during_reconnect_prompt():
         assert rc == 0, rc
         assert echo_on(fd), "the terminal was left with echo off"
     finally:
+        with open(sshd.authorized_keys, "w") as f:
+            f.write(authorized)
         os.close(fd)
         srv.close()
 
