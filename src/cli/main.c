@@ -409,6 +409,9 @@ static int run_session(struct cli_args *a, const char *path)
     __atomic_store_n(&session_up, 1, __ATOMIC_SEQ_CST);
     if (stdio_mode) {
         /* -W: as in ssh, the stdio forward is the only one. */
+        if (path[0] && a->control_master != CTL_UNSET
+            && a->control_master != CTL_NO)
+            fprintf(stderr, "sshtun: no control socket with -W\n");
         report_background(0);
         rc = sshtun_forward_stdio(r.s, a->stdio_host, a->stdio_port,
                                   STDIN_FILENO, STDOUT_FILENO, &e)
