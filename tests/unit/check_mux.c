@@ -20,10 +20,11 @@
 #include "control/ctlpath.h"
 #include "control/muxmsg.h"
 
-/* Encode m, split the frame, parse it back into out. */
+/* Encode m, split the frame, parse it back into out (whose text points
+ * into a buffer that stays valid until the next call). */
 static void roundtrip(const struct mux_msg *m, struct mux_msg *out)
 {
-    unsigned char buf[4096];
+    static unsigned char buf[4096];
     const unsigned char *body;
     size_t n = mux_encode(m, buf, sizeof buf), blen;
     char err[128];
