@@ -61,6 +61,16 @@ def read_until(fd, want, timeout=30.0):
     return out
 
 
+def reap(pid):
+    """Kill (by PID) and reap a pty child a failed test left running."""
+    try:
+        if os.waitpid(pid, os.WNOHANG)[0] == 0:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+    except ChildProcessError:
+        pass
+
+
 def echo_on(fd):
     return bool(termios.tcgetattr(fd)[3] & termios.ECHO)
 
@@ -94,6 +104,7 @@ def test_ctrl_c_at_prompt_restores_echo():
         assert rc == 255, rc
         assert echo_on(fd), "Ctrl-C left the terminal with echo off"
     finally:
+        reap(pid)
         os.close(fd)
 
 
@@ -132,6 +143,7 @@ def test_close_during_reconnect_prompt():
     finally:
         with open(sshd.authorized_keys, "w") as f:
             f.write(authorized)
+        reap(pid)
         os.close(fd)
         srv.close()
 
