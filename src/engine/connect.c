@@ -28,6 +28,7 @@
 #include "engine/proxy.h"
 #include "engine/session.h"
 #include "engine/ssherr.h"
+#include "engine/stats.h"
 
 #define HANDSHAKE_DEFAULT_MS 120000
 #define TEARDOWN_FLUSH_MS 1000

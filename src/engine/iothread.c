@@ -43,6 +43,7 @@
 #include "engine/remote.h"
 #include "engine/session.h"
 #include "engine/ssherr.h"
+#include "engine/stats.h"
 
 #define STOP_DRAIN_MS 2000
 #define PROBE_TYPE "liveness-probe@invalid"
