@@ -141,6 +141,8 @@ static long read_channel(struct sshtun_channel *ch, size_t room,
     }
     if (batch.head)
         deliver(ch, &batch);
+    if (total)
+        stats_add(&ch->sess->stats.bytes_in, (uint64_t)total);
     /* What came before an error is good; the error is still reported
      * (libssh2 may have lost a packet, e.g. out of memory, and reading
      * on would hand over the bytes after the gap). */
@@ -186,6 +188,8 @@ static long write_channel(struct conn *c, struct sshtun_channel *ch)
             ch->out_cur = NULL;
         }
     }
+    if (total)
+        stats_add(&c->sess->stats.bytes_out, (uint64_t)total);
     return total;
 }
 
@@ -327,6 +331,10 @@ static enum step serve_channel(struct conn *c, struct sshtun_channel *ch)
     if (!room)
         ch->in_stalled = 1;
     pthread_mutex_unlock(&ch->mu);
+    if (!room)                      /* for statistics: what may still come */
+        __atomic_store_n(&ch->in_window, (uint64_t)
+                         libssh2_channel_window_read_ex(ch->lch, NULL, NULL),
+                         __ATOMIC_RELAXED);
     if (user_closed)
         return serve_user_close(c, ch);
     if ((st = serve_inbound(c, ch, room)) == STEP_LOST || ch->close_deadline)

@@ -84,6 +84,7 @@ static struct sshtun_channel *dynamic_connect(struct fwd_conn *c)
     int fd = fwd_conn_fd(c);
     char addr[64];
     struct socks_io io = { sock_recv, sock_send, &fd, fwd_conn_peer(c),
+                           forward_socks_counters(fwd_conn_forward(c)),
                            addr };
     struct socks *sk = malloc(sizeof *sk);
     struct sshtun_channel *ch = NULL;
@@ -164,6 +165,8 @@ sshtun_forward *sshtun_forward_dynamic(sshtun_session *s, const char *spec,
     }
     f = forward_start(s, &dynamic_kind, cfg, fs.has_bind ? fs.bind : NULL,
                       fs.listen_port, NULL, NULL, err);
+    if (f)
+        forward_set_spec(f, spec);
     if (f)
         log_msg(o, SSHTUN_LOG_VERBOSE, "SOCKS proxy (%s) listening on port "
                 "%d.", o->socks_auth_file ? "5 with username/password"

@@ -111,6 +111,7 @@ static struct sshtun_channel *remote_connect(struct fwd_conn *c)
                  : connect_local(cfg->spec.host, cfg->spec.port, NULL, &err);
 
     if (fd < 0) {
+        forward_count_open_failure(fwd_conn_forward(c), err.code);
         log_msg(fwd_conn_session(c)->opts, SSHTUN_LOG_ERROR, "%s (for a "
                 "connection to %s); closing it", err.msg, fwd_conn_peer(c));
         return NULL;
@@ -147,6 +148,7 @@ static struct sshtun_channel *remote_socks_connect(struct fwd_conn *c)
     const sshtun_options *o = fwd_conn_session(c)->opts;
     struct sshtun_channel *ch = fwd_conn_channel(c);
     struct socks_io io = { chan_io_recv, chan_io_send, ch, fwd_conn_peer(c),
+                           forward_socks_counters(fwd_conn_forward(c)),
                            NULL };
     struct socks *sk = malloc(sizeof *sk);
     const unsigned char *rest;
@@ -260,6 +262,8 @@ sshtun_forward *sshtun_forward_remote(sshtun_session *s, const char *spec,
     }
     f = forward_start(s, cfg->dynamic ? &remote_socks_kind : &remote_kind,
                       cfg, NULL, 0, NULL, l, err);
+    if (f)
+        forward_set_spec(f, spec);
     if (f)
         log_msg(s->opts, SSHTUN_LOG_VERBOSE, "Remote forwarding: server "
                 "port %d to %s.", port, cfg->dynamic ? "SOCKS from here"
