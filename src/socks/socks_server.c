@@ -152,10 +152,12 @@ int socks_check_allowed(const struct socks_io *io,
 {
     if (allowlist_match(&cfg->allow, sk->host, sk->atyp == 0x03, sk->port))
         return 1;
-    socks_send_reply(io, sk, SOCKS5_NOT_ALLOWED);
+    /* Logged before the reply, so the line is there once the client
+     * has its answer. */
     log_msg(o, SSHTUN_LOG_ERROR, "SOCKS client %s: %s port %d is not "
             "allowed by SocksAllow (reply: %s)", io->peer, sk->host,
             sk->port, socks_reply_name(SOCKS5_NOT_ALLOWED));
+    socks_send_reply(io, sk, SOCKS5_NOT_ALLOWED);
     return 0;
 }
 
