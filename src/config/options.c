@@ -21,16 +21,23 @@
 #include "base/error.h"
 #include "config/fwdspec.h"
 #include "config/options.h"
+#include "config/permitopen.h"
 
 enum kind { K_STR, K_PORT, K_YESNO, K_STRICT, K_SECONDS, K_SECONDS_POSITIVE,
             K_LIST, K_FWD_LOCAL, K_FWD_DYNAMIC, K_FWD_REMOTE, K_ALLOW,
-            K_LOGLEVEL, K_SIZE, K_FAMILY, K_COUNT };
+            K_LOGLEVEL, K_SIZE, K_FAMILY, K_COUNT, K_PERMIT_OPEN };
 
 /* Whether a kind accumulates values in a struct opt_list. */
 static int is_list(enum kind k)
 {
     return k == K_LIST || k == K_FWD_LOCAL || k == K_FWD_DYNAMIC
            || k == K_FWD_REMOTE || k == K_ALLOW;
+}
+
+/* Whether a kind is stored as one string. */
+static int is_str(enum kind k)
+{
+    return k == K_STR || k == K_PERMIT_OPEN;
 }
 
 struct keyword {
@@ -75,6 +82,9 @@ static const struct keyword keywords[] = {
     { "ProxyJump", K_STR, F(proxy_jump) },
     { "LogLevel", K_LOGLEVEL, F(log.level) },
     { "WindowSize", K_SIZE, F(window_size) },
+    { "HostKeyAlias", K_STR, F(host_key_alias) },
+    { "RevokedHostKeys", K_STR, F(revoked_host_keys) },
+    { "PermitRemoteOpen", K_PERMIT_OPEN, F(permit_remote_open) },
 };
 
 #define NKEYWORDS (sizeof keywords / sizeof keywords[0])
@@ -94,14 +104,14 @@ static const char *const ignored_keywords[] = {
     "GSSAPIAuthentication", "GSSAPIDelegateCredentials", "GSSAPIKeyExchange",
     "GSSAPIClientIdentity", "GSSAPIServerIdentity", "GSSAPIRenewalForcesRekey",
     "GSSAPITrustDns", "HostbasedAcceptedAlgorithms",
-    "HostbasedAuthentication", "HostbasedKeyTypes", "HostKeyAlias", "IgnoreUnknown",
+    "HostbasedAuthentication", "HostbasedKeyTypes", "IgnoreUnknown",
     "IPQoS", "KbdInteractiveAuthentication", "KbdInteractiveDevices",
     "KexAlgorithms", "KnownHostsCommand", "LocalCommand", "NoHostAuthenticationForLocalhost",
     "NumberOfPasswordPrompts", "ObscureKeystrokeTiming", "PasswordAuthentication",
-    "PermitLocalCommand", "PermitRemoteOpen", "PKCS11Provider",
+    "PermitLocalCommand", "PKCS11Provider",
     "PreferredAuthentications", "ProxyUseFdpass", "PubkeyAcceptedAlgorithms",
     "PubkeyAcceptedKeyTypes", "PubkeyAuthentication", "RekeyLimit",
-    "RemoteCommand", "RequestTTY", "RequiredRSASize", "RevokedHostKeys",
+    "RemoteCommand", "RequestTTY", "RequiredRSASize",
     "SecurityKeyProvider", "SendEnv", "SessionType", "SetEnv",
     "StdinNull", "StreamLocalBindMask", "StreamLocalBindUnlink", "SyslogFacility",
     "TCPKeepAlive", "Tag", "Tunnel", "TunnelDevice", "UpdateHostKeys",
@@ -156,7 +166,7 @@ void sshtun_options_free(sshtun_options *o)
     list_free(&o->identity_data);
     for (size_t i = 0; i < NKEYWORDS; i++) {
         void *p = (char *)o + keywords[i].off;
-        if (keywords[i].kind == K_STR)
+        if (is_str(keywords[i].kind))
             free(*(char **)p);
         else if (is_list(keywords[i].kind))
             list_free(p);
@@ -484,6 +494,16 @@ static int parse_fwd_local(void *p, const char *kw, const char *v,
     return list_add(p, spec, kw, err);
 }
 
+/* PermitRemoteOpen: checked, then kept as text (first value wins). */
+static int parse_permit_open(void *p, const char *kw, const char *v,
+                             sshtun_error *err)
+{
+    struct permitopen tmp;
+    int rc = permitopen_parse(&tmp, v, err);
+
+    return rc ? rc : parse_str(p, kw, v, err);
+}
+
 /* The parser of each kind, indexed by enum kind. */
 static const value_parser parsers[] = {
     [K_STR] = parse_str,
@@ -501,6 +521,7 @@ static const value_parser parsers[] = {
     [K_SIZE] = parse_size_value,
     [K_FAMILY] = parse_family,
     [K_COUNT] = parse_count,
+    [K_PERMIT_OPEN] = parse_permit_open,
 };
 
 /* Set one keyword's value (first value wins, lists accumulate). */
@@ -572,7 +593,7 @@ const char *sshtun_options_get(const sshtun_options *o, const char *kw,
     if (!o || !k)
         return NULL;
     p = (const char *)o + k->off;
-    if (k->kind == K_STR)
+    if (is_str(k->kind))
         return index == 0 ? *(char *const *)p : NULL;
     if (is_list(k->kind)) {
         const struct opt_list *l = p;
@@ -659,7 +680,7 @@ sshtun_options *opts_dup(const sshtun_options *o)
         bad = 1;
     for (size_t i = 0; i < NKEYWORDS; i++) {
         void *p = (char *)c + keywords[i].off;
-        if (keywords[i].kind == K_STR) {
+        if (is_str(keywords[i].kind)) {
             char **s = p;
             if (*s && !(*s = strdup(*s)))
                 bad = 1;

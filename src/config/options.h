@@ -60,6 +60,9 @@ struct sshtun_options {
     int reconnect_max_delay;        /* seconds, -1 unset (30) */
     int reconnect_count;            /* attempts, 0 forever, -1 unset */
     char *proxy_jump;               /* ProxyJump, "none" = unset */
+    char *host_key_alias;           /* HostKeyAlias: known_hosts name */
+    char *revoked_host_keys;        /* RevokedHostKeys: file of keys */
+    char *permit_remote_open;       /* PermitRemoteOpen (permitopen.h) */
     struct log_sink log;            /* LogLevel (-1 unset) and callback */
     long window_size;               /* bytes, -1 unset */
     sshtun_passphrase_fn pass_fn;

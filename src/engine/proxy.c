@@ -223,6 +223,9 @@ static int start_jump(struct sshtun_session *s, int *fd, sshtun_error *err)
                                o->global_known_hosts, NULL);
         if (o->identity_agent)
             sshtun_options_set(jo, "IdentityAgent", o->identity_agent, NULL);
+        if (o->revoked_host_keys)   /* revoked for every hop too */
+            sshtun_options_set(jo, "RevokedHostKeys", o->revoked_host_keys,
+                               NULL);
         if (o->ciphers)
             sshtun_options_set(jo, "Ciphers", o->ciphers, NULL);
         if (o->macs)
