@@ -159,13 +159,14 @@ int knownhosts_match_host(const struct kh_entry *e, const char *name)
         return 0;
     if (e->hosts_len > 3 && !memcmp(e->hosts, HASH_MAGIC, 3))
         return hashed_match(e->hosts, e->hosts_len, name);
+    /* A NUL inside the field would cut a pattern short: no match. */
     for (p = e->hosts, end = p + e->hosts_len; p < end; p++) {
         const char *comma = memchr(p, ',', (size_t)(end - p));
         size_t n = (size_t)((comma ? comma : end) - p);
         int negated = n && *p == '!';
         memcpy(pat, p + negated, n - (size_t)negated);
         pat[n - (size_t)negated] = '\0';
-        if (pat[0] && pattern_match(pat, name)) {
+        if (pat[0] && !memchr(p, '\0', n) && pattern_match(pat, name)) {
             if (negated)
                 return 0;           /* explicitly excluded */
             positive = 1;
