@@ -42,28 +42,23 @@ static int parse_entry(const char *tok, struct permitopen *p, int i)
     return 0;
 }
 
-/* Parse a PermitRemoteOpen value. */
-int permitopen_parse(struct permitopen *p, const char *value,
-                     sshtun_error *err)
+/* Parse the words of a value into p (any == 0 on entry). */
+static int parse_words(struct permitopen *p, const char *value,
+                       sshtun_error *err)
 {
     char buf[2048], *save = NULL, *tok;
     int words = 0;
 
-    memset(p, 0, sizeof *p);
-    p->any = 1;
-    if (!value)
-        return 0;
     if (strlen(value) >= sizeof buf)
         return err_set(err, SSHTUN_ERR_INVAL, "PermitRemoteOpen: too long");
     strcpy(buf, value);
-    p->any = 0;
     for (tok = strtok_r(buf, " \t", &save); tok;
          tok = strtok_r(NULL, " \t", &save), words++) {
         if (!strcasecmp(tok, "any") || !strcasecmp(tok, "none")) {
-            p->any = !strcasecmp(tok, "any");
             if (words || strtok_r(NULL, " \t", &save))
                 return err_set(err, SSHTUN_ERR_INVAL, "PermitRemoteOpen: "
                                "'%s' must be the only value", tok);
+            p->any = !strcasecmp(tok, "any");
             return 0;
         }
         if (p->n == PERMITOPEN_MAX)
@@ -91,4 +86,22 @@ int permitopen_match(const struct permitopen *p, const char *host, int port)
                 || !strcasecmp(p->v[i].host, host)))
             return 1;
     return 0;
+}
+
+/* Parse a PermitRemoteOpen value; a refused one allows nothing. */
+int permitopen_parse(struct permitopen *p, const char *value,
+                     sshtun_error *err)
+{
+    int rc;
+
+    memset(p, 0, sizeof *p);
+    p->any = 1;
+    if (!value)
+        return 0;
+    p->any = 0;
+    if ((rc = parse_words(p, value, err))) {
+        p->any = 0;
+        p->n = 0;
+    }
+    return rc;
 }

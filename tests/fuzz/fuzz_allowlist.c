@@ -6,7 +6,8 @@
  * The input's first line is a rule list, given to both parsers; each
  * further line is a destination "N|A host port" (N: asked by name, A: by
  * address) judged by both.  Invariants: a refused rule list says why; an
- * empty list (and "any") allows everything; a destination that
+ * empty list (and "any") allows everything, a refused PermitRemoteOpen
+ * value nothing; a destination that
  * inet_aton-parses as a number is never allowed by a list of name rules
  * alone; an address pattern never allows a real name.  Any violation
  * traps.
@@ -60,6 +61,9 @@ static void judge(char *line, int listed)
         (void)permitopen_match(&permit, host, port);
 }
 
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* One input. */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char *text = malloc(size + 1), *line, *save = NULL;
@@ -75,7 +79,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (line && !listed)
         CHECK(err.code == SSHTUN_ERR_INVAL && err.msg[0]);
     if (permitopen_parse(&permit, line, &err))
-        CHECK(!permit.any || permit.n == 0);
+        CHECK(!permit.any && permit.n == 0);   /* allows nothing */
     if (!listed)
         memset(&list, 0, sizeof list);
     while ((line = strtok_r(NULL, "\n", &save)))

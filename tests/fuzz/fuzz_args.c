@@ -20,6 +20,9 @@
 #define CHECK(cond) do { if (!(cond)) __builtin_trap(); } while (0)
 #define MAX_ARGS 64
 
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* One input. */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char *text = malloc(size + 1), *argv[MAX_ARGS + 2], err[600];

@@ -57,6 +57,9 @@ static void parse_all(const char *s)
     (void)fwdspec_port(s);
 }
 
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* One input. */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char *s = malloc(size + 1);

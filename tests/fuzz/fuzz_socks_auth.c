@@ -18,6 +18,9 @@
 
 #define CHECK(cond) do { if (!(cond)) __builtin_trap(); } while (0)
 
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* One input. */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char *text = malloc(size + 1);

@@ -29,6 +29,9 @@ static int include_text(struct config_ctx *ctx, const char *pattern,
     return config_apply(ctx, pattern, "include", depth, err);
 }
 
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* One input. */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char *text = malloc(size + 1);
