@@ -25,7 +25,8 @@
 
 enum kind { K_STR, K_PORT, K_YESNO, K_STRICT, K_SECONDS, K_SECONDS_POSITIVE,
             K_LIST, K_FWD_LOCAL, K_FWD_DYNAMIC, K_FWD_REMOTE, K_ALLOW,
-            K_LOGLEVEL, K_SIZE, K_FAMILY, K_COUNT, K_PERMIT_OPEN };
+            K_LOGLEVEL, K_SIZE, K_FAMILY, K_COUNT, K_POOL_SIZE,
+            K_PERMIT_OPEN };
 
 /* Whether a kind accumulates values in a struct opt_list. */
 static int is_list(enum kind k)
@@ -82,6 +83,9 @@ static const struct keyword keywords[] = {
     { "ProxyJump", K_STR, F(proxy_jump) },
     { "LogLevel", K_LOGLEVEL, F(log.level) },
     { "WindowSize", K_SIZE, F(window_size) },
+    { "PoolMin", K_POOL_SIZE, F(pool_min) },
+    { "PoolMax", K_POOL_SIZE, F(pool_max) },
+    { "PoolIdleTime", K_SECONDS, F(pool_idle_time) },
     { "HostKeyAlias", K_STR, F(host_key_alias) },
     { "RevokedHostKeys", K_STR, F(revoked_host_keys) },
     { "PermitRemoteOpen", K_PERMIT_OPEN, F(permit_remote_open) },
@@ -145,6 +149,9 @@ sshtun_options *sshtun_options_new(void)
     o->hash_known_hosts = -1;
     o->reconnect_max_delay = -1;
     o->reconnect_count = -1;
+    o->pool_min = -1;
+    o->pool_max = -1;
+    o->pool_idle_time = -1;
     return o;
 }
 
@@ -504,6 +511,19 @@ static int parse_permit_open(void *p, const char *kw, const char *v,
     return rc ? rc : parse_str(p, kw, v, err);
 }
 
+/* A number of connections in a pool. */
+static int parse_pool_size(void *p, const char *kw, const char *v,
+                           sshtun_error *err)
+{
+    long n = parse_number(v, OPTS_POOL_LIMIT);
+
+    if (n < 1)
+        return bad_value(err, kw, v, "a count from 1 to "
+                         OPTS_POOL_LIMIT_TEXT);
+    set_int(p, (int)n);
+    return 0;
+}
+
 /* The parser of each kind, indexed by enum kind. */
 static const value_parser parsers[] = {
     [K_STR] = parse_str,
@@ -521,6 +541,7 @@ static const value_parser parsers[] = {
     [K_SIZE] = parse_size_value,
     [K_FAMILY] = parse_family,
     [K_COUNT] = parse_count,
+    [K_POOL_SIZE] = parse_pool_size,
     [K_PERMIT_OPEN] = parse_permit_open,
 };
 
@@ -648,6 +669,24 @@ int opts_socks_timeout(const sshtun_options *o)
 long opts_window_size(const sshtun_options *o)
 {
     return o->window_size > 0 ? o->window_size : OPTS_DEFAULT_WINDOW;
+}
+
+int opts_pool_max(const sshtun_options *o)
+{
+    return o->pool_max > 0 ? o->pool_max : OPTS_DEFAULT_POOL_MAX;
+}
+
+int opts_pool_min(const sshtun_options *o)
+{
+    int n = o->pool_min > 0 ? o->pool_min : 1;
+
+    return n < opts_pool_max(o) ? n : opts_pool_max(o);
+}
+
+int64_t opts_pool_idle_ms(const sshtun_options *o)
+{
+    return (o->pool_idle_time >= 0 ? o->pool_idle_time
+                                   : OPTS_DEFAULT_POOL_IDLE) * (int64_t)1000;
 }
 
 int opts_strict(const sshtun_options *o)
