@@ -510,6 +510,10 @@ START_TEST(dynamic_and_socks_keywords)
     ck_assert_int_eq(opts_socks_timeout(o), 3);
     ck_assert_int_eq(sshtun_options_set(o, "SocksTimeout", "x", &err),
                      SSHTUN_ERR_INVAL);
+    /* There is always a deadline: 0 and none are refused, as the manual
+     * says. */
+    set_bad("SocksTimeout", "0", "at least 1 second", 1);
+    set_bad("SocksTimeout", "none", "at least 1 second", 1);
 }
 END_TEST
 
