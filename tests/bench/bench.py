@@ -4,50 +4,81 @@
 One run starts a throwaway sshd on loopback (tests/integration/fixture.py),
 a delay proxy in front of it (delayproxy: DELAY ms each way, so a 2*DELAY
 ms round-trip path), and a target server that sinks uploads, sources
-downloads and echoes single bytes.  Then, for every repetition, it starts
-one tunnel per client and path (sshtun and ssh straight to sshd, both
-through the proxy, and sshtun with each -o WindowSize through the proxy),
-all to the same sshd with the same cipher and MAC, and runs each
-measurement on the clients in turn (A, B, A, B, ...; the order flips
-every repetition):
+downloads (once the client says go, so no byte moves before the clock
+starts), streams to readers that never read, and echoes single bytes.
+Every measurement runs on both clients in turn, to the same sshd with the
+same cipher and MAC (A, B, A, B, ...; the order flips every repetition).
+The measurements come in groups (--groups selects some; all but "many"
+by default):
 
-  - single-stream throughput, upload and download (MB/s, 10^6 bytes/s);
-  - 1-byte request/response round trips on one connection, p50 and p99;
-  - CPU seconds the client process spent per GiB moved (utime + stime
-    from /proc/PID/stat around each transfer);
-  - throughput over the delayed path, where the SSH channel window
-    limits a single stream to about window / round trip;
-  - download over the delayed path for each sshtun WindowSize (the
-    receive window is the client's, so only downloads depend on it).
+  loopback  single-stream upload and download through -L (MB/s, 10^6
+            bytes/s), and per GiB moved the client's CPU seconds (utime +
+            stime from /proc/PID/stat) and its voluntary and nonvoluntary
+            context switches (summed over /proc/PID/task/*/status, since
+            /proc/PID/status counts the main thread only), before and
+            after each transfer;
+  rtt       1-byte request/response round trips on one connection, p50
+            and p99;
+  delayed   throughput over the delayed path, where the SSH channel
+            window limits a single stream to about window / round trip;
+  windows   download over the delayed path for each sshtun WindowSize
+            (the receive window is the client's);
+  streams   8 transfers at once through one -L (--streams), upload and
+            download: aggregate MB/s, CPU and context switches per GiB;
+            also for sshtun -o PoolMin=2 (--pool-min), "n/a (no pool)"
+            when sshtun refuses the keyword;
+  stall     50 clients of one -L (--stall-clients) that never read while
+            the target offers 16 MiB each (--stall-bytes): the growth of
+            the client's RSS once it has settled (no change over 1% for
+            2 s, at most --stall-settle s), a fresh client each time.
 
-With --socks (the default; --socks-only skips the -L measurements) it
-also compares the SOCKS proxies, `sshtun -D` and `ssh -D`, to the same
-sshd, a fresh client process per measurement, clients interleaved.  The
-load is socksload (socksload.c), which also serves as the loopback echo
-target, so that neither is the bottleneck:
+The SOCKS groups compare `sshtun -D` and `ssh -D`, a fresh client process
+per measurement.  The load is socksload (socksload.c), which also serves
+as the loopback echo target, so that neither is the bottleneck:
 
-  - connections per second: 16 workers (--socks-threads), each in a loop
-    connecting, SOCKS5 greeting, CONNECT to the echo target, 16 bytes
-    echoed, close, for 10 s (--socks-seconds); also the time from the
-    TCP connect to the echo's arrival, p50 and p99, and the proxy's CPU
-    per connection;
-  - 1,000 concurrent connections (--socks-conns) each echoing 64 KiB
-    (--socks-bytes): all are opened first (16 handshakes at a time),
-    then all transfer at once; the count echoed whole, the times, and the
-    proxy's RSS (VmRSS) idle, with all connections open, at its peak
-    during the echo and after it, and per open connection.
+  socks-rate  connections per second: 16 workers (--socks-threads), each
+              in a loop connecting, SOCKS5 greeting, CONNECT to the echo
+              target, 16 bytes echoed, close, for 10 s (--socks-seconds);
+              the time from the TCP connect to the echo's arrival, p50 and
+              p99, and the proxy's CPU per connection;
+  socks-many  1,000 concurrent connections (--socks-conns) each echoing
+              64 KiB (--socks-bytes): all are opened first (16 handshakes
+              at a time), then all transfer at once; the count echoed
+              whole, the times, and the proxy's RSS idle, with all open,
+              at its peak and after, and per open connection;
+  hold        the time to open 1,000 connections (--hold-conns) that stay
+              open, 64 handshakes at a time (--hold-parallel);
+  blackhole   like socks-rate, but 1 request in 20 (--hole-every) goes to
+              a destination that never answers (a loopback socket with
+              backlog 0 and a full accept queue: SYNs are dropped, so
+              sshd's connect hangs); that request is sent and left
+              pending, the others' connect -> echo p50 and p99 are
+              reported, failures counted; at most 4,000 requests
+              (--hole-requests) and 10 s (--hole-seconds), each step of a
+              request giving up after 5 s (--hole-timeout);
+  many        (off by default; --many) 5,000 and then 10,000 concurrent
+              connections (--many-counts) through one -D, each echoing
+              16 KiB: the count echoed whole, the client's RSS, threads
+              and memory mappings, the times; no new open after 120 s
+              (--many-open-seconds), the echo gives up after 60 s
+              (--socks-timeout).  It reports the limits it met: the
+              descriptor limit, threads-max, pid_max, RLIMIT_NPROC,
+              vm.max_map_count, sshd's MaxSessions and OpenSSH's channel
+              limit.
 
-Both clients carry every channel over one SSH connection, so sshd's
-MaxStartups (unauthenticated connections) does not come into it, and
-MaxSessions (100 in the fixture) counts "session" channels only, not the
-direct-tcpip channels a SOCKS CONNECT opens.  The descriptor limit is
-raised to the hard limit for this process and all it starts.
+Both clients carry every channel over one SSH connection (unless sshtun is
+given a pool), so sshd's MaxStartups (unauthenticated connections) does
+not come into it, and MaxSessions (100 in the fixture) counts "session"
+channels only, not the direct-tcpip channels a SOCKS CONNECT opens.  The
+descriptor limit is raised to the hard limit for this process and all it
+starts.  All traffic stays on loopback; every group is bounded in time
+and in request counts.
 
-It prints progress on stderr and, at the end, a markdown table of the
-medians with the ratio sshtun/ssh and the goal each ratio is held
-against (reported, not asserted); failed connections are counted and
-shown, never hidden.  Every process it starts is stopped by PID when it
-ends, also on error or interruption.
+It prints progress on stderr and, at the end, markdown tables of the
+medians with the ratio sshtun/ssh and the goal each is held against
+(reported, not asserted); failed connections are counted and shown,
+never hidden.  Every process it starts is stopped by PID when it ends,
+also on error or interruption.
 """
 import argparse
 import os
@@ -1646,8 +1677,12 @@ def setup(opts, state):
         warn("sshd on port %d, SOCKS echo target on port %d"
              % (sshd.port, ctx["echo_port"]))
     if "blackhole" in opts.groups:
-        ctx["hole"] = state["hole"] = BlackHole()
-        warn("black hole on port %d" % ctx["hole"].port)
+        try:
+            ctx["hole"] = state["hole"] = BlackHole()
+            warn("black hole on port %d" % ctx["hole"].port)
+        except (BenchError, OSError) as e:
+            warn("%s: the blackhole group is skipped" % e)
+            opts.groups.discard("blackhole")
     return ctx
 
 

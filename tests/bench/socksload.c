@@ -20,16 +20,32 @@
  *       attempts including the warm-up.
  *
  *   socksload many PROXY_PORT TARGET_PORT COUNT BYTES PARALLEL TIMEOUT
+ *                  [OPEN_SECONDS]
  *       Opens COUNT connections through the proxy (PARALLEL handshakes
- *       at a time), prints "opened OK FAIL SECONDS", and waits for a
- *       line on stdin.  Then every open connection sends BYTES and reads
- *       the echo at once (one epoll loop); prints "done OK FAIL SECONDS
- *       P50 P90" (OK: the echo came back whole and unchanged; SECONDS
- *       until the last one was; P50, P90: seconds until half, nine
- *       tenths of them were) and waits for a
- *       line on stdin (or EOF) before closing everything and printing
- *       "closed".  Each handshake and the transfer give up after
- *       TIMEOUT seconds.  "error TEXT" lines tell the first failures.
+ *       at a time, none started after OPEN_SECONDS if given), prints
+ *       "opened OK FAIL SECONDS SKIPPED" (SKIPPED: not tried in time),
+ *       and waits for a line on stdin.  With BYTES 0 it then closes them
+ *       all (held connections).  Otherwise every open connection sends
+ *       BYTES and reads the echo at once (one epoll loop); prints "done
+ *       OK FAIL SECONDS P50 P90" (OK: the echo came back whole and
+ *       unchanged; SECONDS until the last one was; P50, P90: seconds
+ *       until half, nine tenths of them were) and waits for a line on
+ *       stdin (or EOF).  Then it closes everything and prints "closed".
+ *       Each handshake and the transfer give up after TIMEOUT seconds.
+ *       "error TEXT" lines tell the first failures.
+ *
+ *   socksload blackhole PROXY_PORT TARGET_PORT HOLE_PORT THREADS REQUESTS
+ *                       SECONDS BYTES TIMEOUT EVERY
+ *       THREADS workers share REQUESTS requests, none started after
+ *       SECONDS.  Request k, when k % EVERY == EVERY - 1, is a SOCKS
+ *       CONNECT to 127.0.0.1:HOLE_PORT (a destination that never
+ *       answers): it is sent and its socket kept open, unanswered, to
+ *       the end.  The others are as in rate, to TARGET_PORT.  Every step
+ *       gives up after TIMEOUT seconds.  Prints "blackhole OK FAIL HOLES
+ *       HOLE_FAIL ANSWERED NOT_TRIED SECONDS P50_US P99_US": the other
+ *       requests done and failed, hole requests sent (HOLE_FAIL not even
+ *       sent, ANSWERED with any reply by the end), requests not tried,
+ *       the wall time, and the connect -> echo times of those done.
  *
  * Loopback only.  Every socket has send and receive timeouts, so nothing
  * waits forever.
@@ -926,7 +942,8 @@ int main(int argc, char **argv)
                          arg_int(argv[4], 1, 65535), arg_int(argv[5], 1, 1024),
                          arg_int(argv[6], 1, 10000000), atof(argv[7]),
                          arg_int(argv[8], 1, MAX_BYTES),
-                         arg_int(argv[9], 1, 3600), arg_int(argv[10], 2, 1000));
+                         arg_int(argv[9], 1, 3600),
+                         arg_int(argv[10], 2, 1000));
     fprintf(stderr,
             "usage: socksload echo\n"
             "       socksload rate PROXY_PORT TARGET_PORT THREADS SECONDS "
