@@ -60,8 +60,8 @@ as the loopback echo target, so that neither is the bottleneck:
               connections (--many-counts) through one -D, each echoing
               16 KiB: the count echoed whole, the client's RSS, threads
               and memory mappings, the times; no new open after 120 s
-              (--many-open-seconds), the echo gives up after 60 s
-              (--socks-timeout).  It reports the limits it met: the
+              (--many-open-seconds), the echo gives up after 90 s
+              (--many-timeout): each run ends within about 6 minutes.  It reports the limits it met: the
               descriptor limit, threads-max, pid_max, RLIMIT_NPROC,
               vm.max_map_count, sshd's MaxSessions and OpenSSH's channel
               limit.
@@ -630,19 +630,21 @@ def map_count(pid):
 
 
 def socks_many(tunnel, opts, echo_port, count=None, nbytes=None,
-               open_seconds=0):
+               open_seconds=0, timeout=None):
     """count connections (opts.socks_conns) opened through a SOCKS proxy,
     then all echoing nbytes (opts.socks_bytes) at once, with the proxy's
     RSS and threads along the way; no new opens after open_seconds (0:
-    none).  Returns a dict of the values."""
+    none); a handshake or the echo gives up after timeout seconds
+    (opts.socks_timeout).  Returns a dict of the values."""
     count = count or opts.socks_conns
     nbytes = nbytes or opts.socks_bytes
+    timeout = timeout or opts.socks_timeout
     pid = tunnel.proc.pid
     time.sleep(0.3)                 # let the fresh process settle
     r = {"rss idle": proc_status_kib(pid, "VmRSS")}
     argv = [opts.socksload, "many", str(tunnel.port), str(echo_port),
             str(count), str(nbytes), str(opts.socks_parallel),
-            str(opts.socks_timeout), str(open_seconds)]
+            str(timeout), str(open_seconds)]
     proc = fixture.start(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     reader = LineReader(proc, "socksload many")
     peak = [0, 0]
@@ -655,10 +657,10 @@ def socks_many(tunnel, opts, echo_port, count=None, nbytes=None,
             pass                    # the proxy died: seen below
 
     try:
-        # Each handshake gives up after socks_timeout; allow them to run
-        # one after another in the worst case, within reason.
-        f = reader.line((open_seconds or 2 * opts.socks_timeout)
-                        + opts.socks_timeout + 30, idle=sample,
+        # Each handshake gives up after timeout; allow them to run one
+        # after another in the worst case, within reason.
+        f = reader.line((open_seconds or 2 * timeout) + timeout + 30,
+                        idle=sample,
                         idle_every=0.1).split()
         if len(f) != 5 or f[0] != "opened":
             raise BenchError("socksload many said %r" % " ".join(f))
@@ -669,7 +671,7 @@ def socks_many(tunnel, opts, echo_port, count=None, nbytes=None,
         r["maps open"] = map_count(pid)
         proc.stdin.write(b"go\n")
         proc.stdin.flush()
-        f = reader.line(opts.socks_timeout + 30, idle=sample).split()
+        f = reader.line(timeout + 30, idle=sample).split()
         sample()
         if len(f) != 6 or f[0] != "done":
             raise BenchError("socksload many said %r" % " ".join(f))
@@ -889,7 +891,8 @@ def run_many_conns(rep, order, opts, results, ctx):
         for client in order:
             r = measure_fresh(rep, client, ctx, "many%d" % count, label,
                               socks_many, opts, ctx["echo_port"], count,
-                              opts.many_bytes, opts.many_open_seconds)
+                              opts.many_bytes, opts.many_open_seconds,
+                              opts.many_timeout)
             if not r:
                 continue
             for key in ("ok", "opened", "open time", "time", "wall",
@@ -1393,7 +1396,7 @@ def many_report(results, opts):
     out = ["Many connections through one -D, each echoing %s; one run per "
            "count (no repetitions); opens stop after %d s, the echo after "
            "%d s." % (format_size(opts.many_bytes) + "iB",
-                      opts.many_open_seconds, opts.socks_timeout)]
+                      opts.many_open_seconds, opts.many_timeout)]
     out += ["- " + line for line in limits_text(opts)]
     out += ["", "| many connections | sshtun | ssh | sshtun/ssh | goal |",
             "|---|---:|---:|---:|---|"]
@@ -1403,7 +1406,7 @@ def many_report(results, opts):
             (k + "ok", "%d: echoed whole (of %d)" % (n, n), 0, "all", n,
              True),
             (k + "opened", "%d: opened" % n, 0, "count", None, True),
-            (k + "open time", "%d: time to open all (s)" % n, 2, None, None,
+            (k + "open time", "%d: time opening them (s)" % n, 2, None, None,
              False),
             (k + "time", "%d: echo time, all at once (s)" % n, 2, None,
              None, False),
@@ -1575,6 +1578,9 @@ def add_socks_args(p):
                    help="bytes each of them echoes (default 16K)")
     g.add_argument("--many-open-seconds", type=int, default=120,
                    help="no new open after this many seconds (default 120)")
+    g.add_argument("--many-timeout", type=int, default=90,
+                   help="seconds a handshake or the echo of all may take "
+                        "(default 90)")
 
 
 def finish_args(p, opts):
@@ -1626,9 +1632,8 @@ def raise_fd_limit(opts):
     opts.nofile_was = soft
     if soft != hard:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    need = 2 * max([opts.socks_conns, opts.hold_conns]
-                   + (opts.many_counts if "many" in opts.groups else [])) \
-        + 200
+    need = max([opts.socks_conns, opts.hold_conns]
+               + (opts.many_counts if "many" in opts.groups else [])) + 100
     if hard != resource.RLIM_INFINITY and hard < need:
         warn("warning: descriptor limit %d is below %d; the largest SOCKS "
              "tests may fail for lack of descriptors" % (hard, need))
