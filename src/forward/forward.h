@@ -64,11 +64,4 @@ struct sshtun_channel *fwd_conn_open_path(struct fwd_conn *c,
 /* Send all of buf to the client; 0 or -1. */
 int fwd_send_all(int fd, const void *buf, size_t len);
 
-/* Closing a session's forwards: detach them all (under the session's
- * lock), stop accepting (listeners close, connections go on), and later
- * stop and free them. */
-struct sshtun_forward *forward_take_all(struct sshtun_session *s);
-void forward_stop_accepting_list(struct sshtun_forward *list);
-void forward_close_list(struct sshtun_forward *list);
-
 #endif
