@@ -778,7 +778,7 @@ def socks_blackhole(tunnel, opts, echo_port, hole_port):
     return r
 
 
-def make_fresh_tunnel(client, ctx, path, flag="-D", extra=()):
+def make_fresh_tunnel(client, ctx, path, flag="-D"):
     """A fresh client process for one measurement (fresh, so that its
     RSS and CPU are that measurement's): a -D proxy, or with flag -L a
     forward to the target server."""
@@ -793,8 +793,7 @@ def make_fresh_tunnel(client, ctx, path, flag="-D", extra=()):
                         opts.cipher, opts.mac, forward, flag=flag)
     else:
         argv = sshtun_argv(opts.sshtun, sshd, sshd.port, ctx["known_hosts"],
-                           opts.cipher, opts.mac, forward, flag=flag,
-                           extra=extra)
+                           opts.cipher, opts.mac, forward, flag=flag)
     return Tunnel(client, path, argv, ctx["env"], lport, ctx["logdir"])
 
 
