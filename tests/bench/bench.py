@@ -53,9 +53,11 @@ as the loopback echo target, so that neither is the bottleneck:
               backlog 0 and a full accept queue: SYNs are dropped, so
               sshd's connect hangs); that request is sent and left
               pending, the others' connect -> echo p50 and p99 are
-              reported, failures counted; at most 4,000 requests
-              (--hole-requests) and 10 s (--hole-seconds), each step of a
-              request giving up after 5 s (--hole-timeout);
+              reported, failures counted; one run of 140 requests (7
+              holes, fewer than sshtun's default PoolMax) and one of 4,000
+              (--hole-requests), each for at most 10 s (--hole-seconds),
+              each step of a request giving up after 5 s
+              (--hole-timeout);
   many        (off by default; --many) 5,000 and then 10,000 concurrent
               connections (--many-counts) through one -D, each echoing
               16 KiB: the count echoed whole, the client's RSS, threads
@@ -754,12 +756,12 @@ class BlackHole:
         self.sock.close()
 
 
-def socks_blackhole(tunnel, opts, echo_port, hole_port):
-    """SOCKS requests of which 1 in opts.hole_every goes to a black hole
-    (sent, never waited for); the others' connect -> echo times.
+def socks_blackhole(tunnel, opts, echo_port, hole_port, count):
+    """count SOCKS requests of which 1 in opts.hole_every goes to a black
+    hole (sent, never waited for); the others' connect -> echo times.
     Returns a dict."""
     argv = [opts.socksload, "blackhole", str(tunnel.port), str(echo_port),
-            str(hole_port), str(opts.socks_threads), str(opts.hole_requests),
+            str(hole_port), str(opts.socks_threads), str(count),
             str(opts.hole_seconds), str(opts.socks_rate_bytes),
             str(opts.hole_timeout), str(opts.hole_every)]
     proc = fixture.start(argv, stdout=subprocess.PIPE)
@@ -865,18 +867,19 @@ def run_hold(rep, order, opts, results, ctx):
 
 
 def run_blackhole(rep, order, opts, results, ctx):
-    """SOCKS requests with 1 in opts.hole_every to a black hole."""
-    for client in order:
+    """SOCKS requests with 1 in opts.hole_every to a black hole, a run per
+    count in opts.hole_requests."""
+    for n, client in [(n, c) for n in opts.hole_requests for c in order]:
         r = measure_fresh(rep, client, ctx, "blackhole",
-                          "SOCKS black hole", socks_blackhole, opts,
-                          ctx["echo_port"], ctx["hole"].port)
+                          "SOCKS black hole %d" % n, socks_blackhole, opts,
+                          ctx["echo_port"], ctx["hole"].port, n)
         if r:
             for key in ("p50", "p99", "ok", "fail", "holes", "not tried"):
-                results.add("hole " + key, client, r[key])
-            warn("rep %d  SOCKS black hole   %-6s p50 %7.0f us  p99 %7.0f "
-                 "us  %d ok, %d failed, %d to the hole (%d answered, %d "
-                 "not sent), %d not tried, %.1f s%s"
-                 % (rep, client, r["p50"], r["p99"], r["ok"], r["fail"],
+                results.add("hole%d %s" % (n, key), client, r[key])
+            warn("rep %d  SOCKS black hole %-5d %-6s p50 %7.0f us  p99 "
+                 "%7.0f us  %d ok, %d failed, %d to the hole (%d answered, "
+                 "%d not sent), %d not tried, %.1f s%s"
+                 % (rep, n, client, r["p50"], r["p99"], r["ok"], r["fail"],
                     r["holes"], r["answered"], r["hole fail"],
                     r["not tried"], r["time"], " (first error: %s)"
                     % r["errors"][0] if r["errors"] else ""))
@@ -1347,23 +1350,25 @@ def socks_rows(opts):
         ("hold", ("hold rss", "proxy RSS with them open (MiB)", 1, None,
                   None, False)),
     ]
-    hole = "1 in %d to a black hole" % opts.hole_every
-    rows += [
-        ("blackhole", ("hole p50", "%s: others' connect → echo p50 (µs)"
-                       % hole, 0, None, None, False)),
-        ("blackhole", ("hole p99", "%s: others' connect → echo p99 (µs)"
-                       % hole, 0, None, None, False)),
-        ("blackhole", ("hole ok", "%s: others echoed" % hole, 0, "count",
-                       None, True)),
-        ("blackhole", ("hole fail", "%s: others failed (%d s timeout)"
-                       % (hole, opts.hole_timeout), 0, "count", None,
-                       False)),
-        ("blackhole", ("hole holes", "%s: requests sent to the hole" % hole,
-                       0, "count", None, False)),
-        ("blackhole", ("hole not tried", "%s: not tried within %g s (of %d)"
-                       % (hole, opts.hole_seconds, opts.hole_requests), 0,
-                       "count", None, False)),
-    ]
+    for n in opts.hole_requests:
+        k = "hole%d " % n
+        hole = "%d requests, 1 in %d to a black hole" % (n, opts.hole_every)
+        rows += [
+            ("blackhole", (k + "p50", "%s: others' connect → echo p50 (µs)"
+                           % hole, 0, None, None, False)),
+            ("blackhole", (k + "p99", "%s: others' connect → echo p99 (µs)"
+                           % hole, 0, None, None, False)),
+            ("blackhole", (k + "ok", "%s: others echoed" % hole, 0, "count",
+                           None, True)),
+            ("blackhole", (k + "fail", "%s: others failed (%d s timeout)"
+                           % (hole, opts.hole_timeout), 0, "count", None,
+                           False)),
+            ("blackhole", (k + "holes", "%s: requests sent to the hole"
+                           % hole, 0, "count", None, False)),
+            ("blackhole", (k + "not tried", "%s: not tried within %g s"
+                           % (hole, opts.hole_seconds), 0, "count", None,
+                           False)),
+        ]
     return [spec for group, spec in rows if group in opts.groups]
 
 
@@ -1379,9 +1384,11 @@ def socks_report(results, opts, reps_done, ssh_version):
                "sshtun/ssh: above 1 means more connections/s; below 1 "
                "means quicker or smaller.  Counts are goals for every "
                "repetition (the minimum is checked).  Black hole: %d "
-               "requests at most, %d workers, for at most %g s; a request "
-               "to the hole is sent and left unanswered (not waited for)."
-               % (opts.hole_requests, opts.socks_threads, opts.hole_seconds))
+               "workers, for at most %g s; a request to the hole is sent "
+               "and left unanswered (not waited for), and it pins one SSH "
+               "connection of sshtun's pool for as long as sshd's connect "
+               "hangs, so the larger count goes beyond any bounded pool."
+               % (opts.socks_threads, opts.hole_seconds))
     out.append("")
     out.append("| SOCKS measurement | sshtun | ssh | sshtun/ssh | goal |")
     out.append("|---|---:|---:|---:|---|")
@@ -1559,9 +1566,10 @@ def add_socks_args(p):
     g.add_argument("--hole-every", type=int, default=20,
                    help="1 request in this many goes to the black hole "
                         "(default 20)")
-    g.add_argument("--hole-requests", type=int,
-                   help="requests of the black hole test at most (default "
-                        "4000; --quick: 1000)")
+    g.add_argument("--hole-requests",
+                   help="requests of the black hole test at most, one run "
+                        "per count, comma-separated (default 140,4000: 7 "
+                        "and 200 holes; --quick: 140,1000)")
     g.add_argument("--hole-seconds", type=float,
                    help="no new request after this many seconds (default "
                         "10; --quick: 4)")
@@ -1596,8 +1604,9 @@ def finish_args(p, opts):
     opts.stall_settle = opts.stall_settle or (8 if opts.quick else 15)
     opts.socks_seconds = opts.socks_seconds or (3 if opts.quick else 10)
     opts.socks_conns = opts.socks_conns or (200 if opts.quick else 1000)
-    opts.hole_requests = opts.hole_requests or (1000 if opts.quick
-                                                else 4000)
+    opts.hole_requests = [int(n) for n in (
+        opts.hole_requests or ("140,1000" if opts.quick else "140,4000")
+    ).split(",") if n]
     opts.hole_seconds = opts.hole_seconds or (4 if opts.quick else 10)
     opts.many_counts = [int(n) for n in opts.many_counts.split(",") if n]
     if opts.groups:
