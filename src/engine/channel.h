@@ -20,6 +20,7 @@
 #include "base/chunk.h"
 #include "sshtun.h"
 #include "base/waitq.h"
+#include "engine/window.h"
 
 /* Bytes buffered per direction beyond the SSH window. */
 #define CHAN_IN_CAP (256 * 1024)
@@ -75,6 +76,7 @@ struct sshtun_channel {
     /* io: the owning connection's I/O thread's own state. */
     LIBSSH2_CHANNEL *lch;
     int64_t open_sent_ms;           /* when the open went out */
+    struct window win;              /* receive window and its budget */
     struct sshtun_channel *io_next; /* the connection's channel list */
     int eof_sent;
     int in_eof_seen;
@@ -88,13 +90,22 @@ struct sshtun_channel {
  * (data or EOF queued, room made, closed).  Call without ch->mu. */
 void chan_mark_dirty(struct sshtun_channel *ch);
 
+/* A new channel object of type, with its open payload, for messages
+ * named target: two references (the caller's and its owner's), state
+ * CS_QUEUED, on no connection.  NULL if out of memory. */
+struct sshtun_channel *chan_new(struct sshtun_session *s, const char *type,
+                                const unsigned char *payload, size_t len,
+                                const char *target);
+
+/* Free a channel from chan_new that no session has counted (its open
+ * was refused before it was queued). */
+void chan_discard(struct sshtun_channel *ch);
+
+/* Take a reference. */
+void chan_ref(struct sshtun_channel *ch);
+
 /* Drop one reference (with ch->mu not held); frees at zero. */
 void chan_unref(struct sshtun_channel *ch);
-
-/* Wait for the open to be decided.  Returns 0 when open, else the error
- * (err filled); the caller then closes it. */
-int chan_wait_open(struct sshtun_channel *ch, int timeout_ms,
-                   sshtun_error *err);
 
 /* Hand a full chunk to the channel for sending; the channel owns it
  * afterwards, whatever the result.  Blocks while `out` is full.
@@ -111,13 +122,6 @@ int chan_recv_chunk(struct sshtun_channel *ch, struct chunk **out,
  * the session ending). */
 void chan_wait_closed(struct sshtun_channel *ch);
 
-/* Request a direct-tcpip channel without waiting; chan_wait_open next. */
-struct sshtun_channel *chan_open_direct_start(struct sshtun_session *s,
-                                              const char *host, int port,
-                                              const char *orig_host,
-                                              int orig_port,
-                                              sshtun_error *err);
-
 /* I/O thread: wrap a channel the server opened (forwarded-tcpip) on
  * connection c as an open channel (not yet on c's list); one reference
  * for the caller, one for the I/O thread.  NULL if out of memory or the
@@ -125,12 +129,6 @@ struct sshtun_channel *chan_open_direct_start(struct sshtun_session *s,
 struct sshtun_channel *chan_new_accepted(struct conn *c,
                                          LIBSSH2_CHANNEL *lch,
                                          const char *target);
-
-/* Request a direct-streamlocal@openssh.com channel to a server-side Unix
- * socket without waiting; chan_wait_open next. */
-struct sshtun_channel *chan_open_streamlocal_start(struct sshtun_session *s,
-                                                  const char *path,
-                                                  sshtun_error *err);
 
 /* Close the channel while others may still hold it: blocked calls return
  * SSHTUN_ERR_CLOSED; the caller's reference stays. */

@@ -23,7 +23,7 @@
 #include "engine/auth.h"
 #include "engine/conn.h"
 #include "engine/connect.h"
-#include "engine/iothread.h"
+#include "engine/conn_io.h"
 #include "engine/knownhosts.h"
 #include "engine/proxy.h"
 #include "engine/session.h"
@@ -255,7 +255,7 @@ int connect_run(struct conn *c, sshtun_error *err)
                            ? now_ms() + (int64_t)o->connect_timeout * 1000
                            : 0;
     int family = o->address_family >= 0 ? o->address_family : 0;
-    struct auth_ctx a = { NULL, o, 0, auth_wait, c };
+    struct auth_ctx a = { NULL, o, 0, auth_wait, c, c->sess->memo };
 
     log_msg(o, SSHTUN_LOG_VERBOSE, "Connecting to %s port %d.", o->hostname,
             port);

@@ -37,6 +37,7 @@
 #include "engine/channel.h"
 #include "engine/conn.h"
 #include "engine/connect.h"
+#include "engine/conn_io.h"
 #include "engine/iothread.h"
 #include "engine/pool.h"
 #include "engine/remote.h"
@@ -45,24 +46,6 @@
 
 #define STOP_DRAIN_MS 2000
 #define PROBE_TYPE "liveness-probe@invalid"
-
-/* A fresh I/O state. */
-struct conn_io *io_state_new(void)
-{
-    struct conn_io *io = calloc(1, sizeof *io);
-
-    if (!io)
-        return NULL;
-    io->sock = -1;
-    io->bridge_fd = -1;
-    return io;
-}
-
-/* Free an I/O state (its connection is torn down already). */
-void io_state_free(struct conn_io *io)
-{
-    free(io);
-}
 
 /* Set the connection's state; the first connection's is the session's. */
 static void set_state(struct conn *c, enum conn_state st)
@@ -74,21 +57,19 @@ static void set_state(struct conn *c, enum conn_state st)
     };
 
     pthread_mutex_lock(&c->mu);
-    c->state = st;
+    __atomic_store_n(&c->state, st, __ATOMIC_RELEASE);
     pthread_mutex_unlock(&c->mu);
     if (c->primary)
         session_set_state(c->sess, mirror[st]);
 }
 
 /* The open in flight has been answered (or failed): this connection is
- * free for the next; remember the fastest answer as a round trip. */
+ * free for the next; the pool learns the round trip. */
 static void open_done(struct conn *c, struct sshtun_channel *ch)
 {
     int took = (int)(now_ms() - ch->open_sent_ms);
-    int rtt = __atomic_load_n(&c->rtt_ms, __ATOMIC_RELAXED);
 
-    if (took >= 0 && (rtt == 0 || took < rtt))
-        __atomic_store_n(&c->rtt_ms, took ? took : 1, __ATOMIC_RELAXED);
+    pool_note_rtt(c, took > 0 ? took : 1);
     c->io->opening = NULL;
     __atomic_store_n(&c->opening_since, 0, __ATOMIC_RELEASE);
 }
@@ -182,7 +163,6 @@ static int serve_probe(struct conn *c)
  * one).  Returns 1 on progress, 0, or -1 if the connection is lost. */
 static int serve_opens(struct conn *c)
 {
-    long window = opts_window_size(c->sess->opts);
     int progress = 0;
 
     if (!c->io->opening && (c->io->probing || c->io->probe_wanted)) {
@@ -198,9 +178,12 @@ static int serve_opens(struct conn *c)
 
         if (!ch && (conn_stopping(c) || !(ch = start_open(c))))
             return progress;
+        if (!ch->win.floor)
+            window_init(&ch->win, window_floor(),
+                        opts_window_size(c->sess->opts));
         lch = libssh2_channel_open_ex(c->io->ssh, ch->type,
                                       (unsigned)strlen(ch->type),
-                                      (unsigned)window, IO_MAX_PACKET,
+                                      (unsigned)ch->win.floor, IO_MAX_PACKET,
                                       (const char *)ch->open_payload,
                                       (unsigned)ch->open_payload_len);
         if (lch) {
@@ -489,7 +472,7 @@ static void finish(struct conn *c, int rc, const char *reason)
 }
 
 /* Thread entry: connect, report, serve until stopped or lost. */
-void *io_main(void *arg)
+static void *io_main(void *arg)
 {
     struct conn *c = arg;
     char reason[512];
@@ -514,4 +497,19 @@ void *io_main(void *arg)
     rc = serve(c, reason, sizeof reason);
     finish(c, rc, reason);
     return NULL;
+}
+
+/* Start the I/O thread. */
+int iothread_start(struct conn *c, sshtun_error *err)
+{
+    int rc;
+
+    conn_ref(c);                    /* the I/O thread's */
+    rc = pthread_create(&c->thread, NULL, io_main, c);
+    if (rc) {
+        conn_unref(c);
+        return err_set(err, SSHTUN_ERR_NOMEM, "cannot start an I/O "
+                       "thread: %s", strerror(rc));
+    }
+    return 0;
 }

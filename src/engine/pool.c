@@ -15,6 +15,7 @@
 #include "base/error.h"
 #include "base/waitq.h"
 #include "config/options.h"
+#include "engine/auth_memo.h"
 #include "engine/channel.h"
 #include "engine/conn.h"
 #include "engine/pool.h"
@@ -41,24 +42,23 @@ static int remove_locked(struct sshtun_session *s, struct conn *c)
     return 0;
 }
 
-/* Start c's thread; on failure undo add_locked. */
-static int start(struct sshtun_session *s, struct conn *c, sshtun_error *err)
+/* Undo the pool entry of a connection whose thread could not start. */
+void pool_start_failed(struct conn *c)
 {
-    int rc = conn_start(c, err);
+    struct sshtun_session *s = c->sess;
 
-    if (rc) {
-        pthread_mutex_lock(&s->mu);
-        remove_locked(s, c);
-        s->pool.threads--;
-        pthread_cond_broadcast(&s->cv);
-        pthread_mutex_unlock(&s->mu);
-        conn_unref(c);              /* the pool's */
-    }
-    return rc;
+    pthread_mutex_lock(&s->mu);
+    remove_locked(s, c);
+    s->pool.threads--;
+    if (!c->primary)
+        s->pool.connecting--;
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    conn_unref(c);                  /* the pool's */
 }
 
-/* Make and start the first connection. */
-int pool_start_primary(struct sshtun_session *s, sshtun_error *err)
+/* Make the first connection (not started). */
+struct conn *pool_add_primary(struct sshtun_session *s, sshtun_error *err)
 {
     struct conn *c;
 
@@ -67,28 +67,28 @@ int pool_start_primary(struct sshtun_session *s, sshtun_error *err)
         add_locked(s, c);
     pthread_mutex_unlock(&s->mu);
     if (!c)
-        return err_set(err, SSHTUN_ERR_NOMEM, "out of memory");
-    return start(s, c, err);
+        err_set(err, SSHTUN_ERR_NOMEM, "out of memory");
+    return c;
 }
 
 /* Whether c can send an open now: up, no open in flight, not ending. */
 static int is_free(struct conn *c)
 {
-    int up;
-
-    pthread_mutex_lock(&c->mu);
-    up = c->state == CONN_UP && !c->stop;
-    pthread_mutex_unlock(&c->mu);
-    return up && !__atomic_load_n(&c->opening_since, __ATOMIC_ACQUIRE);
+    return conn_get_state(c) == CONN_UP
+           && !__atomic_load_n(&c->stop, __ATOMIC_ACQUIRE)
+           && !__atomic_load_n(&c->opening_since, __ATOMIC_ACQUIRE);
 }
 
 /* Add one connection now (s->mu held).  Returns it, not yet started, or
- * NULL when the pool is full or out of memory. */
+ * NULL when the pool is full, the login cannot be repeated, or out of
+ * memory. */
 static struct conn *grow_locked(struct sshtun_session *s)
 {
     struct conn *c;
 
-    if (s->stop || s->pool.n >= opts_pool_max(s->opts)
+    if (!auth_memo_can_repeat(s->memo, s->opts))
+        s->pool.single_only = 1;
+    if (s->stop || s->pool.single_only || s->pool.n >= opts_pool_max(s->opts)
         || s->pool.n >= POOL_LIMIT)
         return NULL;
     c = conn_new(s, 0, ++s->pool.next_id);
@@ -99,21 +99,19 @@ static struct conn *grow_locked(struct sshtun_session *s)
     return c;
 }
 
-/* Start PoolMin - 1 extra connections after the first is up. */
-void pool_fill_min(struct sshtun_session *s)
+/* One more connection while the pool is below PoolMin (not started). */
+struct conn *pool_grow_to_min(struct sshtun_session *s)
 {
-    int want = opts_pool_min(s->opts) - 1;
+    struct conn *c = NULL;
 
-    for (int i = 0; i < want; i++) {
-        struct conn *c;
-        pthread_mutex_lock(&s->mu);
-        c = s->pool.single_only ? NULL : grow_locked(s);
-        pthread_mutex_unlock(&s->mu);
-        if (!c || start(s, c, NULL))
-            break;
+    pthread_mutex_lock(&s->mu);
+    if (s->pool.n < opts_pool_min(s->opts) && !s->pool.single_only)
+        c = grow_locked(s);
+    pthread_mutex_unlock(&s->mu);
+    if (c)
         log_msg(s->opts, SSHTUN_LOG_VERBOSE, "pool: starting connection %d "
                 "(PoolMin %d)", c->id, opts_pool_min(s->opts));
-    }
+    return c;
 }
 
 /* Queue ch's open and wake the least loaded free connection. */
@@ -138,12 +136,13 @@ int pool_submit_open(struct sshtun_session *s, struct sshtun_channel *ch,
         return rc;
     }
     s->nchannels++;
+    s->refs++;                      /* the channel's */
     ch->in_pool = 1;
     ch->pool_next = NULL;
     if (s->pool.open_tail)
         s->pool.open_tail->pool_next = ch;
     else
-        s->pool.open_head = ch;
+        __atomic_store_n(&s->pool.open_head, ch, __ATOMIC_RELEASE);
     s->pool.open_tail = ch;
     s->pool.open_len++;
     for (int i = 0; i < s->pool.n; i++) {
@@ -170,10 +169,14 @@ struct sshtun_channel *pool_take_open(struct conn *c)
     struct sshtun_session *s = c->sess;
     struct sshtun_channel *ch;
 
+    /* Every pass of every I/O thread asks: look before locking. */
+    if (!__atomic_load_n(&s->pool.open_head, __ATOMIC_ACQUIRE))
+        return NULL;
     pthread_mutex_lock(&s->mu);
     ch = s->pool.open_head;
     if (ch) {
-        s->pool.open_head = ch->pool_next;
+        __atomic_store_n(&s->pool.open_head, ch->pool_next,
+                         __ATOMIC_RELEASE);
         if (!s->pool.open_head)
             s->pool.open_tail = NULL;
         s->pool.open_len--;
@@ -186,44 +189,27 @@ struct sshtun_channel *pool_take_open(struct conn *c)
     return ch;
 }
 
-/* Take back an open still waiting in the queue. */
-int pool_cancel_open(struct sshtun_channel *ch)
-{
-    struct sshtun_session *s = ch->sess;
-    struct sshtun_channel **pp;
-    int found = 0;
-
-    pthread_mutex_lock(&s->mu);
-    if (ch->in_pool) {
-        struct sshtun_channel *prev = NULL;
-        for (pp = &s->pool.open_head; *pp != ch; pp = &(*pp)->pool_next)
-            prev = *pp;
-        *pp = ch->pool_next;
-        if (s->pool.open_tail == ch)
-            s->pool.open_tail = prev;
-        s->pool.open_len--;
-        ch->in_pool = 0;
-        found = 1;
-    }
-    pthread_mutex_unlock(&s->mu);
-    return found;
-}
-
-/* The grace before growing: POOL_GRACE_MS, or four of the fastest round
- * trip any connection has measured if that is longer. */
+/* The grace before growing (an atomic read: every open asks). */
 int pool_grace_ms(struct sshtun_session *s)
 {
-    int grace = POOL_GRACE_MS;
+    int rtt = __atomic_load_n(&s->pool.rtt_ms, __ATOMIC_RELAXED);
 
-    pthread_mutex_lock(&s->mu);
-    for (int i = 0; i < s->pool.n; i++) {
-        int rtt = __atomic_load_n(&s->pool.conns[i]->rtt_ms,
-                                  __ATOMIC_RELAXED);
-        if (rtt > 0 && 4 * rtt > grace)
-            grace = 4 * rtt;
-    }
-    pthread_mutex_unlock(&s->mu);
-    return grace;
+    return 4 * rtt > POOL_GRACE_MS ? 4 * rtt : POOL_GRACE_MS;
+}
+
+/* An open was answered in took_ms: the fastest answer any connection has
+ * had is the best guess at the round trip (an answer also waits for the
+ * server's own connect). */
+void pool_note_rtt(struct conn *c, int took_ms)
+{
+    int *rtt = &c->sess->pool.rtt_ms;
+    int old = __atomic_load_n(rtt, __ATOMIC_RELAXED);
+
+    while ((old == 0 || took_ms < old)
+           && !__atomic_compare_exchange_n(rtt, &old, took_ms, 0,
+                                           __ATOMIC_RELAXED,
+                                           __ATOMIC_RELAXED))
+        ;
 }
 
 /* Say once why the pool cannot grow (s->mu held). */
@@ -248,8 +234,9 @@ static int must_grow_locked(struct sshtun_session *s)
     return 1;
 }
 
-/* An open has waited past the grace: grow if allowed. */
-void pool_open_waiting(struct sshtun_session *s)
+/* An open has waited past the grace: a new connection (not started)
+ * if the pool may grow, else NULL. */
+struct conn *pool_grow_for_waiting(struct sshtun_session *s)
 {
     struct conn *c = NULL;
     int waited = 0;
@@ -258,6 +245,8 @@ void pool_open_waiting(struct sshtun_session *s)
     pthread_mutex_lock(&s->mu);
     if (must_grow_locked(s) && (s->state == SS_UP
                                 || s->state == SS_RECONNECTING)) {
+        if (!auth_memo_can_repeat(s->memo, s->opts))
+            s->pool.single_only = 1;
         if (s->pool.single_only)
             log_exhausted_locked(s, "the login cannot be repeated without "
                                  "asking (keyboard-interactive with "
@@ -270,12 +259,11 @@ void pool_open_waiting(struct sshtun_session *s)
         waited = s->pool.n;
     }
     pthread_mutex_unlock(&s->mu);
-    if (!c)
-        return;
-    log_msg(s->opts, SSHTUN_LOG_VERBOSE, "pool: opening connection %d (%d "
-            "of at most %d): an open waits behind slow ones", c->id, waited,
-            opts_pool_max(s->opts));
-    start(s, c, NULL);
+    if (c)
+        log_msg(s->opts, SSHTUN_LOG_VERBOSE, "pool: opening connection %d "
+                "(%d of at most %d): an open waits behind slow ones", c->id,
+                waited, opts_pool_max(s->opts));
+    return c;
 }
 
 /* An extra connection's connect phase ended. */
@@ -381,7 +369,8 @@ void pool_fail_queued(struct sshtun_session *s, int code, const char *msg)
     list = s->pool.open_head;
     for (struct sshtun_channel *ch = list; ch; ch = ch->pool_next)
         ch->in_pool = 0;
-    s->pool.open_head = s->pool.open_tail = NULL;
+    __atomic_store_n(&s->pool.open_head, NULL, __ATOMIC_RELEASE);
+    s->pool.open_tail = NULL;
     s->pool.open_len = 0;
     pthread_mutex_unlock(&s->mu);
     while (list) {
@@ -426,4 +415,18 @@ void pool_stop_and_join(struct sshtun_session *s)
         pthread_cond_wait(&s->cv, &s->mu);
     pthread_mutex_unlock(&s->mu);
     pool_reap(s);
+}
+
+/* How many connections carry the session now. */
+int sshtun_session_connections(sshtun_session *s)
+{
+    int n = 0;
+
+    if (!s)
+        return SSHTUN_ERR_INVAL;
+    pthread_mutex_lock(&s->mu);
+    for (int i = 0; i < s->pool.n; i++)
+        n += conn_get_state(s->pool.conns[i]) == CONN_UP;
+    pthread_mutex_unlock(&s->mu);
+    return n;
 }

@@ -19,7 +19,9 @@
 #include <unistd.h>
 
 #include "engine/channel.h"
+#include "engine/chanopen.h"
 #include "base/error.h"
+#include "base/workers.h"
 #include "forward/forward.h"
 #include "forward/listener.h"
 #include "base/log.h"
@@ -27,7 +29,6 @@
 #include "engine/remote.h"
 #include "engine/session.h"
 
-#define CONN_STACK (128 * 1024)
 #define FORWARD_MAX_CONNS 8192
 #define OPEN_TIMEOUT_DEFAULT_MS 60000
 
@@ -36,7 +37,8 @@ struct fwd_conn {
     int fd;
     char peer[80];
     struct sshtun_channel *ch;      /* [fwd->mu] once requested */
-    pthread_t writer;
+    int writer_done;                /* [fwd->mu] the writer has finished */
+    pthread_cond_t writer_cv;       /* signalled when it has */
     struct fwd_conn *prev, *next;   /* [fwd->mu] */
 };
 
@@ -59,22 +61,6 @@ struct sshtun_forward {
     int closed_by_session;          /* [mu] the hook has closed it */
     struct session_hook hook;       /* the session tells us it closes */
 };
-
-/* Start a detached or joinable thread with a small stack. */
-static int start_thread(pthread_t *t, void *(*fn)(void *), void *arg,
-                        int detached)
-{
-    pthread_attr_t a;
-    int rc;
-
-    pthread_attr_init(&a);
-    pthread_attr_setstacksize(&a, CONN_STACK);
-    if (detached)
-        pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
-    rc = pthread_create(t, &a, fn, arg);
-    pthread_attr_destroy(&a);
-    return rc;
-}
 
 /* Send all of buf to the client. */
 int fwd_send_all(int fd, const void *buf, size_t len)
@@ -117,27 +103,46 @@ static void *writer_main(void *arg)
         chan_abort(c->ch);          /* client gone or channel failed */
     }
     shutdown(c->fd, SHUT_RDWR);     /* wakes the reader */
+    pthread_mutex_lock(&c->fwd->mu);
+    c->writer_done = 1;
+    pthread_cond_signal(&c->writer_cv);
+    pthread_mutex_unlock(&c->fwd->mu);
     return NULL;
+}
+
+/* Wait for the connection's writer to finish. */
+static void wait_writer(struct fwd_conn *c)
+{
+    pthread_mutex_lock(&c->fwd->mu);
+    while (!c->writer_done)
+        pthread_cond_wait(&c->writer_cv, &c->fwd->mu);
+    pthread_mutex_unlock(&c->fwd->mu);
 }
 
 /* Reader loop: client -> channel.  Client EOF becomes channel EOF. */
 static void pump_client(struct fwd_conn *c)
 {
+    int drained = 0;
+
     for (;;) {
-        struct chunk *k = chunk_get();
+        struct chunk *k;
         ssize_t n;
 
-        if (!k)
+        /* A short read drained the socket: wait in poll() first rather
+         * than pay for a recv that would only say EAGAIN.  Either way a
+         * chunk is held only while there is data. */
+        if (drained) {
+            struct pollfd p = { .fd = c->fd, .events = POLLIN };
+            if (poll(&p, 1, -1) < 0 && errno != EINTR)
+                break;
+        }
+        if (!(k = chunk_get()))
             break;
-        /* Hold a chunk only while there is data: an idle connection
-         * waits in poll() with nothing allocated. */
         n = recv(c->fd, k->data, CHUNK_SIZE, MSG_DONTWAIT);
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK
                       || errno == EINTR)) {
-            struct pollfd p = { .fd = c->fd, .events = POLLIN };
             chunk_put(k);
-            if (errno != EINTR)
-                poll(&p, 1, -1);
+            drained = 1;
             continue;
         }
         if (n <= 0) {
@@ -149,6 +154,7 @@ static void pump_client(struct fwd_conn *c)
             break;
         }
         k->len = (size_t)n;
+        drained = (size_t)n < CHUNK_SIZE;
         if (chan_send_chunk(c->ch, k, NULL))
             break;
     }
@@ -171,6 +177,7 @@ static void conn_done(struct fwd_conn *c)
     pthread_mutex_unlock(&f->mu);
     if (c->fd >= 0)
         close(c->fd);
+    pthread_cond_destroy(&c->writer_cv);
     free(c);
 }
 
@@ -294,9 +301,9 @@ static void *reader_main(void *arg)
         pthread_mutex_unlock(&f->mu);
         log_msg(f->sess->opts, SSHTUN_LOG_DEBUG, "Connection from %s "
                 "forwarded to %s", c->peer, ch->target);
-        if (start_thread(&c->writer, writer_main, c, 0) == 0) {
+        if (workers_run(writer_main, c) == 0) {
             pump_client(c);
-            pthread_join(c->writer, NULL);
+            wait_writer(c);
         }
     }
     /* Also an accepted channel whose connect step failed. */
@@ -340,8 +347,6 @@ static void start_conn(struct sshtun_forward *f, int fd,
                        struct sshtun_channel *ch, const char *peer)
 {
     struct fwd_conn *c = NULL;
-    pthread_t t;
-
     pthread_mutex_lock(&f->mu);
     if (f->nconns >= FORWARD_MAX_CONNS || f->stopping
         || !(c = calloc(1, sizeof *c))) {
@@ -357,6 +362,7 @@ static void start_conn(struct sshtun_forward *f, int fd,
         return;
     }
     c->fwd = f;
+    pthread_cond_init(&c->writer_cv, NULL);
     c->fd = fd;
     c->ch = ch;
     snprintf(c->peer, sizeof c->peer, "%s", peer);
@@ -366,7 +372,7 @@ static void start_conn(struct sshtun_forward *f, int fd,
     f->conns = c;
     f->nconns++;
     pthread_mutex_unlock(&f->mu);
-    if (start_thread(&t, reader_main, c, 1)) {
+    if (workers_run(reader_main, c)) {
         log_msg(f->sess->opts, SSHTUN_LOG_ERROR, "cannot start a thread "
                 "for %s", c->peer);
         if (ch)
