@@ -12,8 +12,6 @@
  */
 #include "config.h"
 
-#include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,26 +32,6 @@ static void dynamic_free(void *p)
 {
     socks_cfg_free(p);
     free(p);
-}
-
-/* socks_io recv on the client socket, with the handshake deadline. */
-static long sock_recv(void *ctx, unsigned char *buf, size_t len,
-                      int64_t deadline_ms)
-{
-    int fd = *(int *)ctx;
-
-    for (;;) {
-        struct pollfd p = { .fd = fd, .events = POLLIN };
-        int64_t left = deadline_ms - now_ms();
-        ssize_t n;
-
-        if (left <= 0 || poll(&p, 1, (int)left) == 0)
-            return -2;
-        n = recv(fd, buf, len, 0);
-        if (n < 0 && errno == EINTR)
-            continue;
-        return n < 0 ? -1 : (long)n;
-    }
 }
 
 /* socks_io send on the client socket. */
@@ -83,7 +61,7 @@ static struct sshtun_channel *dynamic_connect(struct fwd_conn *c)
     const sshtun_options *o = fwd_conn_session(c)->opts;
     int fd = fwd_conn_fd(c);
     char addr[64];
-    struct socks_io io = { sock_recv, sock_send, &fd, fwd_conn_peer(c),
+    struct socks_io io = { socks_fd_recv, sock_send, &fd, fwd_conn_peer(c),
                            forward_socks_counters(fwd_conn_forward(c)),
                            addr };
     struct socks *sk = malloc(sizeof *sk);
@@ -159,7 +137,7 @@ sshtun_forward *sshtun_forward_dynamic(sshtun_session *s, const char *spec,
         err_set(err, SSHTUN_ERR_NOMEM, "out of memory");
         return NULL;
     }
-    if (socks_cfg_load(cfg, o, err)) {
+    if (socks_cfg_load(cfg, o, 0, err)) {
         dynamic_free(cfg);
         return NULL;
     }

@@ -236,7 +236,7 @@ sshtun_forward *sshtun_forward_remote(sshtun_session *s, const char *spec,
             return NULL;
         }
         cfg->dynamic = 1;
-        if (socks_cfg_load(&cfg->socks, s->opts, err)) {
+        if (socks_cfg_load(&cfg->socks, s->opts, 1, err)) {
             remote_free(cfg);
             return NULL;
         }
