@@ -69,7 +69,7 @@ void chunk_pool_drain(void)
 }
 
 /* Append a chunk; the queue takes ownership. */
-void chunkq_push(struct chunkq *q, struct chunk *c)
+void chunk_queue_push(struct chunkq *q, struct chunk *c)
 {
     c->next = NULL;
     if (q->tail)
@@ -81,7 +81,7 @@ void chunkq_push(struct chunkq *q, struct chunk *c)
 }
 
 /* Detach the first chunk; the caller takes ownership. */
-struct chunk *chunkq_pop(struct chunkq *q)
+struct chunk *chunk_queue_pop(struct chunkq *q)
 {
     struct chunk *c = q->head;
 
@@ -96,7 +96,7 @@ struct chunk *chunkq_pop(struct chunkq *q)
 }
 
 /* Copy bytes out of the queue, freeing chunks as they empty. */
-size_t chunkq_read(struct chunkq *q, void *buf, size_t len)
+size_t chunk_queue_read(struct chunkq *q, void *buf, size_t len)
 {
     unsigned char *out = buf;
     size_t done = 0;
@@ -122,10 +122,10 @@ size_t chunkq_read(struct chunkq *q, void *buf, size_t len)
 }
 
 /* Drop everything in the queue. */
-void chunkq_clear(struct chunkq *q)
+void chunk_queue_clear(struct chunkq *q)
 {
     struct chunk *c;
 
-    while ((c = chunkq_pop(q)))
+    while ((c = chunk_queue_pop(q)))
         chunk_put(c);
 }

@@ -39,16 +39,16 @@ void chunk_put(struct chunk *c);
 void chunk_pool_drain(void);
 
 /* Append c (with unread data) to q; q owns c afterwards. */
-void chunkq_push(struct chunkq *q, struct chunk *c);
+void chunk_queue_push(struct chunkq *q, struct chunk *c);
 
 /* Remove and return the first chunk; the caller owns it.  NULL if empty. */
-struct chunk *chunkq_pop(struct chunkq *q);
+struct chunk *chunk_queue_pop(struct chunkq *q);
 
 /* Copy up to len unread bytes out of q into buf, releasing emptied chunks;
  * returns the number of bytes copied. */
-size_t chunkq_read(struct chunkq *q, void *buf, size_t len);
+size_t chunk_queue_read(struct chunkq *q, void *buf, size_t len);
 
 /* Release every chunk in q to the pool. */
-void chunkq_clear(struct chunkq *q);
+void chunk_queue_clear(struct chunkq *q);
 
 #endif

@@ -26,13 +26,13 @@ static const char usage_text[] =
 "              destination\n";
 
 /* The usage text. */
-const char *cli_usage(void)
+const char *args_usage(void)
 {
     return usage_text;
 }
 
 /* Split "host:port" or "[v6addr]:port".  Returns 0 or -1. */
-int cli_hostport(const char *spec, char *host, size_t hsize, int *port)
+int args_hostport(const char *spec, char *host, size_t hsize, int *port)
 {
     const char *colon, *h = spec;
     size_t hlen;
@@ -76,8 +76,8 @@ static int set(sshtun_options *o, const char *kw, const char *v, char *err,
 }
 
 /* Split the destination into User, HostName and Port. */
-int cli_destination(const char *dest, sshtun_options *o, char *hostout,
-                    size_t hostsize, char *err, size_t errsize)
+int args_destination(const char *dest, sshtun_options *o, char *hostout,
+                     size_t hostsize, char *err, size_t errsize)
 {
     char buf[1024], *host, *at, *port = NULL;
     int uri = 0;
@@ -195,8 +195,8 @@ static int apply_option(int c, const char *arg, struct cli_args *a,
     case 'N': case 'T': case 'n': case 'C':
         return 0;                   /* sshtun never runs a command or tty */
     case 'W':
-        if (cli_hostport(arg, a->stdio_host, sizeof a->stdio_host,
-                         &a->stdio_port)) {
+        if (args_hostport(arg, a->stdio_host, sizeof a->stdio_host,
+                          &a->stdio_port)) {
             snprintf(err, errsize, "Bad stdio forwarding specification "
                      "'%s': expected host:port", arg);
             return -1;
@@ -214,8 +214,8 @@ static int apply_option(int c, const char *arg, struct cli_args *a,
 
 /* Parse the command line.  As ssh does, options may also follow the
  * destination; anything else after it would be a remote command. */
-int cli_parse(int argc, char **argv, struct cli_args *a, char *err,
-              size_t errsize)
+int args_parse(int argc, char **argv, struct cli_args *a, char *err,
+               size_t errsize)
 {
     /* '+': stop at the destination; ':': report a missing argument as ':'. */
     static const char optstring[] = "+:46c:fF:ghi:l:L:m:no:p:qTNVvCD:R:W:J:";
@@ -258,6 +258,6 @@ int cli_parse(int argc, char **argv, struct cli_args *a, char *err,
         snprintf(err, errsize, "no destination given");
         return -1;
     }
-    return cli_destination(dest, a->opts, a->host, sizeof a->host, err,
-                           errsize);
+    return args_destination(dest, a->opts, a->host, sizeof a->host, err,
+                            errsize);
 }

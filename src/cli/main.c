@@ -167,8 +167,8 @@ int main(int argc, char **argv)
     memset(&a, 0, sizeof a);
     if (sshtun_global_init() || !(a.opts = sshtun_options_new()))
         return fatal("initialisation failed");
-    if (cli_parse(argc, argv, &a, err, sizeof err)) {
-        fprintf(stderr, "sshtun: %s\n%s", err, cli_usage());
+    if (args_parse(argc, argv, &a, err, sizeof err)) {
+        fprintf(stderr, "sshtun: %s\n%s", err, args_usage());
         sshtun_options_free(a.opts);
         sshtun_global_cleanup();
         return EXIT_FATAL;
@@ -195,7 +195,7 @@ int main(int argc, char **argv)
     pthread_detach(sig_thread);
 
     if (a.show_help) {
-        fputs(cli_usage(), stdout);
+        fputs(args_usage(), stdout);
         rc = 0;
         goto out;
     }

@@ -18,7 +18,7 @@
 #include "base/path.h"
 #include "base/log.h"
 #include "config/options.h"
-#include "base/waitq.h"
+#include "base/clock.h"
 
 #define KEYFILE_MAX (64 * 1024)
 #define AUTH_STEP_MS 120000
@@ -93,7 +93,7 @@ static int try_agent(struct auth_ctx *s, const char *user,
     }
     while (result == SSHTUN_ERR_AUTH
            && libssh2_agent_get_identity(agent, &id, prev) == 0) {
-        int64_t deadline = now_ms() + AUTH_STEP_MS;
+        int64_t deadline = clock_now_ms() + AUTH_STEP_MS;
         prev = id;
         if (id->blob_len > 11 && (!memcmp(id->blob + 4, "ssh-rsa", 7)
                                   || !memcmp(id->blob + 4, "ssh-dss", 7))) {
@@ -137,7 +137,7 @@ static int try_key_data(struct auth_ctx *s, const char *user,
                         const char *data, size_t len, const char *pass,
                         sshtun_error *err)
 {
-    int64_t deadline = now_ms() + AUTH_STEP_MS;
+    int64_t deadline = clock_now_ms() + AUTH_STEP_MS;
     int rc;
 
     for (;;) {
@@ -154,8 +154,8 @@ static int try_key_data(struct auth_ctx *s, const char *user,
         return SSHTUN_ERR_KEY;
     if (rc == LIBSSH2_ERROR_SOCKET_RECV || rc == LIBSSH2_ERROR_SOCKET_SEND
         || rc == LIBSSH2_ERROR_SOCKET_DISCONNECT)
-        return err_set(err, SSHTUN_ERR_SESSION, "connection lost during "
-                       "authentication: %s", ssherr_text(s->ssh));
+        return error_set(err, SSHTUN_ERR_SESSION, "connection lost during "
+                         "authentication: %s", ssherr_text(s->ssh));
     return SSHTUN_ERR_AUTH;
 }
 
@@ -188,7 +188,7 @@ static int try_key_text(struct auth_ctx *s, const char *user,
         }
         return rc;
     }
-    if (!o->pass_fn || opts_flag(o->batch_mode)) {
+    if (!o->pass_fn || options_flag(o->batch_mode)) {
         note(notes, "skipped encrypted key %s (no way to ask for its "
              "passphrase)", label);
         return SSHTUN_ERR_AUTH;
@@ -243,7 +243,7 @@ static int try_file(struct auth_ctx *s, const char *user,
 /* Whether we may ask the user anything. */
 static int can_prompt(const sshtun_options *o)
 {
-    return o->pass_fn && !opts_flag(o->batch_mode);
+    return o->pass_fn && !options_flag(o->batch_mode);
 }
 
 /* The authentication running on this thread, for kbdint_answer: libssh2
@@ -299,7 +299,7 @@ static int try_interactive(struct auth_ctx *s, const char *user,
         return SSHTUN_ERR_AUTH;
     }
     for (int tries = 0; tries < PASSWORD_TRIES; tries++) {
-        int64_t deadline = now_ms() + AUTH_STEP_MS;
+        int64_t deadline = clock_now_ms() + AUTH_STEP_MS;
         if (strstr(methods, "keyboard-interactive")) {
             int w = 0;
             kbdint_auth = s;
@@ -339,7 +339,7 @@ int auth_run(struct auth_ctx *s, const char *user, sshtun_error *err)
 {
     const sshtun_options *o = s->opts;
     struct auth_notes notes = { "" };
-    int64_t deadline = now_ms() + AUTH_STEP_MS;
+    int64_t deadline = clock_now_ms() + AUTH_STEP_MS;
     const char *list;
     char methods[256];
     int rc;
@@ -349,8 +349,8 @@ int auth_run(struct auth_ctx *s, const char *user, sshtun_error *err)
         if (list || libssh2_userauth_authenticated(s->ssh))
             break;
         if (libssh2_session_last_errno(s->ssh) != LIBSSH2_ERROR_EAGAIN)
-            return err_set(err, SSHTUN_ERR_SESSION, "authentication: %s",
-                           ssherr_text(s->ssh));
+            return error_set(err, SSHTUN_ERR_SESSION, "authentication: %s",
+                             ssherr_text(s->ssh));
         if ((rc = s->wait(s->wait_arg, deadline, err)))
             return rc;
     }
@@ -364,11 +364,11 @@ int auth_run(struct auth_ctx *s, const char *user, sshtun_error *err)
         if ((rc = try_interactive(s, user, methods, &notes, err))
             != SSHTUN_ERR_AUTH)
             return rc;
-        return err_set(err, SSHTUN_ERR_AUTH, "%s@%s: Permission denied "
-                       "(%s)%s%s", user, o->hostname, methods,
-                       notes.text[0] ? ": " : ".", notes.text);
+        return error_set(err, SSHTUN_ERR_AUTH, "%s@%s: Permission denied "
+                         "(%s)%s%s", user, o->hostname, methods,
+                         notes.text[0] ? ": " : ".", notes.text);
     }
-    if (!opts_flag(o->identities_only)) {
+    if (!options_flag(o->identities_only)) {
         rc = try_agent(s, user, &notes, err);
         if (rc != SSHTUN_ERR_AUTH)
             return rc;
@@ -414,7 +414,7 @@ int auth_run(struct auth_ctx *s, const char *user, sshtun_error *err)
     if ((rc = try_interactive(s, user, methods, &notes, err))
         != SSHTUN_ERR_AUTH)
         return rc;
-    return err_set(err, SSHTUN_ERR_AUTH, "%s@%s: Permission denied "
-                   "(%s)%s%s", user, o->hostname, methods,
-                   notes.text[0] ? ": " : ".", notes.text);
+    return error_set(err, SSHTUN_ERR_AUTH, "%s@%s: Permission denied "
+                     "(%s)%s%s", user, o->hostname, methods,
+                     notes.text[0] ? ": " : ".", notes.text);
 }

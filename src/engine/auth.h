@@ -23,7 +23,7 @@ struct auth_ctx {
     const sshtun_options *opts;
     int no_secrets;                 /* host key changed: offer no password
                                        or keyboard-interactive answers */
-    /* Wait until libssh2 can make progress or deadline_ms (now_ms based)
+    /* Wait until libssh2 can make progress or deadline_ms (clock_now_ms based)
      * passes: 0, or SSHTUN_ERR_TIMEOUT / _SESSION with err. */
     int (*wait)(void *wait_arg, int64_t deadline_ms, sshtun_error *err);
     void *wait_arg;

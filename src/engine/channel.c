@@ -16,14 +16,15 @@
 #include <string.h>
 
 #include "engine/channel.h"
+#include "base/clock.h"
 #include "base/error.h"
 #include "engine/session.h"
 
 /* Create a channel object and register it with the session. */
-static struct sshtun_channel *chan_new(struct sshtun_session *s,
-                                       const char *type,
-                                       const unsigned char *payload,
-                                       size_t len, const char *target)
+static struct sshtun_channel *channel_new(struct sshtun_session *s,
+                                          const char *type,
+                                          const unsigned char *payload,
+                                          size_t len, const char *target)
 {
     struct sshtun_channel *ch = calloc(1, sizeof *ch);
 
@@ -49,12 +50,12 @@ static struct sshtun_channel *chan_new(struct sshtun_session *s,
 }
 
 /* Free a channel whose last reference is gone. */
-static void chan_free(struct sshtun_channel *ch)
+static void channel_free(struct sshtun_channel *ch)
 {
     struct sshtun_session *s = ch->sess;
 
-    chunkq_clear(&ch->in);
-    chunkq_clear(&ch->out);
+    chunk_queue_clear(&ch->in);
+    chunk_queue_clear(&ch->out);
     chunk_put(ch->out_cur);
     pthread_mutex_destroy(&ch->mu);
     free(ch->type);
@@ -68,21 +69,21 @@ static void chan_free(struct sshtun_channel *ch)
 }
 
 /* Take a reference. */
-static void chan_ref(struct sshtun_channel *ch)
+static void channel_ref(struct sshtun_channel *ch)
 {
     __atomic_add_fetch(&ch->refs, 1, __ATOMIC_ACQ_REL);
 }
 
 /* Drop a reference; free at zero. */
-void chan_unref(struct sshtun_channel *ch)
+void channel_unref(struct sshtun_channel *ch)
 {
     if (__atomic_sub_fetch(&ch->refs, 1, __ATOMIC_ACQ_REL) == 0)
-        chan_free(ch);
+        channel_free(ch);
 }
 
 /* Move to a final state, keep the first reason, wake every waiter. */
-void chan_finish(struct sshtun_channel *ch, enum chan_state st, int err,
-                 const char *msg)
+void channel_finish(struct sshtun_channel *ch, enum chan_state st, int err,
+                    const char *msg)
 {
     pthread_mutex_lock(&ch->mu);
     if (ch->state != CS_FAILED && ch->state != CS_CLOSED) {
@@ -97,10 +98,10 @@ void chan_finish(struct sshtun_channel *ch, enum chan_state st, int err,
 }
 
 /* Wait for the open's outcome. */
-int chan_wait_open(struct sshtun_channel *ch, int timeout_ms,
-                   sshtun_error *err)
+int channel_wait_open(struct sshtun_channel *ch, int timeout_ms,
+                      sshtun_error *err)
 {
-    struct timespec ts, *dl = deadline_after(&ts, timeout_ms);
+    struct timespec ts, *dl = clock_deadline_after(&ts, timeout_ms);
     int rc = 0;
 
     pthread_mutex_lock(&ch->mu);
@@ -109,17 +110,17 @@ int chan_wait_open(struct sshtun_channel *ch, int timeout_ms,
         if (waitq_wait(&ch->state_waiters, &ch->mu, dl) == ETIMEDOUT
             && (ch->state == CS_QUEUED || ch->state == CS_OPENING)) {
             pthread_mutex_unlock(&ch->mu);
-            return err_set(err, SSHTUN_ERR_TIMEOUT,
-                           "channel open to %s: no answer from the server "
-                           "within %d ms", ch->target, timeout_ms);
+            return error_set(err, SSHTUN_ERR_TIMEOUT,
+                             "channel open to %s: no answer from the server "
+                             "within %d ms", ch->target, timeout_ms);
         }
     }
     if (ch->user_closed && ch->state != CS_FAILED) {
-        rc = err_set(err, SSHTUN_ERR_CLOSED, "channel to %s closed",
-                     ch->target);
+        rc = error_set(err, SSHTUN_ERR_CLOSED, "channel to %s closed",
+                       ch->target);
     } else if (ch->state != CS_OPEN) {
         rc = ch->err ? ch->err : SSHTUN_ERR_OPEN_FAILED;
-        err_set(err, rc, "%s", ch->errmsg);
+        error_set(err, rc, "%s", ch->errmsg);
     }
     pthread_mutex_unlock(&ch->mu);
     return rc;
@@ -138,7 +139,7 @@ static void out_push_locked(struct sshtun_channel *ch, struct chunk *c)
         ch->out.bytes += n;
         chunk_put(c);
     } else {
-        chunkq_push(&ch->out, c);
+        chunk_queue_push(&ch->out, c);
     }
 }
 
@@ -153,8 +154,8 @@ static int send_error_locked(struct sshtun_channel *ch)
 }
 
 /* Queue a chunk for sending; the channel owns it afterwards. */
-int chan_send_chunk(struct sshtun_channel *ch, struct chunk *c,
-                    const struct timespec *deadline)
+int channel_send_chunk(struct sshtun_channel *ch, struct chunk *c,
+                       const struct timespec *deadline)
 {
     int rc, was_empty;
 
@@ -222,15 +223,15 @@ static int wait_readable_locked(struct sshtun_channel *ch,
 }
 
 /* Take one whole received chunk. */
-int chan_recv_chunk(struct sshtun_channel *ch, struct chunk **out,
-                    const struct timespec *deadline)
+int channel_recv_chunk(struct sshtun_channel *ch, struct chunk **out,
+                       const struct timespec *deadline)
 {
     int rc, wake_io = 0;
 
     pthread_mutex_lock(&ch->mu);
     rc = wait_readable_locked(ch, deadline);
     if (rc == 1) {
-        *out = chunkq_pop(&ch->in);
+        *out = chunk_queue_pop(&ch->in);
         wake_io = after_take_locked(ch);
     }
     pthread_mutex_unlock(&ch->mu);
@@ -240,7 +241,7 @@ int chan_recv_chunk(struct sshtun_channel *ch, struct chunk **out,
 }
 
 /* Wait for the channel to reach its end. */
-void chan_wait_closed(struct sshtun_channel *ch)
+void channel_wait_closed(struct sshtun_channel *ch)
 {
     pthread_mutex_lock(&ch->mu);
     while (ch->state != CS_CLOSED && ch->state != CS_FAILED
@@ -281,7 +282,7 @@ static struct sshtun_channel *open_start(struct sshtun_session *s,
 {
     struct sshtun_channel *ch;
     int rc = 0;
-    struct timespec ts, *dl = deadline_after(&ts, RECONNECT_OPEN_WAIT_MS);
+    struct timespec ts, *dl = clock_deadline_after(&ts, RECONNECT_OPEN_WAIT_MS);
 
     pthread_mutex_lock(&s->mu);
     /* While the session reconnects, an open waits for it (bounded). */
@@ -289,15 +290,15 @@ static struct sshtun_channel *open_start(struct sshtun_session *s,
         if (pthread_cond_timedwait(&s->cv, &s->mu, dl) == ETIMEDOUT)
             break;
     if (s->state != SS_UP || s->stop)
-        rc = err_set(err, SSHTUN_ERR_SESSION, "session is not up: %s",
-                     s->last_error[0] ? s->last_error : "closed");
+        rc = error_set(err, SSHTUN_ERR_SESSION, "session is not up: %s",
+                       s->last_error[0] ? s->last_error : "closed");
     else if (s->forwarding_disabled)
-        rc = err_set(err, SSHTUN_ERR_HOSTKEY_CHANGED, "forwarding is "
-                     "disabled: the host key has changed");
+        rc = error_set(err, SSHTUN_ERR_HOSTKEY_CHANGED, "forwarding is "
+                       "disabled: the host key has changed");
     else if (s->nchannels >= SESSION_MAX_CHANNELS)
-        rc = err_set(err, SSHTUN_ERR_RESOURCE,
-                     "too many channels on this session (%d)",
-                     SESSION_MAX_CHANNELS);
+        rc = error_set(err, SSHTUN_ERR_RESOURCE,
+                       "too many channels on this session (%d)",
+                       SESSION_MAX_CHANNELS);
     else {
         s->nchannels++;
         s->refs++;
@@ -305,13 +306,13 @@ static struct sshtun_channel *open_start(struct sshtun_session *s,
     pthread_mutex_unlock(&s->mu);
     if (rc)
         return NULL;
-    ch = chan_new(s, type, payload, len, target);
+    ch = channel_new(s, type, payload, len, target);
     if (!ch) {
         pthread_mutex_lock(&s->mu);
         s->nchannels--;
         pthread_mutex_unlock(&s->mu);
         session_unref(s);
-        err_set(err, SSHTUN_ERR_NOMEM, "out of memory");
+        error_set(err, SSHTUN_ERR_NOMEM, "out of memory");
         return NULL;
     }
     session_mark_dirty(s, ch);
@@ -319,9 +320,9 @@ static struct sshtun_channel *open_start(struct sshtun_session *s,
 }
 
 /* I/O thread: wrap an accepted forwarded-tcpip channel. */
-struct sshtun_channel *chan_new_accepted(struct sshtun_session *s,
-                                         LIBSSH2_CHANNEL *lch,
-                                         const char *target)
+struct sshtun_channel *channel_new_accepted(struct sshtun_session *s,
+                                            LIBSSH2_CHANNEL *lch,
+                                            const char *target)
 {
     struct sshtun_channel *ch;
     int full;
@@ -335,7 +336,8 @@ struct sshtun_channel *chan_new_accepted(struct sshtun_session *s,
     pthread_mutex_unlock(&s->mu);
     if (full)
         return NULL;
-    ch = chan_new(s, "forwarded-tcpip", (const unsigned char *)"", 0, target);
+    ch = channel_new(s, "forwarded-tcpip", (const unsigned char *)"", 0,
+                     target);
     if (!ch) {
         pthread_mutex_lock(&s->mu);
         s->nchannels--;
@@ -353,11 +355,11 @@ struct sshtun_channel *chan_new_accepted(struct sshtun_session *s,
 }
 
 /* Request a direct-tcpip channel to host:port without waiting. */
-struct sshtun_channel *chan_open_direct_start(struct sshtun_session *s,
-                                              const char *host, int port,
-                                              const char *orig_host,
-                                              int orig_port,
-                                              sshtun_error *err)
+struct sshtun_channel *channel_open_direct_start(struct sshtun_session *s,
+                                                 const char *host, int port,
+                                                 const char *orig_host,
+                                                 int orig_port,
+                                                 sshtun_error *err)
 {
     unsigned char payload[2 * 4 + 2 * 4 + 2 * 256];
     char target[300];
@@ -365,8 +367,8 @@ struct sshtun_channel *chan_open_direct_start(struct sshtun_session *s,
 
     if (!s || !host || !*host || strlen(host) > 255 || port <= 0
         || port > 65535) {
-        err_set(err, SSHTUN_ERR_INVAL, "bad channel target '%s:%d'",
-                host ? host : "(null)", port);
+        error_set(err, SSHTUN_ERR_INVAL, "bad channel target '%s:%d'",
+                  host ? host : "(null)", port);
         return NULL;
     }
     if (!orig_host || strlen(orig_host) > 255)
@@ -383,7 +385,7 @@ struct sshtun_channel *chan_open_direct_start(struct sshtun_session *s,
 }
 
 /* Request a direct-streamlocal channel to a server-side socket path. */
-struct sshtun_channel *chan_open_streamlocal_start(struct sshtun_session *s,
+struct sshtun_channel *channel_open_streamlocal_start(struct sshtun_session *s,
                                                   const char *path,
                                                   sshtun_error *err)
 {
@@ -391,7 +393,7 @@ struct sshtun_channel *chan_open_streamlocal_start(struct sshtun_session *s,
     size_t n = 0;
 
     if (!s || !path || !*path || strlen(path) > 4096) {
-        err_set(err, SSHTUN_ERR_INVAL, "bad socket path");
+        error_set(err, SSHTUN_ERR_INVAL, "bad socket path");
         return NULL;
     }
     /* RFC-less OpenSSH extension: string path, string reserved, uint32
@@ -409,15 +411,15 @@ sshtun_channel *sshtun_channel_open_streamlocal(sshtun_session *s,
                                                 int timeout_ms,
                                                 sshtun_error *err)
 {
-    struct sshtun_channel *ch = chan_open_streamlocal_start(s, path, err);
+    struct sshtun_channel *ch = channel_open_streamlocal_start(s, path, err);
 
     if (!ch)
         return NULL;
-    if (chan_wait_open(ch, timeout_ms, err)) {
+    if (channel_wait_open(ch, timeout_ms, err)) {
         sshtun_close(ch);
         return NULL;
     }
-    err_clear(err);
+    error_clear(err);
     return ch;
 }
 
@@ -430,14 +432,14 @@ sshtun_channel *sshtun_channel_open_direct(sshtun_session *s,
 {
     struct sshtun_channel *ch;
 
-    ch = chan_open_direct_start(s, host, port, orig_host, orig_port, err);
+    ch = channel_open_direct_start(s, host, port, orig_host, orig_port, err);
     if (!ch)
         return NULL;
-    if (chan_wait_open(ch, timeout_ms, err)) {
+    if (channel_wait_open(ch, timeout_ms, err)) {
         sshtun_close(ch);
         return NULL;
     }
-    err_clear(err);
+    error_clear(err);
     return ch;
 }
 
@@ -445,14 +447,14 @@ sshtun_channel *sshtun_channel_open_direct(sshtun_session *s,
 ssize_t sshtun_send(sshtun_channel *ch, const void *buf, size_t len,
                     int timeout_ms)
 {
-    struct timespec ts, *dl = deadline_after(&ts, timeout_ms);
+    struct timespec ts, *dl = clock_deadline_after(&ts, timeout_ms);
     const unsigned char *p = buf;
     size_t done = 0;
     int rc = 0;
 
     if (!ch || (!buf && len))
         return SSHTUN_ERR_INVAL;
-    chan_ref(ch);
+    channel_ref(ch);
     while (done < len) {
         struct chunk *c = chunk_get();
         size_t n = len - done < CHUNK_SIZE ? len - done : CHUNK_SIZE;
@@ -463,11 +465,11 @@ ssize_t sshtun_send(sshtun_channel *ch, const void *buf, size_t len,
         }
         memcpy(c->data, p + done, n);
         c->len = n;
-        if ((rc = chan_send_chunk(ch, c, dl)))
+        if ((rc = channel_send_chunk(ch, c, dl)))
             break;
         done += n;
     }
-    chan_unref(ch);
+    channel_unref(ch);
     if (rc && done == 0)
         return rc;
     return (ssize_t)done;
@@ -477,7 +479,7 @@ ssize_t sshtun_send(sshtun_channel *ch, const void *buf, size_t len,
 ssize_t sshtun_recv(sshtun_channel *ch, void *buf, size_t len,
                     int timeout_ms)
 {
-    struct timespec ts, *dl = deadline_after(&ts, timeout_ms);
+    struct timespec ts, *dl = clock_deadline_after(&ts, timeout_ms);
     ssize_t rc;
     int wake_io = 0;
 
@@ -485,17 +487,17 @@ ssize_t sshtun_recv(sshtun_channel *ch, void *buf, size_t len,
         return SSHTUN_ERR_INVAL;
     if (len == 0)
         return 0;
-    chan_ref(ch);
+    channel_ref(ch);
     pthread_mutex_lock(&ch->mu);
     rc = wait_readable_locked(ch, dl);
     if (rc == 1) {
-        rc = (ssize_t)chunkq_read(&ch->in, buf, len);
+        rc = (ssize_t)chunk_queue_read(&ch->in, buf, len);
         wake_io = after_take_locked(ch);
     }
     pthread_mutex_unlock(&ch->mu);
     if (wake_io)
         session_mark_dirty(ch->sess, ch);
-    chan_unref(ch);
+    channel_unref(ch);
     return rc;
 }
 
@@ -518,7 +520,7 @@ int sshtun_shutdown(sshtun_channel *ch)
 }
 
 /* Close the channel; blocked callers return SSHTUN_ERR_CLOSED. */
-void chan_abort(struct sshtun_channel *ch)
+void channel_abort(struct sshtun_channel *ch)
 {
     pthread_mutex_lock(&ch->mu);
     ch->user_closed = 1;
@@ -534,8 +536,8 @@ void sshtun_close(sshtun_channel *ch)
 {
     if (!ch)
         return;
-    chan_abort(ch);
-    chan_unref(ch);
+    channel_abort(ch);
+    channel_unref(ch);
 }
 
 /* The channel's last error text. */

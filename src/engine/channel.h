@@ -81,54 +81,54 @@ struct sshtun_channel {
 };
 
 /* Drop one reference (with ch->mu not held); frees at zero. */
-void chan_unref(struct sshtun_channel *ch);
+void channel_unref(struct sshtun_channel *ch);
 
 /* Wait for the open to be decided.  Returns 0 when open, else the error
  * (err filled); the caller then closes it. */
-int chan_wait_open(struct sshtun_channel *ch, int timeout_ms,
-                   sshtun_error *err);
+int channel_wait_open(struct sshtun_channel *ch, int timeout_ms,
+                      sshtun_error *err);
 
 /* Hand a full chunk to the channel for sending; the channel owns it
  * afterwards, whatever the result.  Blocks while `out` is full.
  * Returns 0 or a negative error. */
-int chan_send_chunk(struct sshtun_channel *ch, struct chunk *c,
-                    const struct timespec *deadline);
+int channel_send_chunk(struct sshtun_channel *ch, struct chunk *c,
+                       const struct timespec *deadline);
 
 /* Take the next received chunk; the caller owns it and must chunk_put it.
  * Returns 1 with *out set, 0 at EOF, or a negative error. */
-int chan_recv_chunk(struct sshtun_channel *ch, struct chunk **out,
-                    const struct timespec *deadline);
+int channel_recv_chunk(struct sshtun_channel *ch, struct chunk **out,
+                       const struct timespec *deadline);
 
 /* Block until the channel is closed (by the server, by sshtun_close or by
  * the session ending). */
-void chan_wait_closed(struct sshtun_channel *ch);
+void channel_wait_closed(struct sshtun_channel *ch);
 
-/* Request a direct-tcpip channel without waiting; chan_wait_open next. */
-struct sshtun_channel *chan_open_direct_start(struct sshtun_session *s,
-                                              const char *host, int port,
-                                              const char *orig_host,
-                                              int orig_port,
-                                              sshtun_error *err);
+/* Request a direct-tcpip channel without waiting; channel_wait_open next. */
+struct sshtun_channel *channel_open_direct_start(struct sshtun_session *s,
+                                                 const char *host, int port,
+                                                 const char *orig_host,
+                                                 int orig_port,
+                                                 sshtun_error *err);
 
 /* I/O thread: wrap a channel the server opened (forwarded-tcpip) as an
  * open channel on the I/O list; one reference for the caller, one for the
  * I/O thread.  NULL if out of memory or the session is at its limit. */
-struct sshtun_channel *chan_new_accepted(struct sshtun_session *s,
-                                         LIBSSH2_CHANNEL *lch,
-                                         const char *target);
+struct sshtun_channel *channel_new_accepted(struct sshtun_session *s,
+                                            LIBSSH2_CHANNEL *lch,
+                                            const char *target);
 
 /* Request a direct-streamlocal@openssh.com channel to a server-side Unix
- * socket without waiting; chan_wait_open next. */
-struct sshtun_channel *chan_open_streamlocal_start(struct sshtun_session *s,
+ * socket without waiting; channel_wait_open next. */
+struct sshtun_channel *channel_open_streamlocal_start(struct sshtun_session *s,
                                                   const char *path,
                                                   sshtun_error *err);
 
 /* Close the channel while others may still hold it: blocked calls return
  * SSHTUN_ERR_CLOSED; the caller's reference stays. */
-void chan_abort(struct sshtun_channel *ch);
+void channel_abort(struct sshtun_channel *ch);
 
 /* I/O thread: move ch to a final state with a reason and wake everyone. */
-void chan_finish(struct sshtun_channel *ch, enum chan_state st, int err,
-                 const char *msg);
+void channel_finish(struct sshtun_channel *ch, enum chan_state st, int err,
+                    const char *msg);
 
 #endif

@@ -27,6 +27,7 @@
 
 #include "engine/auth.h"
 #include "engine/channel.h"
+#include "base/clock.h"
 #include "base/error.h"
 #include "engine/knownhosts.h"
 #include "base/log.h"
@@ -42,8 +43,8 @@
 #define MAX_PACKET 32768
 
 /* Connect phase: wait until libssh2 can progress or the deadline. */
-int session_wait_socket(struct sshtun_session *s, int64_t deadline_ms,
-                        sshtun_error *err)
+int iothread_wait_socket(struct sshtun_session *s, int64_t deadline_ms,
+                         sshtun_error *err)
 {
     for (;;) {
         struct pollfd p = { .fd = s->sock, .events = POLLIN };
@@ -54,17 +55,17 @@ int session_wait_socket(struct sshtun_session *s, int64_t deadline_ms,
         stop = s->stop;
         pthread_mutex_unlock(&s->mu);
         if (stop)
-            return err_set(err, SSHTUN_ERR_CLOSED, "session closed");
+            return error_set(err, SSHTUN_ERR_CLOSED, "session closed");
 
         if (transport_pending(&s->out))
             p.events |= POLLOUT;
         if (deadline_ms) {
-            int64_t left = deadline_ms - now_ms();
+            int64_t left = deadline_ms - clock_now_ms();
             if (left <= 0)
-                return err_set(err, SSHTUN_ERR_TIMEOUT,
-                               "Connection timed out during banner "
-                               "exchange or authentication with %s",
-                               s->opts->hostname);
+                return error_set(err, SSHTUN_ERR_TIMEOUT,
+                                 "Connection timed out during banner "
+                                 "exchange or authentication with %s",
+                                 s->opts->hostname);
             if (left < timeout)
                 timeout = (int)left;
         }
@@ -74,9 +75,9 @@ int session_wait_socket(struct sshtun_session *s, int64_t deadline_ms,
         if (rc <= 0)
             continue;
         if ((p.revents & POLLOUT) && transport_flush(&s->out) < 0)
-            return err_set(err, SSHTUN_ERR_SESSION, "Connection to %s "
-                           "lost: %s", s->opts->hostname,
-                           strerror(s->out.error));
+            return error_set(err, SSHTUN_ERR_SESSION, "Connection to %s "
+                             "lost: %s", s->opts->hostname,
+                             strerror(s->out.error));
         if (p.revents & (POLLIN | POLLERR | POLLHUP))
             return 0;
         if (!transport_pending(&s->out))
@@ -95,9 +96,9 @@ static int set_method(struct sshtun_session *s, int method, const char *list,
     if (!list)
         return 0;
     if (strchr("+-^", list[0]))
-        return err_set(err, SSHTUN_ERR_INVAL, "%s '%s': the +, - and ^ "
-                       "modifiers are not supported; give the full list",
-                       what, list);
+        return error_set(err, SSHTUN_ERR_INVAL, "%s '%s': the +, - and ^ "
+                         "modifiers are not supported; give the full list",
+                         what, list);
     if (libssh2_session_method_pref(s->ssh, method, list) == 0)
         return 0;
     n = libssh2_session_supported_algs(s->ssh, method, &algs);
@@ -110,8 +111,8 @@ static int set_method(struct sshtun_session *s, int method, const char *list,
     }
     if (algs)
         libssh2_free(s->ssh, algs);
-    return err_set(err, SSHTUN_ERR_INVAL, "Unsupported %s '%s' (supported: "
-                   "%s)", what, list, supported);
+    return error_set(err, SSHTUN_ERR_INVAL, "Unsupported %s '%s' (supported: "
+                     "%s)", what, list, supported);
 }
 
 /* Apply -c, -m and host key preferences. */
@@ -132,7 +133,7 @@ static int set_methods(struct sshtun_session *s, sshtun_error *err)
         return set_method(s, LIBSSH2_METHOD_HOSTKEY, o->hostkey_algorithms,
                           "host key algorithm", err);
     /* libssh2 prefers ECDSA; ask first for the types known_hosts holds. */
-    known = knownhosts_preferred_algs(s->ssh, o, o->hostname, opts_port(o));
+    known = knownhosts_preferred_algs(s->ssh, o, o->hostname, options_port(o));
     if (known) {
         log_msg(o, SSHTUN_LOG_DEBUG, "host key algorithms from known_hosts: "
                 "%s", known);
@@ -155,29 +156,30 @@ static int handshake(struct sshtun_session *s, int64_t deadline,
 
     while ((rc = libssh2_session_handshake(s->ssh, s->sock))
            == LIBSSH2_ERROR_EAGAIN) {
-        if ((rc = session_wait_socket(s, deadline, err)))
+        if ((rc = iothread_wait_socket(s, deadline, err)))
             return rc;
     }
     if (rc == 0)
         return 0;
     pthread_mutex_lock(&s->mu);
     if (s->proxy_error[0])
-        rc = err_set(err, SSHTUN_ERR_CONNECT, "jump host %s: %s",
-                     s->opts->proxy_jump, s->proxy_error);
+        rc = error_set(err, SSHTUN_ERR_CONNECT, "jump host %s: %s",
+                       s->opts->proxy_jump, s->proxy_error);
     pthread_mutex_unlock(&s->mu);
     if (rc == SSHTUN_ERR_CONNECT)
         return rc;
-    return err_set(err, SSHTUN_ERR_HANDSHAKE, "SSH handshake with %s port "
-                   "%d failed: %s. (sshtun uses libssh2 1.10: no rsa-sha2 "
-                   "host keys, no chacha20 or GCM ciphers; a server with "
-                   "only an RSA host key cannot be verified.)",
-                   s->opts->hostname, opts_port(s->opts), ssherr_text(s->ssh));
+    return error_set(err, SSHTUN_ERR_HANDSHAKE, "SSH handshake with %s port "
+                     "%d failed: %s. (sshtun uses libssh2 1.10: no rsa-sha2 "
+                     "host keys, no chacha20 or GCM ciphers; a server with "
+                     "only an RSA host key cannot be verified.)",
+                     s->opts->hostname, options_port(s->opts),
+                     ssherr_text(s->ssh));
 }
 
 /* Open the idle "session" channel used as a read pump. */
 static void open_pump(struct sshtun_session *s)
 {
-    int64_t deadline = now_ms() + 10000;
+    int64_t deadline = clock_now_ms() + 10000;
     sshtun_error err;
 
     for (;;) {
@@ -186,7 +188,7 @@ static void open_pump(struct sshtun_session *s)
         if (s->pump || libssh2_session_last_errno(s->ssh)
                            != LIBSSH2_ERROR_EAGAIN)
             break;
-        if (session_wait_socket(s, deadline, &err))
+        if (iothread_wait_socket(s, deadline, &err))
             break;
     }
     if (!s->pump) {
@@ -199,16 +201,16 @@ static void open_pump(struct sshtun_session *s)
 /* auth_ctx's wait: the connect phase's socket wait. */
 static int auth_wait(void *arg, int64_t deadline_ms, sshtun_error *err)
 {
-    return session_wait_socket(arg, deadline_ms, err);
+    return iothread_wait_socket(arg, deadline_ms, err);
 }
 
 /* Connect, handshake, verify the host key, authenticate. */
 static int io_connect(struct sshtun_session *s, sshtun_error *err)
 {
     const sshtun_options *o = s->opts;
-    int port = opts_port(o), rc;
+    int port = options_port(o), rc;
     int64_t deadline = o->connect_timeout > 0
-                           ? now_ms() + (int64_t)o->connect_timeout * 1000
+                           ? clock_now_ms() + (int64_t)o->connect_timeout * 1000
                            : 0;
     int family = o->address_family >= 0 ? o->address_family : 0;
 
@@ -225,7 +227,7 @@ static int io_connect(struct sshtun_session *s, sshtun_error *err)
     s->out.owner = s;
     s->ssh = libssh2_session_init_ex(NULL, NULL, NULL, &s->out);
     if (!s->ssh)
-        return err_set(err, SSHTUN_ERR_NOMEM, "libssh2 session init failed");
+        return error_set(err, SSHTUN_ERR_NOMEM, "libssh2 session init failed");
     libssh2_session_set_blocking(s->ssh, 0);
     libssh2_session_callback_set(s->ssh, LIBSSH2_CALLBACK_SEND,
                                  (void *)transport_send_cb);
@@ -234,7 +236,7 @@ static int io_connect(struct sshtun_session *s, sshtun_error *err)
     if ((rc = set_methods(s, err)))
         return rc;
     if ((rc = handshake(s, deadline ? deadline
-                                    : now_ms() + HANDSHAKE_DEFAULT_MS, err)))
+                                    : clock_now_ms() + HANDSHAKE_DEFAULT_MS, err)))
         return rc;
     log_msg(o, SSHTUN_LOG_DEBUG, "SSH handshake done, host key %s",
             libssh2_session_methods(s->ssh, LIBSSH2_METHOD_HOSTKEY));
@@ -258,7 +260,7 @@ static void io_release(struct sshtun_channel *ch)
 {
     ch->io = IO_DONE;
     ch->lch = NULL;
-    chan_unref(ch);
+    channel_unref(ch);
 }
 
 /* Take the dirty list and adopt new channels into the open queue.  A
@@ -292,7 +294,7 @@ static void take_dirty(struct sshtun_session *s)
                 s->open_head = ch;
             s->open_tail = ch;
         }
-        chan_unref(ch);             /* the dirty list's reference */
+        channel_unref(ch);             /* the dirty list's reference */
     }
 }
 
@@ -313,7 +315,7 @@ static struct sshtun_channel *open_pop(struct sshtun_session *s)
 static int serve_opens(struct sshtun_session *s)
 {
     int progress = 0;
-    long window = opts_window_size(s->opts);
+    long window = options_window_size(s->opts);
 
     while (s->open_head) {
         struct sshtun_channel *ch = s->open_head;
@@ -327,7 +329,7 @@ static int serve_opens(struct sshtun_session *s)
         pthread_mutex_unlock(&ch->mu);
         if (closed && !ch->open_started) {
             open_pop(s);
-            chan_finish(ch, CS_FAILED, SSHTUN_ERR_CLOSED, "closed");
+            channel_finish(ch, CS_FAILED, SSHTUN_ERR_CLOSED, "closed");
             io_release(ch);
             progress = 1;
             continue;
@@ -350,11 +352,11 @@ static int serve_opens(struct sshtun_session *s)
                 return -1;
             code = e == LIBSSH2_ERROR_TIMEOUT
                        ? SSHTUN_ERR_TIMEOUT
-                       : err_from_open_failure(ssherr_text(s->ssh));
+                       : error_from_open_failure(ssherr_text(s->ssh));
             snprintf(msg, sizeof msg, "channel open to %s failed: %s",
-                     ch->target, err_open_reason(code));
+                     ch->target, error_open_reason(code));
             open_pop(s);
-            chan_finish(ch, CS_FAILED, code, msg);
+            channel_finish(ch, CS_FAILED, code, msg);
             io_release(ch);
             progress = 1;
             continue;
@@ -381,14 +383,14 @@ static int serve_opens(struct sshtun_session *s)
 static void begin_close(struct sshtun_channel *ch)
 {
     pthread_mutex_lock(&ch->mu);
-    chunkq_clear(&ch->out);
+    chunk_queue_clear(&ch->out);
     if (ch->user_closed)
-        chunkq_clear(&ch->in);
+        chunk_queue_clear(&ch->in);
     pthread_mutex_unlock(&ch->mu);
     chunk_put(ch->out_cur);
     ch->out_cur = NULL;
-    chan_finish(ch, CS_CLOSED, SSHTUN_ERR_CLOSED, "channel closed");
-    ch->close_deadline = now_ms() + CHAN_CLOSE_GRACE_MS;
+    channel_finish(ch, CS_CLOSED, SSHTUN_ERR_CLOSED, "channel closed");
+    ch->close_deadline = clock_now_ms() + CHAN_CLOSE_GRACE_MS;
 }
 
 /* Continue closing.  Returns 1 when the channel is finished with. */
@@ -397,7 +399,7 @@ static int continue_close(struct sshtun_session *s, struct sshtun_channel *ch)
     int rc = libssh2_channel_close(ch->lch);
 
     if (rc == LIBSSH2_ERROR_EAGAIN) {
-        if (now_ms() < ch->close_deadline)
+        if (clock_now_ms() < ch->close_deadline)
             return 0;
         /* The server never answered: leave the libssh2 channel to be
          * freed with the session, and let the caller's side go. */
@@ -437,7 +439,7 @@ static long read_channel(struct sshtun_channel *ch, size_t room)
         } else {
             total += (long)c->len;
             room -= c->len;
-            chunkq_push(&batch, c);
+            chunk_queue_push(&batch, c);
         }
         if (n < 0 && n != LIBSSH2_ERROR_EAGAIN)
             rc = (long)n;
@@ -473,7 +475,7 @@ static long write_channel(struct sshtun_session *s, struct sshtun_channel *ch)
 
         if (!c) {
             pthread_mutex_lock(&ch->mu);
-            c = chunkq_pop(&ch->out);
+            c = chunk_queue_pop(&ch->out);
             /* Senders wait while the mailbox is full; let one in once it
              * is half empty rather than on every chunk. */
             if (c && ch->out.bytes <= CHAN_OUT_CAP / 2)
@@ -507,7 +509,7 @@ static void channel_failed(struct sshtun_session *s, struct sshtun_channel *ch,
 
     snprintf(msg, sizeof msg, "channel to %s: %s", ch->target,
              ssherr_text(s->ssh));
-    chan_finish(ch, CS_CLOSED, rc == LIBSSH2_ERROR_CHANNEL_CLOSED
+    channel_finish(ch, CS_CLOSED, rc == LIBSSH2_ERROR_CHANNEL_CLOSED
                                    ? SSHTUN_ERR_CLOSED : SSHTUN_ERR_SESSION,
                 msg);
     begin_close(ch);
@@ -534,7 +536,7 @@ static int serve_channel(struct sshtun_session *s, struct sshtun_channel *ch)
          * (bounded by the grace period), then EOF and CLOSE. */
         int pending;
         if (!ch->flush_deadline)
-            ch->flush_deadline = now_ms() + CHAN_CLOSE_GRACE_MS;
+            ch->flush_deadline = clock_now_ms() + CHAN_CLOSE_GRACE_MS;
         n = write_channel(s, ch);
         if (n < 0 && !ssherr_is_channel((int)n))
             return -1;
@@ -542,7 +544,7 @@ static int serve_channel(struct sshtun_session *s, struct sshtun_channel *ch)
         pending = ch->out.bytes > 0;
         pthread_mutex_unlock(&ch->mu);
         if (n >= 0 && (pending || ch->out_cur)
-            && now_ms() < ch->flush_deadline)
+            && clock_now_ms() < ch->flush_deadline)
             return n > 0;
         begin_close(ch);
         return continue_close(s, ch) ? 2 : 1;
@@ -595,7 +597,7 @@ static int serve_channel(struct sshtun_session *s, struct sshtun_channel *ch)
 
     if (ch->in_eof_seen && libssh2_channel_wait_closed(ch->lch) == 0) {
         /* The server closed: data received stays readable, then EOF. */
-        chan_finish(ch, CS_CLOSED, 0, "closed by server");
+        channel_finish(ch, CS_CLOSED, 0, "closed by server");
         begin_close(ch);
         return continue_close(s, ch) ? 2 : 1;
     }
@@ -668,7 +670,7 @@ static int wait_events(struct sshtun_session *s, int timeout)
 {
     struct pollfd p[2];
     int rc;
-    int64_t now = now_ms();
+    int64_t now = clock_now_ms();
     struct sshtun_channel *ch;
 
     p[0].fd = s->wakefd;
@@ -715,14 +717,14 @@ static void fail_all(struct sshtun_session *s, int code, const char *msg,
         remote_fail_all(s, code, msg);
     while (s->open_head) {
         ch = open_pop(s);
-        chan_finish(ch, CS_FAILED, code, msg);
+        channel_finish(ch, CS_FAILED, code, msg);
         io_release(ch);
     }
     while ((ch = s->io_list)) {
         s->io_list = ch->io_next;
         chunk_put(ch->out_cur);
         ch->out_cur = NULL;
-        chan_finish(ch, CS_CLOSED, code, msg);
+        channel_finish(ch, CS_CLOSED, code, msg);
         io_release(ch);
     }
 }
@@ -736,7 +738,7 @@ static int check_alive(struct sshtun_session *s)
 {
     const sshtun_options *o = s->opts;
     int64_t interval = (int64_t)o->server_alive_interval * 1000;
-    int64_t now = now_ms(), silent = now - s->out.last_rx_ms;
+    int64_t now = clock_now_ms(), silent = now - s->out.last_rx_ms;
     int rc;
 
     if (interval <= 0 || !s->pump)
@@ -751,7 +753,7 @@ static int check_alive(struct sshtun_session *s)
             && rc != LIBSSH2_ERROR_TIMEOUT)
             return -1;
     }
-    if (silent >= interval * opts_server_alive_count(o)) {
+    if (silent >= interval * options_server_alive_count(o)) {
         snprintf(s->lost_msg, sizeof s->lost_msg, "Timeout, server %s not "
                  "responding.", o->hostname);
         return -1;
@@ -812,8 +814,8 @@ static int io_loop(struct sshtun_session *s)
         pthread_mutex_unlock(&s->mu);
         if (stop) {
             if (!drain_deadline)
-                drain_deadline = now_ms() + STOP_DRAIN_MS;
-            if (!output_pending(s) || now_ms() >= drain_deadline)
+                drain_deadline = clock_now_ms() + STOP_DRAIN_MS;
+            if (!output_pending(s) || clock_now_ms() >= drain_deadline)
                 return 0;
         }
         /* After progress, data may still wait inside libssh2 where poll()
@@ -842,9 +844,9 @@ static void io_teardown(struct sshtun_session *s, int lost)
 {
     if (s->ssh) {
         if (!lost) {
-            int64_t deadline = now_ms() + TEARDOWN_FLUSH_MS;
+            int64_t deadline = clock_now_ms() + TEARDOWN_FLUSH_MS;
             libssh2_session_disconnect(s->ssh, "sshtun closing");
-            while (transport_pending(&s->out) && now_ms() < deadline) {
+            while (transport_pending(&s->out) && clock_now_ms() < deadline) {
                 struct pollfd p = { .fd = s->sock, .events = POLLOUT };
                 if (poll(&p, 1, 100) > 0 && transport_flush(&s->out) < 0)
                     break;
@@ -853,7 +855,7 @@ static void io_teardown(struct sshtun_session *s, int lost)
              * reset the connection and the server could lose what it had
              * not read yet.  Read (and drop) until it closes too. */
             shutdown(s->sock, SHUT_WR);
-            while (now_ms() < deadline) {
+            while (clock_now_ms() < deadline) {
                 struct pollfd p = { .fd = s->sock, .events = POLLIN };
                 char sink[4096];
                 if (poll(&p, 1, 100) <= 0)
@@ -880,11 +882,11 @@ static void io_teardown(struct sshtun_session *s, int lost)
  * asked to stop. */
 static int sleep_unless_stopped(struct sshtun_session *s, int64_t ms)
 {
-    int64_t until = now_ms() + ms;
+    int64_t until = clock_now_ms() + ms;
 
     for (;;) {
         struct pollfd p = { .fd = s->wakefd, .events = POLLIN };
-        int64_t left = until - now_ms();
+        int64_t left = until - clock_now_ms();
         int stop;
 
         pthread_mutex_lock(&s->mu);
@@ -928,7 +930,7 @@ static void set_state(struct sshtun_session *s, enum session_state st)
 /* Thread entry: connect, report, serve until stopped or lost; with
  * Reconnect=yes, a lost session is made again (backoff with jitter)
  * while forwards keep listening. */
-void *io_main(void *arg)
+void *iothread_main(void *arg)
 {
     struct sshtun_session *s = arg;
     const sshtun_options *o = s->opts;
@@ -936,7 +938,7 @@ void *io_main(void *arg)
     char reason[512];
     int rc, attempts = 0;
     int64_t delay = 1000;
-    unsigned seed = (unsigned)now_ms() ^ (unsigned)getpid();
+    unsigned seed = (unsigned)clock_now_ms() ^ (unsigned)getpid();
     int64_t max_delay = (o->reconnect_max_delay > 0
                              ? o->reconnect_max_delay : 30) * 1000L;
 
@@ -948,13 +950,13 @@ void *io_main(void *arg)
     }
     for (;;) {
         set_state(s, SS_UP);
-        s->out.last_rx_ms = now_ms();
+        s->out.last_rx_ms = clock_now_ms();
         rc = io_loop(s);
         if (rc < 0)
             lost_reason(s, reason, sizeof reason);
         else
             snprintf(reason, sizeof reason, "session closed");
-        if (rc == 0 || !opts_flag(o->reconnect))
+        if (rc == 0 || !options_flag(o->reconnect))
             break;
         /* Lost, and asked to come back: in-flight connections end (never
          * silently corrupted), listeners stay. */
@@ -1026,10 +1028,10 @@ void *io_main(void *arg)
     while (dirty) {
         next = dirty->dirty_next;
         if (dirty->adopt) {
-            chan_finish(dirty, CS_FAILED, SSHTUN_ERR_SESSION, reason);
-            chan_unref(dirty);      /* the I/O thread's reference */
+            channel_finish(dirty, CS_FAILED, SSHTUN_ERR_SESSION, reason);
+            channel_unref(dirty);      /* the I/O thread's reference */
         }
-        chan_unref(dirty);
+        channel_unref(dirty);
         dirty = next;
     }
     return NULL;

@@ -262,8 +262,8 @@ static int append_key(const sshtun_options *o, struct khset *set,
             break;
         }
     if (!path)
-        return err_set(err, SSHTUN_ERR_HOSTKEY_UNKNOWN,
-                       "no UserKnownHostsFile to add the host key to");
+        return error_set(err, SSHTUN_ERR_HOSTKEY_UNKNOWN,
+                         "no UserKnownHostsFile to add the host key to");
     {
         /* Create ~/.ssh like ssh does when it is missing. */
         char dir[PATH_MAX], *slash;
@@ -271,15 +271,15 @@ static int append_key(const sshtun_options *o, struct khset *set,
         if ((slash = strrchr(dir, '/')) && slash != dir) {
             *slash = '\0';
             if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-                return err_set(err, SSHTUN_ERR_IO, "cannot create %s: %s",
-                               dir, strerror(errno));
+                return error_set(err, SSHTUN_ERR_IO, "cannot create %s: %s",
+                                 dir, strerror(errno));
         }
     }
     b64 = malloc(4 * ((keylen + 2) / 3) + 1);
     if (!b64)
-        return err_set(err, SSHTUN_ERR_NOMEM, "out of memory");
+        return error_set(err, SSHTUN_ERR_NOMEM, "out of memory");
     EVP_EncodeBlock(b64, (const unsigned char *)key, (int)keylen);
-    if (opts_flag(o->hash_known_hosts)) {
+    if (options_flag(o->hash_known_hosts)) {
         /* "|1|base64(salt)|base64(HMAC-SHA1(salt, name))", as ssh writes
          * with HashKnownHosts=yes. */
         unsigned char salt[20], mac[20], salt64[32], mac64[32];
@@ -289,7 +289,7 @@ static int append_key(const sshtun_options *o, struct khset *set,
                      (const unsigned char *)name, strlen(name), mac,
                      &maclen)) {
             free(b64);
-            return err_set(err, SSHTUN_ERR_IO, "cannot hash host name");
+            return error_set(err, SSHTUN_ERR_IO, "cannot hash host name");
         }
         EVP_EncodeBlock(salt64, salt, sizeof salt);
         EVP_EncodeBlock(mac64, mac, sizeof mac);
@@ -302,10 +302,10 @@ static int append_key(const sshtun_options *o, struct khset *set,
         ok = 0;
     free(b64);
     if (!ok)
-        return err_set(err, SSHTUN_ERR_IO, "cannot add host key to %s: %s",
-                       path, strerror(errno));
+        return error_set(err, SSHTUN_ERR_IO, "cannot add host key to %s: %s",
+                         path, strerror(errno));
     log_msg(o, SSHTUN_LOG_INFO, "Warning: Permanently added '%s' (%s) to "
-            "the list of known hosts.", opts_flag(o->hash_known_hosts)
+            "the list of known hosts.", options_flag(o->hash_known_hosts)
                                         ? "(hashed)" : name, alg);
     return 0;
 }
@@ -318,13 +318,13 @@ int knownhosts_verify(LIBSSH2_SESSION *ssh, const sshtun_options *o,
     struct khset set;
     char name[300], fp[128];
     size_t keylen = 0;
-    int type = 0, mask = 0, rc = 0, strict = opts_strict(o);
+    int type = 0, mask = 0, rc = 0, strict = options_strict(o);
     const char *key = libssh2_session_hostkey(ssh, &keylen, &type);
     const char *alg = NULL, *label = "unknown";
 
     if (!key)
-        return err_set(err, SSHTUN_ERR_HANDSHAKE,
-                       "server sent no host key");
+        return error_set(err, SSHTUN_ERR_HANDSHAKE,
+                         "server sent no host key");
     for (size_t i = 0; i < NKEY_TYPES; i++)
         if (key_types[i].hostkey_type == type) {
             mask = key_types[i].kh_mask;
@@ -332,8 +332,8 @@ int knownhosts_verify(LIBSSH2_SESSION *ssh, const sshtun_options *o,
             label = key_types[i].label;
         }
     if (!alg)
-        return err_set(err, SSHTUN_ERR_HANDSHAKE,
-                       "server host key type %d is not supported", type);
+        return error_set(err, SSHTUN_ERR_HANDSHAKE,
+                         "server host key type %d is not supported", type);
     knownhosts_name(name, sizeof name, host, port);
     fingerprint(ssh, fp, sizeof fp);
     load_set(ssh, o, &set);
@@ -367,13 +367,13 @@ int knownhosts_verify(LIBSSH2_SESSION *ssh, const sshtun_options *o,
                 free_set(&set);
                 return 0;
             }
-            rc = err_set(err, SSHTUN_ERR_HOSTKEY_CHANGED,
-                         "WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED! "
-                         "The %s host key for %s is now %s, which differs "
-                         "from the key in %s:%d. Someone could be "
-                         "eavesdropping on you, or the host key has just "
-                         "been changed. Host key verification failed.",
-                         label, name, fp, set.f[i].path, line);
+            rc = error_set(err, SSHTUN_ERR_HOSTKEY_CHANGED,
+                           "WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED! "
+                           "The %s host key for %s is now %s, which differs "
+                           "from the key in %s:%d. Someone could be "
+                           "eavesdropping on you, or the host key has just "
+                           "been changed. Host key verification failed.",
+                           label, name, fp, set.f[i].path, line);
             free_set(&set);
             return rc;
         }
@@ -381,13 +381,13 @@ int knownhosts_verify(LIBSSH2_SESSION *ssh, const sshtun_options *o,
     if (strict == STRICT_YES || strict == STRICT_ASK) {
         const char *files = o->user_known_hosts ? o->user_known_hosts
                                                 : DEFAULT_USER_FILES;
-        rc = err_set(err, SSHTUN_ERR_HOSTKEY_UNKNOWN,
-                     "No %s host key is known for %s (%s %s) in %s and "
-                     "StrictHostKeyChecking is %s. Host key verification "
-                     "failed. Add it with ssh-keyscan, or connect with "
-                     "-o StrictHostKeyChecking=accept-new.",
-                     label, name, alg, fp, files,
-                     strict == STRICT_YES ? "yes" : "ask (no prompt here)");
+        rc = error_set(err, SSHTUN_ERR_HOSTKEY_UNKNOWN,
+                       "No %s host key is known for %s (%s %s) in %s and "
+                       "StrictHostKeyChecking is %s. Host key verification "
+                       "failed. Add it with ssh-keyscan, or connect with "
+                       "-o StrictHostKeyChecking=accept-new.",
+                       label, name, alg, fp, files,
+                       strict == STRICT_YES ? "yes" : "ask (no prompt here)");
     } else {
         rc = append_key(o, &set, name, alg, key, keylen, err);
         if (rc && strict == STRICT_NO) {

@@ -19,7 +19,7 @@
 #include "base/log.h"
 #include "config/options.h"
 #include "engine/proxy.h"
-#include "base/waitq.h"
+#include "base/clock.h"
 
 #define REAP_GRACE_MS 1000
 
@@ -49,7 +49,7 @@ static int expand_command(const char *in, const sshtun_options *o, char *out,
             in++;
             switch (*in) {
             case 'h': add = o->hostname; break;
-            case 'p': snprintf(num, sizeof num, "%d", opts_port(o));
+            case 'p': snprintf(num, sizeof num, "%d", options_port(o));
                       add = num; break;
             case 'r': add = o->user; break;
             case '%': add = "%"; break;
@@ -80,16 +80,16 @@ static int start_command(struct sshtun_session *s, int *fd, sshtun_error *err)
     pid_t pid;
 
     if (expand_command(s->opts->proxy_command, s->opts, cmd, sizeof cmd))
-        return err_set(err, SSHTUN_ERR_INVAL, "ProxyCommand '%s': unknown "
-                       "%% token or too long", s->opts->proxy_command);
+        return error_set(err, SSHTUN_ERR_INVAL, "ProxyCommand '%s': unknown "
+                         "%% token or too long", s->opts->proxy_command);
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
-        return err_set(err, SSHTUN_ERR_IO, "socketpair: %s", strerror(errno));
+        return error_set(err, SSHTUN_ERR_IO, "socketpair: %s", strerror(errno));
     log_msg(s->opts, SSHTUN_LOG_DEBUG, "Executing proxy command: %s", cmd);
     pid = fork();
     if (pid < 0) {
         close(sp[0]);
         close(sp[1]);
-        return err_set(err, SSHTUN_ERR_IO, "fork: %s", strerror(errno));
+        return error_set(err, SSHTUN_ERR_IO, "fork: %s", strerror(errno));
     }
     if (pid == 0) {
         /* Child: only async-signal-safe calls until exec. */
@@ -112,7 +112,7 @@ static void *bridge_main(void *arg)
     struct sshtun_session *s = arg;
     sshtun_error err;
 
-    if (sshtun_forward_stdio(s->jump, s->opts->hostname, opts_port(s->opts),
+    if (sshtun_forward_stdio(s->jump, s->opts->hostname, options_port(s->opts),
                              s->bridge_fd, s->bridge_fd, &err)) {
         /* Say why, and let the handshake waiting on the other end see
          * EOF at once rather than time out. */
@@ -145,12 +145,12 @@ static int start_jump(struct sshtun_session *s, int *fd, sshtun_error *err)
     int sp[2], rc;
 
     if (strlen(s->opts->proxy_jump) >= sizeof hops)
-        return err_set(err, SSHTUN_ERR_INVAL, "ProxyJump: too long");
+        return error_set(err, SSHTUN_ERR_INVAL, "ProxyJump: too long");
     snprintf(hops, sizeof hops, "%s", s->opts->proxy_jump);
     hop = last_hop(hops);
     snprintf(name, sizeof name, "%s", hop);     /* before hop is cut up */
     if (!(jo = sshtun_options_new()))
-        return err_set(err, SSHTUN_ERR_NOMEM, "out of memory");
+        return error_set(err, SSHTUN_ERR_NOMEM, "out of memory");
     /* The hop's own user, host and port; the rest as for the target. */
     host = hop;
     if ((at = strrchr(hop, '@'))) {
@@ -162,8 +162,8 @@ static int start_jump(struct sshtun_session *s, int *fd, sshtun_error *err)
         char *close = strchr(host, ']');
         if (!close) {
             sshtun_options_free(jo);
-            return err_set(err, SSHTUN_ERR_INVAL, "ProxyJump: bad host "
-                           "'%s'", hop);
+            return error_set(err, SSHTUN_ERR_INVAL, "ProxyJump: bad host "
+                             "'%s'", hop);
         }
         *close = '\0';
         colon = close[1] == ':' ? close + 1 : NULL;
@@ -180,8 +180,8 @@ static int start_jump(struct sshtun_session *s, int *fd, sshtun_error *err)
     }
     if (!*host || sshtun_options_set(jo, "HostName", host, err)) {
         sshtun_options_free(jo);
-        return err_set(err, SSHTUN_ERR_INVAL, "ProxyJump: bad hop '%s'",
-                       s->opts->proxy_jump);
+        return error_set(err, SSHTUN_ERR_INVAL, "ProxyJump: bad hop '%s'",
+                         s->opts->proxy_jump);
     }
     if (hop != hops)                /* earlier hops: the jump's own jump */
         sshtun_options_set(jo, "ProxyJump", hops, NULL);
@@ -242,17 +242,17 @@ static int start_jump(struct sshtun_session *s, int *fd, sshtun_error *err)
     if (!s->jump) {
         char why[sizeof err->msg];
         snprintf(why, sizeof why, "%s", err->msg);
-        return err_set(err, err->code, "jump host %s: %s", name, why);
+        return error_set(err, err->code, "jump host %s: %s", name, why);
     }
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
-        return err_set(err, SSHTUN_ERR_IO, "socketpair: %s", strerror(errno));
+        return error_set(err, SSHTUN_ERR_IO, "socketpair: %s", strerror(errno));
     s->bridge_fd = sp[1];
     if ((rc = pthread_create(&s->bridge, NULL, bridge_main, s))) {
         close(sp[0]);
         close(sp[1]);
         s->bridge_fd = -1;
-        return err_set(err, SSHTUN_ERR_NOMEM, "cannot start thread: %s",
-                       strerror(rc));
+        return error_set(err, SSHTUN_ERR_NOMEM, "cannot start thread: %s",
+                         strerror(rc));
     }
     fcntl(sp[0], F_SETFL, fcntl(sp[0], F_GETFL) | O_NONBLOCK);
     *fd = sp[0];
@@ -272,11 +272,11 @@ int proxy_connect(struct sshtun_session *s, int *fd, sshtun_error *err)
 void proxy_close(struct sshtun_session *s)
 {
     if (s->proxy_pid > 0) {
-        int64_t deadline = now_ms() + REAP_GRACE_MS;
+        int64_t deadline = clock_now_ms() + REAP_GRACE_MS;
         int status;
         /* Its stdin is closed now; give it a moment, then insist. */
         while (waitpid(s->proxy_pid, &status, WNOHANG) == 0) {
-            if (now_ms() >= deadline) {
+            if (clock_now_ms() >= deadline) {
                 /* SIGTERM, then (bounded) SIGKILL. */
                 kill(s->proxy_pid, SIGTERM);
                 for (int i = 0; i < 50; i++) {

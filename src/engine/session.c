@@ -19,6 +19,7 @@
 
 #include "engine/channel.h"
 #include "base/chunk.h"
+#include "base/clock.h"
 #include "base/error.h"
 #include "forward/forward.h"
 #include "engine/session.h"
@@ -80,8 +81,8 @@ void session_mark_dirty(struct sshtun_session *s, struct sshtun_channel *ch)
             ch->io = IO_DONE;
         pthread_mutex_unlock(&s->mu);
         if (fail) {
-            chan_finish(ch, CS_FAILED, SSHTUN_ERR_SESSION, "session closed");
-            chan_unref(ch);         /* the I/O thread's reference */
+            channel_finish(ch, CS_FAILED, SSHTUN_ERR_SESSION, "session closed");
+            channel_unref(ch);         /* the I/O thread's reference */
         }
         return;
     }
@@ -115,8 +116,8 @@ void session_wake(struct sshtun_session *s)
 static int complete_options(sshtun_options *o, sshtun_error *err)
 {
     if (!o->hostname || !*o->hostname)
-        return err_set(err, SSHTUN_ERR_INVAL, "no host to connect to "
-                       "(HostName is not set)");
+        return error_set(err, SSHTUN_ERR_INVAL, "no host to connect to "
+                         "(HostName is not set)");
     if (!o->user) {
         const char *u = getenv("USER");
         struct passwd *pw;
@@ -125,10 +126,10 @@ static int complete_options(sshtun_options *o, sshtun_error *err)
             u = pw ? pw->pw_name : NULL;
         }
         if (!u)
-            return err_set(err, SSHTUN_ERR_INVAL, "no User set and the "
-                           "local user name is unknown");
+            return error_set(err, SSHTUN_ERR_INVAL, "no User set and the "
+                             "local user name is unknown");
         if (!(o->user = strdup(u)))
-            return err_set(err, SSHTUN_ERR_NOMEM, "out of memory");
+            return error_set(err, SSHTUN_ERR_NOMEM, "out of memory");
     }
     return 0;
 }
@@ -140,14 +141,14 @@ sshtun_session *sshtun_session_connect(const sshtun_options *opts,
     struct sshtun_session *s;
     int rc;
 
-    err_clear(err);
+    error_clear(err);
     if (!opts) {
-        err_set(err, SSHTUN_ERR_INVAL, "no options");
+        error_set(err, SSHTUN_ERR_INVAL, "no options");
         return NULL;
     }
-    if (!(s = calloc(1, sizeof *s)) || !(s->opts = opts_dup(opts))) {
+    if (!(s = calloc(1, sizeof *s)) || !(s->opts = options_dup(opts))) {
         free(s);
-        err_set(err, SSHTUN_ERR_NOMEM, "out of memory");
+        error_set(err, SSHTUN_ERR_NOMEM, "out of memory");
         return NULL;
     }
     s->wakefd = -1;
@@ -169,13 +170,13 @@ sshtun_session *sshtun_session_connect(const sshtun_options *opts,
     }
     s->wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (s->wakefd < 0) {
-        err_set(err, SSHTUN_ERR_IO, "eventfd: %s", strerror(errno));
+        error_set(err, SSHTUN_ERR_IO, "eventfd: %s", strerror(errno));
         session_free(s);
         return NULL;
     }
-    if ((rc = pthread_create(&s->io_thread, NULL, io_main, s))) {
-        err_set(err, SSHTUN_ERR_NOMEM, "cannot start I/O thread: %s",
-                strerror(rc));
+    if ((rc = pthread_create(&s->io_thread, NULL, iothread_main, s))) {
+        error_set(err, SSHTUN_ERR_NOMEM, "cannot start I/O thread: %s",
+                  strerror(rc));
         session_free(s);
         return NULL;
     }
@@ -209,7 +210,7 @@ int sshtun_session_alive(sshtun_session *s)
 /* Wait for the session to end. */
 int sshtun_session_wait(sshtun_session *s, int timeout_ms)
 {
-    struct timespec ts, *dl = deadline_after(&ts, timeout_ms);
+    struct timespec ts, *dl = clock_deadline_after(&ts, timeout_ms);
     int rc = 0;
 
     if (!s)

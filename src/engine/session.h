@@ -93,13 +93,13 @@ void session_wake(struct sshtun_session *s);
 void session_unref(struct sshtun_session *s);
 
 /* The I/O thread: connect phase, then the poll loop (iothread.c). */
-void *io_main(void *arg);
+void *iothread_main(void *arg);
 
 /* Connect phase: wait until libssh2 can make progress (socket readable
- * or our send buffer flushed) or the deadline (now_ms based) passes.
+ * or our send buffer flushed) or the deadline (clock_now_ms based) passes.
  * Returns 0, SSHTUN_ERR_TIMEOUT or SSHTUN_ERR_SESSION, with err. */
-int session_wait_socket(struct sshtun_session *s, int64_t deadline_ms,
-                        sshtun_error *err);
+int iothread_wait_socket(struct sshtun_session *s, int64_t deadline_ms,
+                         sshtun_error *err);
 
 /* Record why the session ended (with s->mu held). */
 void session_set_error_locked(struct sshtun_session *s, const char *msg);

@@ -31,13 +31,13 @@
 #define FORWARD_MAX_CONNS 8192
 #define OPEN_TIMEOUT_DEFAULT_MS 60000
 
-struct fwd_conn {
+struct forward_conn {
     struct sshtun_forward *fwd;
     int fd;
     char peer[80];
     struct sshtun_channel *ch;      /* [fwd->mu] once requested */
     pthread_t writer;
-    struct fwd_conn *prev, *next;   /* [fwd->mu] */
+    struct forward_conn *prev, *next;   /* [fwd->mu] */
 };
 
 struct sshtun_forward {
@@ -52,7 +52,7 @@ struct sshtun_forward {
     pthread_t accept_thread;
     pthread_mutex_t mu;
     pthread_cond_t cv;              /* a connection ended */
-    struct fwd_conn *conns;             /* [mu] */
+    struct forward_conn *conns;             /* [mu] */
     int nconns;                     /* [mu] */
     int stopping;                   /* [mu] */
     struct sshtun_forward *next;    /* [sess->mu] the session's forwards */
@@ -75,7 +75,7 @@ static int start_thread(pthread_t *t, void *(*fn)(void *), void *arg,
 }
 
 /* Send all of buf to the client. */
-int fwd_send_all(int fd, const void *buf, size_t len)
+int forward_send_all(int fd, const void *buf, size_t len)
 {
     const unsigned char *p = buf;
 
@@ -96,12 +96,12 @@ int fwd_send_all(int fd, const void *buf, size_t len)
 /* Writer: channel -> client.  EOF from the server becomes SHUT_WR. */
 static void *writer_main(void *arg)
 {
-    struct fwd_conn *c = arg;
+    struct forward_conn *c = arg;
     struct chunk *k;
     int rc;
 
-    while ((rc = chan_recv_chunk(c->ch, &k, NULL)) == 1) {
-        int bad = fwd_send_all(c->fd, k->data + k->off, k->len - k->off);
+    while ((rc = channel_recv_chunk(c->ch, &k, NULL)) == 1) {
+        int bad = forward_send_all(c->fd, k->data + k->off, k->len - k->off);
         chunk_put(k);
         if (bad) {
             rc = -1;
@@ -110,16 +110,16 @@ static void *writer_main(void *arg)
     }
     if (rc == 0) {
         shutdown(c->fd, SHUT_WR);
-        chan_wait_closed(c->ch);    /* the client may still be sending */
+        channel_wait_closed(c->ch);    /* the client may still be sending */
     } else {
-        chan_abort(c->ch);          /* client gone or channel failed */
+        channel_abort(c->ch);          /* client gone or channel failed */
     }
     shutdown(c->fd, SHUT_RDWR);     /* wakes the reader */
     return NULL;
 }
 
 /* Reader loop: client -> channel.  Client EOF becomes channel EOF. */
-static void pump_client(struct fwd_conn *c)
+static void pump_client(struct forward_conn *c)
 {
     for (;;) {
         struct chunk *k = chunk_get();
@@ -143,17 +143,17 @@ static void pump_client(struct fwd_conn *c)
             if (n == 0)
                 sshtun_shutdown(c->ch);
             else
-                chan_abort(c->ch);  /* reset by the client */
+                channel_abort(c->ch);  /* reset by the client */
             break;
         }
         k->len = (size_t)n;
-        if (chan_send_chunk(c->ch, k, NULL))
+        if (channel_send_chunk(c->ch, k, NULL))
             break;
     }
 }
 
 /* Unlink a connection and signal the forward. */
-static void conn_done(struct fwd_conn *c)
+static void conn_done(struct forward_conn *c)
 {
     struct sshtun_forward *f = c->fwd;
 
@@ -173,7 +173,7 @@ static void conn_done(struct fwd_conn *c)
 }
 
 /* Give a connection its local socket (remote kinds connect it late). */
-void fwd_conn_set_fd(struct fwd_conn *c, int fd)
+void forward_conn_set_fd(struct forward_conn *c, int fd)
 {
     pthread_mutex_lock(&c->fwd->mu);
     c->fd = fd;
@@ -183,31 +183,31 @@ void fwd_conn_set_fd(struct fwd_conn *c, int fd)
 }
 
 /* The channel a remote kind's connection arrived on. */
-struct sshtun_channel *fwd_conn_channel(const struct fwd_conn *c)
+struct sshtun_channel *forward_conn_channel(const struct forward_conn *c)
 {
     return c->ch;
 }
 
 /* The connection's socket. */
-int fwd_conn_fd(const struct fwd_conn *c)
+int forward_conn_fd(const struct forward_conn *c)
 {
     return c->fd;
 }
 
 /* The client's address. */
-const char *fwd_conn_peer(const struct fwd_conn *c)
+const char *forward_conn_peer(const struct forward_conn *c)
 {
     return c->peer;
 }
 
 /* The connection's forward. */
-struct sshtun_forward *fwd_conn_forward(const struct fwd_conn *c)
+struct sshtun_forward *forward_conn_forward(const struct forward_conn *c)
 {
     return c->fwd;
 }
 
 /* The connection's session. */
-struct sshtun_session *fwd_conn_session(const struct fwd_conn *c)
+struct sshtun_session *forward_conn_session(const struct forward_conn *c)
 {
     return c->fwd->sess;
 }
@@ -220,9 +220,9 @@ void *forward_cfg(struct sshtun_forward *f)
 
 /* Open a channel for the client (to host:port, or to the server-side
  * socket path when host is NULL), cancellable by forward_stop. */
-static struct sshtun_channel *conn_open(struct fwd_conn *c, const char *host,
-                                        int port, const char *path,
-                                        sshtun_error *err)
+static struct sshtun_channel *conn_open(struct forward_conn *c,
+                                        const char *host, int port,
+                                        const char *path, sshtun_error *err)
 {
     struct sshtun_forward *f = c->fwd;
     const sshtun_options *o = f->sess->opts;
@@ -241,10 +241,10 @@ static struct sshtun_channel *conn_open(struct fwd_conn *c, const char *host,
         snprintf(orig, sizeof orig, "127.0.0.1");   /* a Unix socket client */
     }
     if (path)
-        ch = chan_open_streamlocal_start(f->sess, path, err);
+        ch = channel_open_streamlocal_start(f->sess, path, err);
     else
-        ch = chan_open_direct_start(f->sess, host, port, orig, orig_port,
-                                    err);
+        ch = channel_open_direct_start(f->sess, host, port, orig, orig_port,
+                                       err);
     if (!ch)
         return NULL;
     pthread_mutex_lock(&f->mu);
@@ -252,8 +252,8 @@ static struct sshtun_channel *conn_open(struct fwd_conn *c, const char *host,
     stopping = f->stopping;
     pthread_mutex_unlock(&f->mu);
     if (stopping)
-        chan_abort(ch);
-    if (chan_wait_open(ch, o->connect_timeout > 0 ? o->connect_timeout * 1000
+        channel_abort(ch);
+    if (channel_wait_open(ch, o->connect_timeout > 0 ? o->connect_timeout * 1000
                                                   : OPEN_TIMEOUT_DEFAULT_MS,
                        err) == 0)
         return ch;
@@ -265,16 +265,17 @@ static struct sshtun_channel *conn_open(struct fwd_conn *c, const char *host,
 }
 
 /* Open a direct-tcpip channel for the client. */
-struct sshtun_channel *fwd_conn_open(struct fwd_conn *c, const char *host,
-                                     int port, sshtun_error *err)
+struct sshtun_channel *forward_conn_open(struct forward_conn *c,
+                                         const char *host, int port,
+                                         sshtun_error *err)
 {
     return conn_open(c, host, port, NULL, err);
 }
 
 /* Open a direct-streamlocal channel for the client. */
-struct sshtun_channel *fwd_conn_open_path(struct fwd_conn *c,
-                                          const char *path,
-                                          sshtun_error *err)
+struct sshtun_channel *forward_conn_open_path(struct forward_conn *c,
+                                              const char *path,
+                                              sshtun_error *err)
 {
     return conn_open(c, NULL, 0, path, err);
 }
@@ -282,7 +283,7 @@ struct sshtun_channel *fwd_conn_open_path(struct fwd_conn *c,
 /* Reader thread: connect, start the writer, pump, clean up. */
 static void *reader_main(void *arg)
 {
-    struct fwd_conn *c = arg;
+    struct forward_conn *c = arg;
     struct sshtun_forward *f = c->fwd;
     struct sshtun_channel *ch = f->kind->connect(c);
 
@@ -328,7 +329,7 @@ static void accept_one(struct sshtun_forward *f, int lfd)
         }
         return;
     }
-    sockaddr_format(&ss, peer, sizeof peer);
+    listener_format_sockaddr(&ss, peer, sizeof peer);
     start_conn(f, fd, NULL, peer);
 }
 
@@ -337,7 +338,7 @@ static void accept_one(struct sshtun_forward *f, int lfd)
 static void start_conn(struct sshtun_forward *f, int fd,
                        struct sshtun_channel *ch, const char *peer)
 {
-    struct fwd_conn *c = NULL;
+    struct forward_conn *c = NULL;
     pthread_t t;
 
     pthread_mutex_lock(&f->mu);
@@ -450,7 +451,7 @@ struct sshtun_forward *forward_start(struct sshtun_session *s,
             sshtun_listener_close(rl);
         if (kind->free_cfg)
             kind->free_cfg(cfg);
-        err_set(err, SSHTUN_ERR_NOMEM, "out of memory");
+        error_set(err, SSHTUN_ERR_NOMEM, "out of memory");
         return NULL;
     }
     f->sess = s;
@@ -468,7 +469,7 @@ struct sshtun_forward *forward_start(struct sshtun_session *s,
             return NULL;
         }
     } else if (listener_open(&f->lst, bind_addr, port,
-                             opts_flag(s->opts->gateway_ports),
+                             options_flag(s->opts->gateway_ports),
                              s->opts->address_family, err)) {
         forward_free(f);
         return NULL;
@@ -478,8 +479,8 @@ struct sshtun_forward *forward_start(struct sshtun_session *s,
     if ((!rl && pipe2(f->stop_pipe, O_CLOEXEC) < 0)
         || pthread_create(&f->accept_thread, NULL,
                           rl ? accept_remote_main : accept_main, f)) {
-        err_set(err, SSHTUN_ERR_IO, "cannot start forward: %s",
-                strerror(errno));
+        error_set(err, SSHTUN_ERR_IO, "cannot start forward: %s",
+                  strerror(errno));
         forward_free(f);
         return NULL;
     }
@@ -488,7 +489,7 @@ struct sshtun_forward *forward_start(struct sshtun_session *s,
     f->next = s->forwards;
     s->forwards = f;
     pthread_mutex_unlock(&s->mu);
-    err_clear(err);
+    error_clear(err);
     return f;
 }
 
@@ -540,7 +541,7 @@ void forward_stop_accepting_list(struct sshtun_forward *list)
 
 static void forward_stop(struct sshtun_forward *f)
 {
-    struct fwd_conn *c;
+    struct forward_conn *c;
 
     forward_stop_accepting(f);
     pthread_mutex_lock(&f->mu);
@@ -549,7 +550,7 @@ static void forward_stop(struct sshtun_forward *f)
         if (c->fd >= 0)
             shutdown(c->fd, SHUT_RDWR);
         if (c->ch)
-            chan_abort(c->ch);
+            channel_abort(c->ch);
     }
     while (f->nconns > 0)
         pthread_cond_wait(&f->cv, &f->mu);
@@ -602,7 +603,7 @@ static int start_list(sshtun_session *s, const struct opt_list *l,
         sshtun_error e;
         if (start(s, l->v[i], &e))
             continue;
-        if (opts_flag(o->exit_on_forward_failure)) {
+        if (options_flag(o->exit_on_forward_failure)) {
             if (err)
                 *err = e;
             return e.code;
@@ -624,14 +625,14 @@ int sshtun_session_start_forwards(sshtun_session *s, sshtun_error *err)
     if (!err)
         err = &local;
     if (!s)
-        return err_set(err, SSHTUN_ERR_INVAL, "no session");
+        return error_set(err, SSHTUN_ERR_INVAL, "no session");
     if (s->forwarding_disabled && (s->opts->local_forwards.n
                                    || s->opts->remote_forwards.n
                                    || s->opts->dynamic_forwards.n)) {
-        err_set(err, SSHTUN_ERR_HOSTKEY_CHANGED, "Port forwarding is "
-                "disabled to avoid man-in-the-middle attacks (the host key "
-                "has changed).");
-        if (opts_flag(s->opts->exit_on_forward_failure))
+        error_set(err, SSHTUN_ERR_HOSTKEY_CHANGED, "Port forwarding is "
+                  "disabled to avoid man-in-the-middle attacks (the host key "
+                  "has changed).");
+        if (options_flag(s->opts->exit_on_forward_failure))
             return err->code;
         log_msg(s->opts, SSHTUN_LOG_ERROR, "%s", err->msg);
         return 0;
@@ -643,6 +644,6 @@ int sshtun_session_start_forwards(sshtun_session *s, sshtun_error *err)
         || (rc = start_list(s, &s->opts->dynamic_forwards,
                             sshtun_forward_dynamic, "dynamic", err)))
         return rc;
-    err_clear(err);
+    error_clear(err);
     return 0;
 }

@@ -26,12 +26,12 @@
 #include "config/options.h"
 #include "engine/session.h"
 #include "socks/socks_server.h"
-#include "base/waitq.h"
+#include "base/clock.h"
 
 /* Free a dynamic forward's configuration. */
 static void dynamic_free(void *p)
 {
-    socks_cfg_free(p);
+    socks_server_cfg_free(p);
     free(p);
 }
 
@@ -43,7 +43,7 @@ static long sock_recv(void *ctx, unsigned char *buf, size_t len,
 
     for (;;) {
         struct pollfd p = { .fd = fd, .events = POLLIN };
-        int64_t left = deadline_ms - now_ms();
+        int64_t left = deadline_ms - clock_now_ms();
         ssize_t n;
 
         if (left <= 0 || poll(&p, 1, (int)left) == 0)
@@ -58,16 +58,16 @@ static long sock_recv(void *ctx, unsigned char *buf, size_t len,
 /* socks_io send on the client socket. */
 static int sock_send(void *ctx, const unsigned char *buf, size_t len)
 {
-    return fwd_send_all(*(int *)ctx, buf, len);
+    return forward_send_all(*(int *)ctx, buf, len);
 }
 
 /* Connect step: SOCKS handshake, rules, channel open, reply. */
-static struct sshtun_channel *dynamic_connect(struct fwd_conn *c)
+static struct sshtun_channel *dynamic_connect(struct forward_conn *c)
 {
-    const struct socks_cfg *cfg = forward_cfg(fwd_conn_forward(c));
-    const sshtun_options *o = fwd_conn_session(c)->opts;
-    int fd = fwd_conn_fd(c);
-    struct socks_io io = { sock_recv, sock_send, &fd, fwd_conn_peer(c) };
+    const struct socks_cfg *cfg = forward_cfg(forward_conn_forward(c));
+    const sshtun_options *o = forward_conn_session(c)->opts;
+    int fd = forward_conn_fd(c);
+    struct socks_io io = { sock_recv, sock_send, &fd, forward_conn_peer(c) };
     struct socks *sk = malloc(sizeof *sk);
     struct sshtun_channel *ch = NULL;
     const unsigned char *rest;
@@ -76,13 +76,13 @@ static struct sshtun_channel *dynamic_connect(struct fwd_conn *c)
 
     if (!sk)
         return NULL;
-    if (socks_serve_handshake(&io, cfg, sk, o)
-        || !socks_check_allowed(&io, cfg, sk, o))
+    if (socks_server_handshake(&io, cfg, sk, o)
+        || !socks_server_check_allowed(&io, cfg, sk, o))
         goto out;
-    ch = fwd_conn_open(c, sk->host, sk->port, &err);
+    ch = forward_conn_open(c, sk->host, sk->port, &err);
     if (!ch) {
-        enum socks5_reply code = socks_reply_for_open_error(err.code);
-        socks_send_reply(&io, sk, code);
+        enum socks5_reply code = socks_server_reply_for_open_error(err.code);
+        socks_server_send_reply(&io, sk, code);
         log_msg(o, err.code == SSHTUN_ERR_SESSION
                        || err.code == SSHTUN_ERR_CLOSED ? SSHTUN_LOG_DEBUG
                                                         : SSHTUN_LOG_ERROR,
@@ -90,7 +90,7 @@ static struct sshtun_channel *dynamic_connect(struct fwd_conn *c)
                 socks_reply_name(code));
         goto out;
     }
-    if (socks_send_reply(&io, sk, SOCKS5_SUCCEEDED)) {
+    if (socks_server_send_reply(&io, sk, SOCKS5_SUCCEEDED)) {
         ch = NULL;                  /* the connection's cleanup closes it */
         goto out;
     }
@@ -101,7 +101,7 @@ static struct sshtun_channel *dynamic_connect(struct fwd_conn *c)
         if (k) {
             memcpy(k->data, rest, len);
             k->len = len;
-            chan_send_chunk(ch, k, NULL);
+            channel_send_chunk(ch, k, NULL);
         }
     }
 out:
@@ -126,17 +126,17 @@ sshtun_forward *sshtun_forward_dynamic(sshtun_session *s, const char *spec,
     const sshtun_options *o;
 
     if (!s || !spec) {
-        err_set(err, SSHTUN_ERR_INVAL, "no session or spec");
+        error_set(err, SSHTUN_ERR_INVAL, "no session or spec");
         return NULL;
     }
     o = s->opts;
     if (fwdspec_parse_dynamic(spec, &fs, err))
         return NULL;
     if (!(cfg = calloc(1, sizeof *cfg))) {
-        err_set(err, SSHTUN_ERR_NOMEM, "out of memory");
+        error_set(err, SSHTUN_ERR_NOMEM, "out of memory");
         return NULL;
     }
-    if (socks_cfg_load(cfg, o, err)) {
+    if (socks_server_cfg_load(cfg, o, err)) {
         dynamic_free(cfg);
         return NULL;
     }

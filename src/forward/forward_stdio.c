@@ -37,12 +37,12 @@ static void *channel_to_out(void *arg)
     struct chunk *k;
     int rc;
 
-    while ((rc = chan_recv_chunk(sp->ch, &k, NULL)) == 1) {
-        int bad = fwd_send_all(sp->out_fd, k->data + k->off, k->len - k->off);
+    while ((rc = channel_recv_chunk(sp->ch, &k, NULL)) == 1) {
+        int bad = forward_send_all(sp->out_fd, k->data + k->off, k->len - k->off);
         chunk_put(k);
         if (bad) {
             sp->out_error = errno;
-            chan_abort(sp->ch);
+            channel_abort(sp->ch);
             break;
         }
     }
@@ -52,7 +52,7 @@ static void *channel_to_out(void *arg)
         close(sp->out_fd);
     /* As ssh -W: once the far side has ended, input no longer matters. */
     if (write(sp->done_pipe[1], "x", 1) < 0)
-        chan_abort(sp->ch);
+        channel_abort(sp->ch);
     return NULL;
 }
 
@@ -89,11 +89,11 @@ static int in_to_channel(struct stdio_pump *sp)
             chunk_put(k);
             if (n == 0)
                 return sshtun_shutdown(sp->ch) == 0 ? 0 : SSHTUN_ERR_CLOSED;
-            chan_abort(sp->ch);
+            channel_abort(sp->ch);
             return SSHTUN_ERR_IO;
         }
         k->len = (size_t)n;
-        if (chan_send_chunk(sp->ch, k, NULL))
+        if (channel_send_chunk(sp->ch, k, NULL))
             return SSHTUN_ERR_CLOSED;
     }
 }
@@ -110,7 +110,7 @@ int sshtun_forward_stdio(sshtun_session *s, const char *host, int port,
     if (!err)
         err = &local;
     if (!s)
-        return err_set(err, SSHTUN_ERR_INVAL, "no session");
+        return error_set(err, SSHTUN_ERR_INVAL, "no session");
     sp.ch = sshtun_channel_open_direct(s, host, port, NULL, 0,
                                        s->opts->connect_timeout > 0
                                            ? s->opts->connect_timeout * 1000
@@ -119,14 +119,14 @@ int sshtun_forward_stdio(sshtun_session *s, const char *host, int port,
         return err->code;
     if (pipe2(sp.done_pipe, O_CLOEXEC) < 0) {
         sshtun_close(sp.ch);
-        return err_set(err, SSHTUN_ERR_IO, "pipe: %s", strerror(errno));
+        return error_set(err, SSHTUN_ERR_IO, "pipe: %s", strerror(errno));
     }
     if ((rc = pthread_create(&t, NULL, channel_to_out, &sp))) {
         sshtun_close(sp.ch);
         close(sp.done_pipe[0]);
         close(sp.done_pipe[1]);
-        return err_set(err, SSHTUN_ERR_NOMEM, "cannot start thread: %s",
-                       strerror(rc));
+        return error_set(err, SSHTUN_ERR_NOMEM, "cannot start thread: %s",
+                         strerror(rc));
     }
     rc = in_to_channel(&sp);
     pthread_join(t, NULL);
@@ -140,12 +140,12 @@ int sshtun_forward_stdio(sshtun_session *s, const char *host, int port,
         if (!rc && !sp.ch->in_eof && sp.ch->err && sp.ch->err != SSHTUN_ERR_CLOSED)
             rc = sp.ch->err;
         if (rc)
-            err_set(err, rc, "%s", sp.ch->errmsg[0] ? sp.ch->errmsg
+            error_set(err, rc, "%s", sp.ch->errmsg[0] ? sp.ch->errmsg
                                                     : sshtun_strerror(rc));
         pthread_mutex_unlock(&sp.ch->mu);
     }
     sshtun_close(sp.ch);
     if (!rc)
-        err_clear(err);
+        error_clear(err);
     return rc;
 }

@@ -13,40 +13,40 @@
 #include "base/log.h"
 #include "config/options.h"
 #include "socks/socks_server.h"
-#include "base/waitq.h"
+#include "base/clock.h"
 
 /* Build the configuration from the options. */
-int socks_cfg_load(struct socks_cfg *cfg, const sshtun_options *o,
-                   sshtun_error *err)
+int socks_server_cfg_load(struct socks_cfg *cfg, const sshtun_options *o,
+                          sshtun_error *err)
 {
     int rc;
 
     memset(cfg, 0, sizeof *cfg);
-    cfg->timeout_ms = opts_socks_timeout(o) * 1000;
+    cfg->timeout_ms = options_socks_timeout(o) * 1000;
     for (int i = 0; i < o->socks_allow.n; i++)
         if ((rc = allowlist_add(&cfg->allow, o->socks_allow.v[i], err)))
             return rc;
     if (o->socks_auth_file) {
         char path[PATH_MAX];
         path_expand_tilde(path, sizeof path, o->socks_auth_file);
-        if ((rc = socks_creds_load(&cfg->creds, path, err)))
+        if ((rc = socks_auth_load(&cfg->creds, path, err)))
             return rc;
     }
     return 0;
 }
 
-/* Free what socks_cfg_load allocated. */
-void socks_cfg_free(struct socks_cfg *cfg)
+/* Free what socks_server_cfg_load allocated. */
+void socks_server_cfg_free(struct socks_cfg *cfg)
 {
-    socks_creds_free(&cfg->creds);
+    socks_auth_free(&cfg->creds);
 }
 
 /* Run the handshake. */
-int socks_serve_handshake(const struct socks_io *io,
-                          const struct socks_cfg *cfg, struct socks *sk,
-                          const sshtun_options *o)
+int socks_server_handshake(const struct socks_io *io,
+                           const struct socks_cfg *cfg, struct socks *sk,
+                           const sshtun_options *o)
 {
-    int64_t deadline = now_ms() + cfg->timeout_ms;
+    int64_t deadline = clock_now_ms() + cfg->timeout_ms;
     unsigned char out[SOCKS_OUT_MAX], in[512];
     size_t outlen;
 
@@ -56,7 +56,7 @@ int socks_serve_handshake(const struct socks_io *io,
         long n;
 
         if (st == SOCKS_CHECK_AUTH) {
-            int ok = socks_creds_check(&cfg->creds, sk->user, sk->pass);
+            int ok = socks_auth_check(&cfg->creds, sk->user, sk->pass);
             st = socks_auth_result(sk, ok, out, &outlen);
             if (!ok)
                 log_msg(o, SSHTUN_LOG_ERROR, "SOCKS client %s: username/"
@@ -93,8 +93,8 @@ int socks_serve_handshake(const struct socks_io *io,
 }
 
 /* Send a final reply. */
-int socks_send_reply(const struct socks_io *io, const struct socks *sk,
-                     enum socks5_reply code)
+int socks_server_send_reply(const struct socks_io *io, const struct socks *sk,
+                            enum socks5_reply code)
 {
     unsigned char out[SOCKS_OUT_MAX];
     size_t len = socks_reply(sk, code, out);
@@ -103,13 +103,14 @@ int socks_send_reply(const struct socks_io *io, const struct socks *sk,
 }
 
 /* Apply SocksAllow. */
-int socks_check_allowed(const struct socks_io *io,
-                        const struct socks_cfg *cfg, const struct socks *sk,
-                        const sshtun_options *o)
+int socks_server_check_allowed(const struct socks_io *io,
+                               const struct socks_cfg *cfg,
+                               const struct socks *sk,
+                               const sshtun_options *o)
 {
     if (allowlist_match(&cfg->allow, sk->host, sk->atyp == 0x03, sk->port))
         return 1;
-    socks_send_reply(io, sk, SOCKS5_NOT_ALLOWED);
+    socks_server_send_reply(io, sk, SOCKS5_NOT_ALLOWED);
     log_msg(o, SSHTUN_LOG_ERROR, "SOCKS client %s: %s port %d is not "
             "allowed by SocksAllow (reply: %s)", io->peer, sk->host,
             sk->port, socks_reply_name(SOCKS5_NOT_ALLOWED));
@@ -117,7 +118,7 @@ int socks_check_allowed(const struct socks_io *io,
 }
 
 /* Reply code for a refused channel open. */
-enum socks5_reply socks_reply_for_open_error(int code)
+enum socks5_reply socks_server_reply_for_open_error(int code)
 {
     switch (code) {
     case SSHTUN_ERR_CONNECT_FAILED: return SOCKS5_CONN_REFUSED;
@@ -128,7 +129,7 @@ enum socks5_reply socks_reply_for_open_error(int code)
 }
 
 /* Reply code for a failed local connect. */
-enum socks5_reply socks_reply_for_connect_error(int code, int sys_errno)
+enum socks5_reply socks_server_reply_for_connect_error(int code, int sys_errno)
 {
     if (code == SSHTUN_ERR_RESOLVE || code == SSHTUN_ERR_TIMEOUT)
         return SOCKS5_HOST_UNREACHABLE;

@@ -1,7 +1,7 @@
 /*
  * check_args.c - unit tests for src/cli/args.c.
  *
- * cli_parse turns ssh-like command lines into library options: -p -l -i
+ * args_parse turns ssh-like command lines into library options: -p -l -i
  * -L -o -c -m -4 -6 -g -F, the flags -N -T -n -q -v (counted) -V -h, and
  * the destination (user@host, host:port, [v6]:port, bare v6,
  * ssh://user@host:port/), with ssh's "first value wins".  Errors must say
@@ -49,7 +49,7 @@ static void setup(void)
     ck_assert_ptr_nonnull(a.opts);
 }
 
-/* Run cli_parse on "sshtun" plus the NULL-terminated arguments, with
+/* Run args_parse on "sshtun" plus the NULL-terminated arguments, with
  * fresh options; returns its result. */
 static int parse(const char *first, ...)
 {
@@ -67,7 +67,7 @@ static int parse(const char *first, ...)
     }
     va_end(ap);
     argv[argc] = NULL;
-    return cli_parse(argc, argv, &a, err, sizeof err);
+    return args_parse(argc, argv, &a, err, sizeof err);
 }
 
 /* Assert the last parse failed with want in its message. */
@@ -98,7 +98,7 @@ static int dest(const char *d)
     a.opts = sshtun_options_new();
     ck_assert_ptr_nonnull(a.opts);
     memset(a.host, 0, sizeof a.host);
-    return cli_destination(d, a.opts, a.host, sizeof a.host, err, sizeof err);
+    return args_destination(d, a.opts, a.host, sizeof a.host, err, sizeof err);
 }
 
 START_TEST(plain_host)
@@ -215,8 +215,8 @@ START_TEST(version_and_help)
     expect_ok(parse("-h", NULL));
     ck_assert_int_eq(a.show_help, 1);
     ck_assert_ptr_null(sshtun_options_get(a.opts, "HostName", 0));
-    ck_assert_ptr_nonnull(strstr(cli_usage(), "usage: sshtun"));
-    ck_assert_ptr_nonnull(strstr(cli_usage(),
+    ck_assert_ptr_nonnull(strstr(args_usage(), "usage: sshtun"));
+    ck_assert_ptr_nonnull(strstr(args_usage(),
                                  "-L [bind_address:]port:host:hostport"));
 }
 END_TEST
@@ -388,13 +388,13 @@ START_TEST(stdio_forward)
     ck_assert_int_eq(a.stdio_port, 22);
     expect_error(parse("-W", "db", "host", NULL),
                  "Bad stdio forwarding specification 'db'");
-    ck_assert_int_eq(cli_hostport("h:0", host, sizeof host, &port), -1);
-    ck_assert_int_eq(cli_hostport("h:65536", host, sizeof host, &port), -1);
-    ck_assert_int_eq(cli_hostport(":80", host, sizeof host, &port), -1);
-    ck_assert_int_eq(cli_hostport("::1:80", host, sizeof host, &port), -1);
-    ck_assert_int_eq(cli_hostport("[::1]80", host, sizeof host, &port), -1);
-    ck_assert_int_eq(cli_hostport("h:8x", host, sizeof host, &port), -1);
-    ck_assert_int_eq(cli_hostport("web:80", host, sizeof host, &port), 0);
+    ck_assert_int_eq(args_hostport("h:0", host, sizeof host, &port), -1);
+    ck_assert_int_eq(args_hostport("h:65536", host, sizeof host, &port), -1);
+    ck_assert_int_eq(args_hostport(":80", host, sizeof host, &port), -1);
+    ck_assert_int_eq(args_hostport("::1:80", host, sizeof host, &port), -1);
+    ck_assert_int_eq(args_hostport("[::1]80", host, sizeof host, &port), -1);
+    ck_assert_int_eq(args_hostport("h:8x", host, sizeof host, &port), -1);
+    ck_assert_int_eq(args_hostport("web:80", host, sizeof host, &port), 0);
     ck_assert_str_eq(host, "web");
     ck_assert_int_eq(port, 80);
 }

@@ -7,7 +7,7 @@
  * accumulate (LocalForward in either spec form, stored normalised), and
  * every bad value is refused with SSHTUN_ERR_INVAL and a message naming
  * the keyword.  Also the defaults helpers, list overflow at OPT_LIST_MAX
- * and opts_dup's deep copy.
+ * and options_dup's deep copy.
  */
 #include "config.h"
 
@@ -129,12 +129,12 @@ START_TEST(defaults)
 {
     ck_assert_ptr_null(o->hostname);
     ck_assert_int_eq(o->port, -1);
-    ck_assert_int_eq(opts_port(o), 22);
-    ck_assert_int_eq(opts_log_level(o), SSHTUN_LOG_INFO);
-    ck_assert_int_eq(opts_window_size(o), OPTS_DEFAULT_WINDOW);
-    ck_assert_int_eq(opts_strict(o), STRICT_ASK);
-    ck_assert_int_eq(opts_flag(o->batch_mode), 0);
-    ck_assert_int_eq(opts_flag(o->gateway_ports), 0);
+    ck_assert_int_eq(options_port(o), 22);
+    ck_assert_int_eq(options_log_level(o), SSHTUN_LOG_INFO);
+    ck_assert_int_eq(options_window_size(o), OPTS_DEFAULT_WINDOW);
+    ck_assert_int_eq(options_strict(o), STRICT_ASK);
+    ck_assert_int_eq(options_flag(o->batch_mode), 0);
+    ck_assert_int_eq(options_flag(o->gateway_ports), 0);
     ck_assert_int_eq(o->connect_timeout, -1);
     ck_assert_int_eq(o->address_family, -1);
     ck_assert_int_eq(o->identity_files.n, 0);
@@ -335,7 +335,7 @@ START_TEST(strict_values)
         set_ok("StrictHostKeyChecking", t[i].v);
         ck_assert_msg(o->strict == t[i].want, "%s gave %d", t[i].v,
                       o->strict);
-        ck_assert_int_eq(opts_strict(o), t[i].want);
+        ck_assert_int_eq(options_strict(o), t[i].want);
     }
     set_bad("StrictHostKeyChecking", "maybe", "StrictHostKeyChecking", 1);
     set_bad("StrictHostKeyChecking", "accept", "StrictHostKeyChecking", 1);
@@ -383,7 +383,7 @@ START_TEST(window_size)
         set_ok("WindowSize", good[i].v);
         ck_assert_msg(o->window_size == good[i].want, "%s gave %ld",
                       good[i].v, o->window_size);
-        ck_assert_int_eq(opts_window_size(o), good[i].want);
+        ck_assert_int_eq(options_window_size(o), good[i].want);
     }
     sshtun_options_free(o);
     o = sshtun_options_new();
@@ -409,7 +409,7 @@ START_TEST(log_levels)
         set_ok("LogLevel", t[i].v);
         ck_assert_msg(o->log.level == t[i].want, "%s gave %d", t[i].v,
                       o->log.level);
-        ck_assert_int_eq(opts_log_level(o), t[i].want);
+        ck_assert_int_eq(options_log_level(o), t[i].want);
     }
     set_bad("LogLevel", "LOUD", "LogLevel", 1);
     set_bad("LogLevel", "DEBUG4", "LogLevel", 1);
@@ -454,11 +454,11 @@ END_TEST
 
 START_TEST(server_alive_keywords)
 {
-    ck_assert_int_eq(opts_server_alive_count(o), 3);
+    ck_assert_int_eq(options_server_alive_count(o), 3);
     parse_ok("ServerAliveInterval 15");
     parse_ok("ServerAliveCountMax=5");
     ck_assert_int_eq(o->server_alive_interval, 15);
-    ck_assert_int_eq(opts_server_alive_count(o), 5);
+    ck_assert_int_eq(options_server_alive_count(o), 5);
     parse_bad("ServerAliveCountMax 0", "ServerAliveCountMax");
     parse_bad("ServerAliveInterval soon", "ServerAliveInterval");
 }
@@ -484,9 +484,9 @@ START_TEST(dynamic_and_socks_keywords)
     parse_ok("SocksAuthFile ~/.sshtun-socks");
     ck_assert_str_eq(sshtun_options_get(o, "SocksAuthFile", 0),
                      "~/.sshtun-socks");
-    ck_assert_int_eq(opts_socks_timeout(o), OPTS_DEFAULT_SOCKS_TIMEOUT);
+    ck_assert_int_eq(options_socks_timeout(o), OPTS_DEFAULT_SOCKS_TIMEOUT);
     parse_ok("SocksTimeout 3");
-    ck_assert_int_eq(opts_socks_timeout(o), 3);
+    ck_assert_int_eq(options_socks_timeout(o), 3);
     ck_assert_int_eq(sshtun_options_set(o, "SocksTimeout", "x", &err),
                      SSHTUN_ERR_INVAL);
 }
@@ -567,7 +567,7 @@ START_TEST(dup_deep_copy)
     sshtun_options_set_log(o, dummy_log, &ctx);
     sshtun_options_set_passphrase(o, dummy_pass, &ctx);
 
-    c = opts_dup(o);
+    c = options_dup(o);
     ck_assert_ptr_nonnull(c);
     /* Same values, own storage. */
     ck_assert_ptr_ne(c->hostname, o->hostname);
@@ -603,7 +603,7 @@ END_TEST
 
 START_TEST(dup_empty)
 {
-    sshtun_options *c = opts_dup(o);
+    sshtun_options *c = options_dup(o);
 
     ck_assert_ptr_nonnull(c);
     ck_assert_ptr_null(c->hostname);
