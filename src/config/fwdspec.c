@@ -75,30 +75,40 @@ static int split_fields(const char *spec, char fields[MAX_FIELDS][FWD_HOST_MAX])
     }
 }
 
-/* Parse "[bind:]port:host:hostport". */
-int fwdspec_parse_local(const char *spec, struct fwdspec *out,
-                        sshtun_error *err)
+/* Split a -L spec into *n fields, with a message for each way the split
+ * fails. */
+static int local_fields(const char *spec, char f[MAX_FIELDS][FWD_HOST_MAX],
+                        int *n, sshtun_error *err)
 {
-    char f[MAX_FIELDS][FWD_HOST_MAX];
-    int n, i = 0;
-
-    memset(out, 0, sizeof *out);
     if (!spec || !*spec)
         return error_set(err, SSHTUN_ERR_INVAL,
                          "Bad local forwarding specification: empty");
-    n = split_fields(spec, f);
-    if (n == SPLIT_BRACKET)
+    *n = split_fields(spec, f);
+    if (*n == SPLIT_BRACKET)
         return error_set(err, SSHTUN_ERR_INVAL,
                          "Bad local forwarding specification '%s': unmatched "
                          "'[' or ']'", spec);
-    if (n == SPLIT_TOO_LONG)
+    if (*n == SPLIT_TOO_LONG)
         return error_set(err, SSHTUN_ERR_INVAL,
                          "Bad local forwarding specification: an address "
                          "is longer than %d characters", FWD_HOST_MAX - 1);
-    if (n == SPLIT_TOO_MANY)
+    if (*n == SPLIT_TOO_MANY)
         return error_set(err, SSHTUN_ERR_INVAL,
                          "Bad local forwarding specification '%s': too many "
                          "fields (IPv6 addresses must be in brackets)", spec);
+    return 0;
+}
+
+/* The listen side of a spec with a socket path on either side: a local
+ * socket path, or [bind:]port before a target path.  *next is the index
+ * of the target's first field, 0 if neither side is a path. */
+static int local_socket_listen(const char *spec,
+                               char f[MAX_FIELDS][FWD_HOST_MAX], int n,
+                               struct fwdspec *out, int *next,
+                               sshtun_error *err)
+{
+    int i = 0;
+
     if (n >= 1 && f[0][0] == '/') {
         /* A local Unix socket to listen on. */
         if (strlen(f[0]) >= FWD_PATH_MAX)
@@ -120,29 +130,43 @@ int fwdspec_parse_local(const char *spec, struct fwdspec *out,
                              "specification '%s': bad port '%s'", spec, f[i]);
         i++;
     }
-    if (out->listen_path[0] || i > 0) {
-        /* The target: a server-side socket path or host:hostport. */
-        if (n - i == 1 && f[i][0] == '/') {
-            if (strlen(f[i]) >= FWD_PATH_MAX)
-                return error_set(err, SSHTUN_ERR_INVAL, "Bad local forwarding "
-                                 "specification: socket path longer than %d",
-                                 FWD_PATH_MAX - 1);
-            snprintf(out->target_path, sizeof out->target_path, "%.*s",
-                     FWD_PATH_MAX - 1, f[i]);
-            return 0;
-        }
-        if (n - i != 2 || !f[i][0])
+    *next = i;
+    return 0;
+}
+
+/* The target after a socket-path listen side (fields i..n-1): a
+ * server-side socket path or host:hostport. */
+static int local_socket_target(const char *spec,
+                               char f[MAX_FIELDS][FWD_HOST_MAX], int n, int i,
+                               struct fwdspec *out, sshtun_error *err)
+{
+    if (n - i == 1 && f[i][0] == '/') {
+        if (strlen(f[i]) >= FWD_PATH_MAX)
             return error_set(err, SSHTUN_ERR_INVAL, "Bad local forwarding "
-                             "specification '%s': expected host:hostport or "
-                             "a socket path after the listen side", spec);
-        snprintf(out->host, sizeof out->host, "%.*s", FWD_HOST_MAX - 1,
-                 f[i++]);
-        out->port = fwdspec_port(f[i]);
-        if (out->port <= 0)
-            return error_set(err, SSHTUN_ERR_INVAL, "Bad local forwarding "
-                             "specification '%s': bad port '%s'", spec, f[i]);
+                             "specification: socket path longer than %d",
+                             FWD_PATH_MAX - 1);
+        snprintf(out->target_path, sizeof out->target_path, "%.*s",
+                 FWD_PATH_MAX - 1, f[i]);
         return 0;
     }
+    if (n - i != 2 || !f[i][0])
+        return error_set(err, SSHTUN_ERR_INVAL, "Bad local forwarding "
+                         "specification '%s': expected host:hostport or "
+                         "a socket path after the listen side", spec);
+    snprintf(out->host, sizeof out->host, "%.*s", FWD_HOST_MAX - 1, f[i++]);
+    out->port = fwdspec_port(f[i]);
+    if (out->port <= 0)
+        return error_set(err, SSHTUN_ERR_INVAL, "Bad local forwarding "
+                         "specification '%s': bad port '%s'", spec, f[i]);
+    return 0;
+}
+
+/* The TCP form: [bind:]port:host:hostport in n fields. */
+static int local_tcp(const char *spec, char f[MAX_FIELDS][FWD_HOST_MAX],
+                     int n, struct fwdspec *out, sshtun_error *err)
+{
+    int i = 0;
+
     if (n != 3 && n != 4)
         return error_set(err, SSHTUN_ERR_INVAL,
                          "Bad local forwarding specification '%s': expected "
@@ -168,6 +192,23 @@ int fwdspec_parse_local(const char *spec, struct fwdspec *out,
                          "Bad local forwarding specification '%s': bad port "
                          "'%s'", spec, f[i]);
     return 0;
+}
+
+/* Parse "[bind:]port:host:hostport", or a form with a socket path on
+ * either side. */
+int fwdspec_parse_local(const char *spec, struct fwdspec *out,
+                        sshtun_error *err)
+{
+    char f[MAX_FIELDS][FWD_HOST_MAX];
+    int n = 0, i = 0, rc;
+
+    memset(out, 0, sizeof *out);
+    if ((rc = local_fields(spec, f, &n, err)) ||
+        (rc = local_socket_listen(spec, f, n, out, &i, err)))
+        return rc;
+    if (out->listen_path[0] || i > 0)
+        return local_socket_target(spec, f, n, i, out, err);
+    return local_tcp(spec, f, n, out, err);
 }
 
 /* "[bind:]port host:hostport" -> "[bind:]port:host:hostport". */
