@@ -12,7 +12,6 @@
  */
 #include "config.h"
 
-#include <check.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +20,8 @@
 
 #include "cli/args.h"
 #include "config/options.h"
+
+#include "check_util.h"
 
 #define MAX_ARGS 32
 
@@ -73,8 +74,7 @@ static int parse(const char *first, ...)
 /* Assert the last parse failed with want in its message. */
 static void expect_error(int rc, const char *want)
 {
-    ck_assert_msg(rc == -1, "parse succeeded, wanted error '%s'", want);
-    ck_assert_msg(strstr(err, want), "error '%s' lacks '%s'", err, want);
+    check_error_text("argv", rc, -1, err, want);
 }
 
 /* Assert the last parse succeeded. */
@@ -485,13 +485,4 @@ static Suite *args_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(args_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+CHECK_MAIN(args_suite)

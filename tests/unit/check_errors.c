@@ -9,11 +9,12 @@
  */
 #include "config.h"
 
-#include <check.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/error.h"
+
+#include "check_util.h"
 
 /* Every code sshtun.h defines, success included. */
 static const int all_codes[] = {
@@ -160,13 +161,4 @@ static Suite *errors_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(errors_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+CHECK_MAIN(errors_suite)

@@ -11,13 +11,14 @@
  */
 #include "config.h"
 
-#include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
 #include "config/options.h"
+
+#include "check_util.h"
 
 static sshtun_options *o;
 
@@ -51,18 +52,14 @@ static void set_bad(const char *kw, const char *v, const char *want,
 {
     sshtun_error err = { 0, "" };
     int rc = sshtun_options_set(o, kw, v, &err);
+    char what[600];
 
-    ck_assert_msg(rc == SSHTUN_ERR_INVAL, "%s=%s: rc %d, not INVAL", kw, v,
-                  rc);
-    ck_assert_int_eq(err.code, SSHTUN_ERR_INVAL);
-    ck_assert_msg(strstr(err.msg, want), "%s=%s: message '%s' lacks '%s'",
-                  kw, v, err.msg, want);
+    snprintf(what, sizeof what, "%s=%s", kw, v ? v : "(null)");
+    check_error(what, rc, &err, SSHTUN_ERR_INVAL, want);
     if (show_value) {
         char quoted[600];
         snprintf(quoted, sizeof quoted, "'%s'", v);
-        ck_assert_msg(strstr(err.msg, quoted),
-                      "%s=%s: message '%s' does not show the value", kw, v,
-                      err.msg);
+        check_error(what, rc, &err, SSHTUN_ERR_INVAL, quoted);
     }
 }
 
@@ -81,10 +78,7 @@ static void parse_bad(const char *line, const char *want)
     sshtun_error err = { 0, "" };
     int rc = sshtun_options_parse(o, line, &err);
 
-    ck_assert_msg(rc == SSHTUN_ERR_INVAL, "'%s': rc %d, not INVAL", line,
-                  rc);
-    ck_assert_msg(strstr(err.msg, want), "'%s': message '%s' lacks '%s'",
-                  line, err.msg, want);
+    check_error(line, rc, &err, SSHTUN_ERR_INVAL, want);
 }
 
 /* Number of entries an accumulating keyword holds. */
@@ -660,13 +654,4 @@ static Suite *options_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(options_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+CHECK_MAIN(options_suite)

@@ -11,7 +11,6 @@
  */
 #include "config.h"
 
-#include <check.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -21,6 +20,8 @@
 #include "base/chunk.h"
 #include "base/clock.h"
 #include "base/waitq.h"
+
+#include "check_util.h"
 
 /* ---------------------------------------------------------------- chunks */
 
@@ -508,13 +509,4 @@ static Suite *queues_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(queues_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+CHECK_MAIN(queues_suite)

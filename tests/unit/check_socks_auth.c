@@ -13,7 +13,6 @@
  */
 #include "config.h"
 
-#include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +20,8 @@
 #include <unistd.h>
 
 #include "socks/socks_auth.h"
+
+#include "check_util.h"
 
 /* Parse text as "creds", asserting success. */
 static void parse_ok(struct socks_creds *c, const char *text)
@@ -37,12 +38,9 @@ static void parse_bad(const char *text, const char *want)
 {
     struct socks_creds c = { 99, NULL };
     sshtun_error err = { 0, "" };
+    int rc = socks_auth_parse(&c, text, "creds", &err);
 
-    ck_assert_msg(socks_auth_parse(&c, text, "creds", &err)
-                  == SSHTUN_ERR_INVAL, "'%s' accepted", text);
-    ck_assert_int_eq(err.code, SSHTUN_ERR_INVAL);
-    ck_assert_msg(strstr(err.msg, want), "message '%s' lacks '%s'", err.msg,
-                  want);
+    check_error(text, rc, &err, SSHTUN_ERR_INVAL, want);
     ck_assert_int_eq(c.n, 0);
     ck_assert_ptr_null(c.v);
 }
@@ -438,13 +436,4 @@ static Suite *socks_auth_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(socks_auth_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+CHECK_MAIN(socks_auth_suite)

@@ -7,13 +7,14 @@
  */
 #include "config.h"
 
-#include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "config/options.h"
 #include "config/sshconfig.h"
+
+#include "check_util.h"
 
 static sshtun_options *o;
 static char included[256];
@@ -171,13 +172,4 @@ static Suite *sshconfig_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(sshconfig_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+CHECK_MAIN(sshconfig_suite)
