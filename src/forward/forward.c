@@ -42,7 +42,7 @@ struct forward_conn {
 
 struct sshtun_forward {
     struct sshtun_session *sess;
-    const struct fwd_kind *kind;
+    const struct forward_kind *kind;
     void *cfg;
     struct listener lst;            /* local kinds */
     sshtun_listener *rl;            /* remote kinds */
@@ -439,7 +439,7 @@ static void forward_free(struct sshtun_forward *f)
 
 /* Bind and start a forward of any kind. */
 struct sshtun_forward *forward_start(struct sshtun_session *s,
-                                     const struct fwd_kind *kind, void *cfg,
+                                     const struct forward_kind *kind, void *cfg,
                                      const char *bind_addr, int port,
                                      const char *path, sshtun_listener *rl,
                                      sshtun_error *err)

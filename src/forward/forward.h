@@ -18,7 +18,7 @@ struct forward_conn;
 struct sshtun_channel;
 
 /* What differs between forward kinds. */
-struct fwd_kind {
+struct forward_kind {
     const char *name;               /* "local", "dynamic" */
     /* In the client's reader thread: return an open channel, or NULL
      * after telling the client (and the log) why. */
@@ -31,7 +31,7 @@ struct fwd_kind {
  * take the connections the server forwards to rl.
  * The forward owns cfg and rl afterwards, even on failure. */
 struct sshtun_forward *forward_start(struct sshtun_session *s,
-                                     const struct fwd_kind *kind, void *cfg,
+                                     const struct forward_kind *kind, void *cfg,
                                      const char *bind_addr, int port,
                                      const char *path, sshtun_listener *rl,
                                      sshtun_error *err);

@@ -110,7 +110,7 @@ out:
     return ch;
 }
 
-static const struct fwd_kind dynamic_kind = {
+static const struct forward_kind dynamic_kind = {
     .name = "dynamic",
     .connect = dynamic_connect,
     .free_cfg = dynamic_free,

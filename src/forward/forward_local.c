@@ -37,7 +37,7 @@ static struct sshtun_channel *local_connect(struct forward_conn *c)
     return ch;
 }
 
-static const struct fwd_kind local_kind = {
+static const struct forward_kind local_kind = {
     .name = "local",
     .connect = local_connect,
     .free_cfg = free,

@@ -183,13 +183,13 @@ fail:
     return NULL;
 }
 
-static const struct fwd_kind remote_kind = {
+static const struct forward_kind remote_kind = {
     .name = "remote",
     .connect = remote_connect,
     .free_cfg = remote_free,
 };
 
-static const struct fwd_kind remote_socks_kind = {
+static const struct forward_kind remote_socks_kind = {
     .name = "remote dynamic",
     .connect = remote_socks_connect,
     .free_cfg = remote_free,

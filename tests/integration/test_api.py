@@ -16,8 +16,7 @@ BUILD = F.TOP_BUILDDIR
 
 
 def test_api_threads():
-    srv = F.TcpServer(F.echo_handler)
-    try:
+    with F.TcpServer(F.echo_handler) as srv:
         p = subprocess.run([os.path.join(BUILD, "tests/api/api_threads"),
                             str(sshd.port), sshd.user, sshd.client_key,
                             sshd.known_hosts, str(srv.port), str(F.free_port()),
@@ -32,8 +31,6 @@ def test_api_threads():
                      "refused open: channel open to 127.0.0.1:",
                      "released a blocked recv"):
             assert line in out, out
-    finally:
-        srv.close()
 
 
 def test_http_get_example():
@@ -61,4 +58,4 @@ def test_http_get_example():
 
 
 if __name__ == "__main__":
-    F.run_tests([test_api_threads, test_http_get_example])
+    F.run_tests()
