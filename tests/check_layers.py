@@ -21,6 +21,8 @@ Violations that are known and being worked on are listed, one a line, in
 tests/check_layers.allow, exactly as the key this script prints after
 "allow:"; they are reported but do not fail.  An allow entry that no
 longer matches anything is reported as stale, so the list only shrinks.
+Before looking at src/, the script makes sure each check catches its
+violation in a small made-up tree, so a broken check cannot pass quietly.
 
 Usage: check_layers.py [SRC_DIR [ALLOW_FILE]]  (defaults from TOP_SRCDIR
 or this script's place in the tree).
@@ -305,7 +307,35 @@ def read_allow(path):
     return entries
 
 
+def self_test():
+    """Each check must catch its violation in a small tree made up for
+    it; returns the kinds that were missed."""
+    import tempfile
+    files = {
+        "base/a.h": "int a_f(void);\n",
+        "base/a.c": '#include "engine/b.h"\nint a_f(void)\n{\n'
+                    '    return b_g();\n}\n',
+        "engine/b.h": "int b_g(void);\n",
+        "engine/b.c": '#include "base/a.h"\nint b_g(void)\n{\n'
+                      + "    a_f();\n" * MAX_LINES + "    return 0;\n}\n",
+    }
+    seen = set()
+    with tempfile.TemporaryDirectory() as src:
+        for rel, text in files.items():
+            os.makedirs(os.path.join(src, os.path.dirname(rel)), exist_ok=True)
+            with open(os.path.join(src, rel), "w") as f:
+                f.write(text)
+        tree = Tree(src)
+        for check in (check_layers, check_cycles, check_lengths):
+            check(tree, lambda kind, key, message: seen.add(kind))
+    return {"layer", "cycle", "length"} - seen
+
+
 def main(argv):
+    missed = self_test()
+    if missed:
+        print("check_layers.py does not catch: %s" % ", ".join(sorted(missed)))
+        return 1
     here = os.path.dirname(os.path.abspath(__file__))
     top = os.environ.get("TOP_SRCDIR") or os.path.dirname(here)
     src = argv[1] if len(argv) > 1 else os.path.join(top, "src")
