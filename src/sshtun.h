@@ -148,6 +148,10 @@ typedef struct sshtun_session sshtun_session;
 sshtun_session *sshtun_session_connect(const sshtun_options *opts,
                                        sshtun_error *err);
 
+/* How many SSH connections carry the session now (its pool: see
+ * PoolMin/PoolMax in sshtun(1)); a negative error for a NULL session. */
+int sshtun_session_connections(sshtun_session *s);
+
 /* 1 while the session is up, 0 once lost or closed. */
 int sshtun_session_alive(sshtun_session *s);
 

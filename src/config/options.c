@@ -24,7 +24,7 @@
 
 enum kind { K_STR, K_PORT, K_YESNO, K_STRICT, K_SECONDS, K_SECONDS_POSITIVE,
             K_LIST, K_FWD_LOCAL, K_FWD_DYNAMIC, K_FWD_REMOTE, K_ALLOW,
-            K_LOGLEVEL, K_SIZE, K_FAMILY, K_COUNT };
+            K_LOGLEVEL, K_SIZE, K_FAMILY, K_COUNT, K_POOL_SIZE };
 
 /* Whether a kind accumulates values in a struct opt_list. */
 static int is_list(enum kind k)
@@ -75,6 +75,9 @@ static const struct keyword keywords[] = {
     { "ProxyJump", K_STR, F(proxy_jump) },
     { "LogLevel", K_LOGLEVEL, F(log.level) },
     { "WindowSize", K_SIZE, F(window_size) },
+    { "PoolMin", K_POOL_SIZE, F(pool_min) },
+    { "PoolMax", K_POOL_SIZE, F(pool_max) },
+    { "PoolIdleTime", K_SECONDS, F(pool_idle_time) },
 };
 
 #define NKEYWORDS (sizeof keywords / sizeof keywords[0])
@@ -135,6 +138,9 @@ sshtun_options *sshtun_options_new(void)
     o->hash_known_hosts = -1;
     o->reconnect_max_delay = -1;
     o->reconnect_count = -1;
+    o->pool_min = -1;
+    o->pool_max = -1;
+    o->pool_idle_time = -1;
     return o;
 }
 
@@ -484,6 +490,19 @@ static int parse_fwd_local(void *p, const char *kw, const char *v,
     return list_add(p, spec, kw, err);
 }
 
+/* A number of connections in a pool. */
+static int parse_pool_size(void *p, const char *kw, const char *v,
+                           sshtun_error *err)
+{
+    long n = parse_number(v, OPTS_POOL_LIMIT);
+
+    if (n < 1)
+        return bad_value(err, kw, v, "a count from 1 to "
+                         OPTS_POOL_LIMIT_TEXT);
+    set_int(p, (int)n);
+    return 0;
+}
+
 /* The parser of each kind, indexed by enum kind. */
 static const value_parser parsers[] = {
     [K_STR] = parse_str,
@@ -501,6 +520,7 @@ static const value_parser parsers[] = {
     [K_SIZE] = parse_size_value,
     [K_FAMILY] = parse_family,
     [K_COUNT] = parse_count,
+    [K_POOL_SIZE] = parse_pool_size,
 };
 
 /* Set one keyword's value (first value wins, lists accumulate). */
@@ -627,6 +647,24 @@ int options_socks_timeout(const sshtun_options *o)
 long options_window_size(const sshtun_options *o)
 {
     return o->window_size > 0 ? o->window_size : OPTS_DEFAULT_WINDOW;
+}
+
+int options_pool_max(const sshtun_options *o)
+{
+    return o->pool_max > 0 ? o->pool_max : OPTS_DEFAULT_POOL_MAX;
+}
+
+int options_pool_min(const sshtun_options *o)
+{
+    int n = o->pool_min > 0 ? o->pool_min : 1;
+
+    return n < options_pool_max(o) ? n : options_pool_max(o);
+}
+
+int64_t options_pool_idle_ms(const sshtun_options *o)
+{
+    return (o->pool_idle_time >= 0 ? o->pool_idle_time
+                                   : OPTS_DEFAULT_POOL_IDLE) * (int64_t)1000;
 }
 
 int options_strict(const sshtun_options *o)

@@ -8,6 +8,8 @@
 #ifndef SSHTUN_OPTIONS_H
 #define SSHTUN_OPTIONS_H
 
+#include <stdint.h>
+
 #include "sshtun.h"
 #include "base/log.h"
 
@@ -62,6 +64,11 @@ struct sshtun_options {
     char *proxy_jump;               /* ProxyJump, "none" = unset */
     struct log_sink log;            /* LogLevel (-1 unset) and callback */
     long window_size;               /* bytes, -1 unset */
+    int pool_min;                   /* connections kept, -1 unset (1) */
+    int pool_max;                   /* connections at most, -1 unset (8) */
+    int pool_idle_time;             /* seconds before an idle extra
+                                       connection closes, 0 never, -1
+                                       unset (60) */
     sshtun_passphrase_fn pass_fn;
     void *pass_user;
 };
@@ -74,6 +81,9 @@ int options_port(const sshtun_options *o);
 int options_log_level(const sshtun_options *o);
 long options_window_size(const sshtun_options *o);
 int options_strict(const sshtun_options *o);
+int options_pool_min(const sshtun_options *o);
+int options_pool_max(const sshtun_options *o);
+int64_t options_pool_idle_ms(const sshtun_options *o);      /* 0: never */
 int options_flag(int v);               /* -1 (unset) -> 0 */
 
 /* Whether kw is an OpenSSH keyword sshtun accepts and ignores. */
@@ -91,5 +101,12 @@ int options_server_alive_count(const sshtun_options *o);
 #define OPTS_DEFAULT_WINDOW (8L * 1024 * 1024)
 #define OPTS_MIN_WINDOW (64L * 1024)
 #define OPTS_MAX_WINDOW (16L * 1024 * 1024)
+
+/* Connection pool: PoolMax's default and upper bound, PoolIdleTime's
+ * default (seconds). */
+#define OPTS_DEFAULT_POOL_MAX 8
+#define OPTS_POOL_LIMIT 64
+#define OPTS_POOL_LIMIT_TEXT "64"
+#define OPTS_DEFAULT_POOL_IDLE 60
 
 #endif

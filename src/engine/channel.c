@@ -3,8 +3,10 @@
  * close (see channel.h for the mailbox model).
  *
  * None of this calls libssh2.  Callers put data in the channel's queues
- * and flag the channel dirty; the session's I/O thread (iothread.c) does
- * the SSH work and wakes them.  Wake-ups happen only on transitions
+ * and flag the channel dirty; the I/O thread of the connection that
+ * carries it (chanio.c) does the SSH work and wakes them.  Until a
+ * connection takes its open, a channel waits in the session's open queue
+ * (pool.c).  Wake-ups happen only on transitions
  * (empty to non-empty, full to not-full), and in whole chunks.
  */
 #include "config.h"
@@ -15,9 +17,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/channel.h"
 #include "base/clock.h"
 #include "base/error.h"
+#include "engine/channel.h"
+#include "engine/conn.h"
+#include "engine/pool.h"
 #include "engine/session.h"
 
 /* Create a channel object and register it with the session. */
@@ -44,7 +48,7 @@ static struct sshtun_channel *channel_new(struct sshtun_session *s,
     ch->open_payload_len = len;
     pthread_mutex_init(&ch->mu, NULL);
     ch->state = CS_QUEUED;
-    ch->refs = 2;                   /* caller + I/O thread */
+    ch->refs = 2;                   /* caller + owner */
     ch->sess = s;
     return ch;
 }
@@ -53,6 +57,7 @@ static struct sshtun_channel *channel_new(struct sshtun_session *s,
 static void channel_free(struct sshtun_channel *ch)
 {
     struct sshtun_session *s = ch->sess;
+    struct conn *c = __atomic_load_n(&ch->conn, __ATOMIC_ACQUIRE);
 
     chunk_queue_clear(&ch->in);
     chunk_queue_clear(&ch->out);
@@ -62,10 +67,34 @@ static void channel_free(struct sshtun_channel *ch)
     free(ch->target);
     free(ch->open_payload);
     free(ch);
+    if (c)
+        conn_unref(c);
     pthread_mutex_lock(&s->mu);
     s->nchannels--;
     pthread_mutex_unlock(&s->mu);
     session_unref(s);
+}
+
+/* Wake the connection that carries ch; a channel still in the open
+ * queue has no connection yet, and its closing takes it out. */
+void channel_mark_dirty(struct sshtun_channel *ch)
+{
+    struct conn *c = __atomic_load_n(&ch->conn, __ATOMIC_ACQUIRE);
+    int closed;
+
+    if (c) {
+        conn_wake(c);
+        return;
+    }
+    pthread_mutex_lock(&ch->mu);
+    closed = ch->user_closed;
+    pthread_mutex_unlock(&ch->mu);
+    if (closed && pool_cancel_open(ch)) {
+        channel_finish(ch, CS_FAILED, SSHTUN_ERR_CLOSED, "closed");
+        channel_unref(ch);             /* the open queue's */
+    } else if ((c = __atomic_load_n(&ch->conn, __ATOMIC_ACQUIRE))) {
+        conn_wake(c);               /* taken meanwhile */
+    }
 }
 
 /* Take a reference. */
@@ -102,17 +131,36 @@ int channel_wait_open(struct sshtun_channel *ch, int timeout_ms,
                       sshtun_error *err)
 {
     struct timespec ts, *dl = clock_deadline_after(&ts, timeout_ms);
+    int64_t end = timeout_ms >= 0 ? clock_now_ms() + timeout_ms : 0;
+    int grace = pool_grace_ms(ch->sess);
     int rc = 0;
 
     pthread_mutex_lock(&ch->mu);
     while ((ch->state == CS_QUEUED || ch->state == CS_OPENING)
            && !ch->user_closed) {
-        if (waitq_wait(&ch->state_waiters, &ch->mu, dl) == ETIMEDOUT
-            && (ch->state == CS_QUEUED || ch->state == CS_OPENING)) {
+        /* Waiting in the queue past the grace: slow opens hold every
+         * connection, so ask the pool for another, and look again after
+         * another grace. */
+        struct timespec gts;
+        int64_t next = clock_now_ms() + grace;
+        int queued = ch->state == CS_QUEUED, late;
+
+        clock_ms_to_timespec(next, &gts);
+        late = waitq_wait(&ch->state_waiters, &ch->mu,
+                          end && end <= next ? dl : &gts) == ETIMEDOUT;
+
+        if (!late || !(ch->state == CS_QUEUED || ch->state == CS_OPENING))
+            continue;
+        if (end && clock_now_ms() >= end) {
             pthread_mutex_unlock(&ch->mu);
             return error_set(err, SSHTUN_ERR_TIMEOUT,
                              "channel open to %s: no answer from the server "
                              "within %d ms", ch->target, timeout_ms);
+        }
+        if (queued && ch->state == CS_QUEUED) {
+            pthread_mutex_unlock(&ch->mu);
+            pool_open_waiting(ch->sess);
+            pthread_mutex_lock(&ch->mu);
         }
     }
     if (ch->user_closed && ch->state != CS_FAILED) {
@@ -183,7 +231,7 @@ int channel_send_chunk(struct sshtun_channel *ch, struct chunk *c,
         waitq_wake_one(&ch->send_waiters);
     pthread_mutex_unlock(&ch->mu);
     if (was_empty)
-        session_mark_dirty(ch->sess, ch);
+        channel_mark_dirty(ch);
     return 0;
 }
 
@@ -236,7 +284,7 @@ int channel_recv_chunk(struct sshtun_channel *ch, struct chunk **out,
     }
     pthread_mutex_unlock(&ch->mu);
     if (wake_io)
-        session_mark_dirty(ch->sess, ch);
+        channel_mark_dirty(ch);
     return rc;
 }
 
@@ -273,84 +321,60 @@ static size_t put_u32(unsigned char *p, uint32_t v)
     return 4;
 }
 
-/* Register a channel with the session; the I/O thread will open it. */
+/* Create a channel and queue its open with the session's pool. */
 static struct sshtun_channel *open_start(struct sshtun_session *s,
                                          const char *type,
                                          const unsigned char *payload,
                                          size_t len, const char *target,
                                          sshtun_error *err)
 {
-    struct sshtun_channel *ch;
-    int rc = 0;
-    struct timespec ts, *dl = clock_deadline_after(&ts, RECONNECT_OPEN_WAIT_MS);
+    struct sshtun_channel *ch = channel_new(s, type, payload, len, target);
 
-    pthread_mutex_lock(&s->mu);
-    /* While the session reconnects, an open waits for it (bounded). */
-    while (s->state == SS_RECONNECTING && !s->stop)
-        if (pthread_cond_timedwait(&s->cv, &s->mu, dl) == ETIMEDOUT)
-            break;
-    if (s->state != SS_UP || s->stop)
-        rc = error_set(err, SSHTUN_ERR_SESSION, "session is not up: %s",
-                       s->last_error[0] ? s->last_error : "closed");
-    else if (s->forwarding_disabled)
-        rc = error_set(err, SSHTUN_ERR_HOSTKEY_CHANGED, "forwarding is "
-                       "disabled: the host key has changed");
-    else if (s->nchannels >= SESSION_MAX_CHANNELS)
-        rc = error_set(err, SSHTUN_ERR_RESOURCE,
-                       "too many channels on this session (%d)",
-                       SESSION_MAX_CHANNELS);
-    else {
-        s->nchannels++;
-        s->refs++;
-    }
-    pthread_mutex_unlock(&s->mu);
-    if (rc)
-        return NULL;
-    ch = channel_new(s, type, payload, len, target);
     if (!ch) {
-        pthread_mutex_lock(&s->mu);
-        s->nchannels--;
-        pthread_mutex_unlock(&s->mu);
-        session_unref(s);
         error_set(err, SSHTUN_ERR_NOMEM, "out of memory");
         return NULL;
     }
-    session_mark_dirty(s, ch);
+    session_ref(s);
+    if (pool_submit_open(s, ch, err)) {
+        ch->refs = 1;               /* no owner: the queue refused it */
+        pthread_mutex_lock(&s->mu);
+        s->nchannels++;             /* channel_free counts it down */
+        pthread_mutex_unlock(&s->mu);
+        channel_unref(ch);
+        return NULL;
+    }
     return ch;
 }
 
-/* I/O thread: wrap an accepted forwarded-tcpip channel. */
-struct sshtun_channel *channel_new_accepted(struct sshtun_session *s,
+/* I/O thread of c: wrap an accepted forwarded-tcpip channel. */
+struct sshtun_channel *channel_new_accepted(struct conn *c,
                                             LIBSSH2_CHANNEL *lch,
                                             const char *target)
 {
+    struct sshtun_session *s = c->sess;
     struct sshtun_channel *ch;
     int full;
 
     pthread_mutex_lock(&s->mu);
     full = s->nchannels >= SESSION_MAX_CHANNELS;
-    if (!full) {
+    if (!full)
         s->nchannels++;
-        s->refs++;
-    }
     pthread_mutex_unlock(&s->mu);
     if (full)
         return NULL;
-    ch = channel_new(s, "forwarded-tcpip", (const unsigned char *)"", 0,
-                     target);
-    if (!ch) {
+    if (!(ch = channel_new(s, "forwarded-tcpip", (const unsigned char *)"", 0,
+                           target))) {
         pthread_mutex_lock(&s->mu);
         s->nchannels--;
         pthread_mutex_unlock(&s->mu);
-        session_unref(s);
         return NULL;
     }
+    session_ref(s);
+    conn_ref(c);
+    __atomic_add_fetch(&c->nchannels, 1, __ATOMIC_RELAXED);
+    ch->conn = c;
     ch->state = CS_OPEN;
     ch->lch = lch;
-    ch->io = IO_ACTIVE;
-    ch->open_started = 1;
-    ch->io_next = s->io_list;
-    s->io_list = ch;
     return ch;
 }
 
@@ -496,7 +520,7 @@ ssize_t sshtun_recv(sshtun_channel *ch, void *buf, size_t len,
     }
     pthread_mutex_unlock(&ch->mu);
     if (wake_io)
-        session_mark_dirty(ch->sess, ch);
+        channel_mark_dirty(ch);
     channel_unref(ch);
     return rc;
 }
@@ -515,7 +539,7 @@ int sshtun_shutdown(sshtun_channel *ch)
     waitq_wake_all(&ch->send_waiters);
     pthread_mutex_unlock(&ch->mu);
     if (!rc)
-        session_mark_dirty(ch->sess, ch);
+        channel_mark_dirty(ch);
     return rc;
 }
 
@@ -528,7 +552,7 @@ void channel_abort(struct sshtun_channel *ch)
     waitq_wake_all(&ch->send_waiters);
     waitq_wake_all(&ch->state_waiters);
     pthread_mutex_unlock(&ch->mu);
-    session_mark_dirty(ch->sess, ch);
+    channel_mark_dirty(ch);
 }
 
 /* Close and release the caller's handle. */

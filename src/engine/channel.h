@@ -36,14 +36,20 @@ enum chan_state {
     CS_CLOSED           /* closed by either side or session lost */
 };
 
+struct conn;
+
 struct sshtun_channel {
-    struct sshtun_session *sess;
+    struct sshtun_session *sess;    /* holds a session reference */
+    struct conn *conn;              /* atomic: set once, when a connection
+                                       takes the open; holds a reference */
 
     pthread_mutex_t mu;
     enum chan_state state;          /* [mu] */
     int err;                        /* [mu] why FAILED/CLOSED (0: clean) */
     char errmsg[512];               /* [mu] */
-    int refs;                       /* atomic: user, I/O thread, dirty list, calls */
+    int refs;                       /* atomic: user, owner (the pool's
+                                       open queue, then the I/O thread),
+                                       calls in progress */
     int user_closed;                /* [mu] sshtun_close called */
 
     struct chunkq in;               /* [mu] received, not yet taken */
@@ -56,8 +62,9 @@ struct sshtun_channel {
     struct waitq send_waiters;      /* [mu] */
     struct waitq state_waiters;     /* [mu] open result / close */
 
-    int dirty;                      /* [sess->mu] on the dirty list */
-    struct sshtun_channel *dirty_next;  /* [sess->mu] */
+    struct sshtun_channel *pool_next;   /* [sess->mu] in the open queue */
+    int in_pool;                    /* [sess->mu] waiting in the open queue */
+    struct sshtun_channel *q_next;  /* [listener mu] in an accept queue */
 
     /* Set at creation, read-only after. */
     char *type;                     /* "direct-tcpip" */
@@ -65,13 +72,10 @@ struct sshtun_channel {
     size_t open_payload_len;
     char *target;                   /* "host:port" for messages */
 
-    /* io: the I/O thread's own state. */
-    enum { IO_NEW, IO_QUEUED, IO_ACTIVE, IO_DONE } io;
+    /* io: the owning connection's I/O thread's own state. */
     LIBSSH2_CHANNEL *lch;
-    int open_started;               /* libssh2 open in progress */
-    struct sshtun_channel *io_next;     /* io_list or open queue */
-    struct sshtun_channel *batch_next;  /* dirty batch being handled */
-    int adopt;                      /* [sess->mu] left IO_NEW in this batch */
+    int64_t open_sent_ms;           /* when the open went out */
+    struct sshtun_channel *io_next; /* the connection's channel list */
     int eof_sent;
     int in_eof_seen;
     struct chunk *out_cur;          /* chunk being written */
@@ -79,6 +83,10 @@ struct sshtun_channel {
                                        queued data may still be sent */
     int64_t close_deadline;         /* 0: not closing */
 };
+
+/* Tell the channel's connection that the channel needs its I/O thread
+ * (data or EOF queued, room made, closed).  Call without ch->mu. */
+void channel_mark_dirty(struct sshtun_channel *ch);
 
 /* Drop one reference (with ch->mu not held); frees at zero. */
 void channel_unref(struct sshtun_channel *ch);
@@ -110,10 +118,11 @@ struct sshtun_channel *channel_open_direct_start(struct sshtun_session *s,
                                                  int orig_port,
                                                  sshtun_error *err);
 
-/* I/O thread: wrap a channel the server opened (forwarded-tcpip) as an
- * open channel on the I/O list; one reference for the caller, one for the
- * I/O thread.  NULL if out of memory or the session is at its limit. */
-struct sshtun_channel *channel_new_accepted(struct sshtun_session *s,
+/* I/O thread: wrap a channel the server opened (forwarded-tcpip) on
+ * connection c as an open channel (not yet on c's list); one reference
+ * for the caller, one for the I/O thread.  NULL if out of memory or the
+ * session is at its limit. */
+struct sshtun_channel *channel_new_accepted(struct conn *c,
                                             LIBSSH2_CHANNEL *lch,
                                             const char *target);
 

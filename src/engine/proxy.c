@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <poll.h>
 #include <signal.h>
 #include <strings.h>
@@ -15,11 +16,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "base/error.h"
-#include "base/log.h"
-#include "config/options.h"
-#include "engine/proxy.h"
 #include "base/clock.h"
+#include "base/error.h"
+#include "config/options.h"
+#include "engine/conn.h"
+#include "engine/iothread.h"
+#include "engine/proxy.h"
+#include "engine/session.h"
 
 #define REAP_GRACE_MS 1000
 
@@ -73,18 +76,19 @@ static int expand_command(const char *in, const sshtun_options *o, char *out,
 }
 
 /* Run the ProxyCommand with a socketpair as its stdin and stdout. */
-static int start_command(struct sshtun_session *s, int *fd, sshtun_error *err)
+static int start_command(struct conn *c, int *fd, sshtun_error *err)
 {
+    const sshtun_options *o = c->sess->opts;
     char cmd[4096];
     int sp[2];
     pid_t pid;
 
-    if (expand_command(s->opts->proxy_command, s->opts, cmd, sizeof cmd))
+    if (expand_command(o->proxy_command, o, cmd, sizeof cmd))
         return error_set(err, SSHTUN_ERR_INVAL, "ProxyCommand '%s': unknown "
-                         "%% token or too long", s->opts->proxy_command);
+                         "%% token or too long", o->proxy_command);
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
         return error_set(err, SSHTUN_ERR_IO, "socketpair: %s", strerror(errno));
-    log_msg(s->opts, SSHTUN_LOG_DEBUG, "Executing proxy command: %s", cmd);
+    log_msg(o, SSHTUN_LOG_DEBUG, "Executing proxy command: %s", cmd);
     pid = fork();
     if (pid < 0) {
         close(sp[0]);
@@ -100,7 +104,7 @@ static int start_command(struct sshtun_session *s, int *fd, sshtun_error *err)
         _exit(127);
     }
     close(sp[1]);
-    s->proxy_pid = pid;
+    c->io->proxy_pid = pid;
     fcntl(sp[0], F_SETFL, fcntl(sp[0], F_GETFL) | O_NONBLOCK);
     *fd = sp[0];
     return 0;
@@ -109,17 +113,18 @@ static int start_command(struct sshtun_session *s, int *fd, sshtun_error *err)
 /* The bridge thread: the jump channel <-> our end of the socketpair. */
 static void *bridge_main(void *arg)
 {
-    struct sshtun_session *s = arg;
+    struct conn *c = arg;
+    const sshtun_options *o = c->sess->opts;
     sshtun_error err;
 
-    if (sshtun_forward_stdio(s->jump, s->opts->hostname, options_port(s->opts),
-                             s->bridge_fd, s->bridge_fd, &err)) {
+    if (sshtun_forward_stdio(c->io->jump, o->hostname, options_port(o),
+                             c->io->bridge_fd, c->io->bridge_fd, &err)) {
         /* Say why, and let the handshake waiting on the other end see
          * EOF at once rather than time out. */
-        pthread_mutex_lock(&s->mu);
-        snprintf(s->proxy_error, sizeof s->proxy_error, "%.250s", err.msg);
-        pthread_mutex_unlock(&s->mu);
-        shutdown(s->bridge_fd, SHUT_RDWR);
+        pthread_mutex_lock(&c->mu);
+        snprintf(c->proxy_error, sizeof c->proxy_error, "%.250s", err.msg);
+        pthread_mutex_unlock(&c->mu);
+        shutdown(c->io->bridge_fd, SHUT_RDWR);
     }
     return NULL;
 }
@@ -136,23 +141,12 @@ static char *last_hop(char *list)
     return comma + 1;
 }
 
-/* Connect through ProxyJump: a session to the last jump host (itself
- * reached through the earlier ones), then a channel from it. */
-static int start_jump(struct sshtun_session *s, int *fd, sshtun_error *err)
+/* Fill jo's User, HostName and Port from one hop "[user@]host[:port]"
+ * (host may be [bracketed]); hop is cut up. */
+static int parse_hop(sshtun_options *jo, char *hop, sshtun_error *err)
 {
-    char hops[1024], name[1024], *hop, *at, *host, *colon;
-    sshtun_options *jo;
-    int sp[2], rc;
+    char *host = hop, *at, *colon;
 
-    if (strlen(s->opts->proxy_jump) >= sizeof hops)
-        return error_set(err, SSHTUN_ERR_INVAL, "ProxyJump: too long");
-    snprintf(hops, sizeof hops, "%s", s->opts->proxy_jump);
-    hop = last_hop(hops);
-    snprintf(name, sizeof name, "%s", hop);     /* before hop is cut up */
-    if (!(jo = sshtun_options_new()))
-        return error_set(err, SSHTUN_ERR_NOMEM, "out of memory");
-    /* The hop's own user, host and port; the rest as for the target. */
-    host = hop;
     if ((at = strrchr(hop, '@'))) {
         *at = '\0';
         sshtun_options_set(jo, "User", hop, NULL);
@@ -160,11 +154,9 @@ static int start_jump(struct sshtun_session *s, int *fd, sshtun_error *err)
     }
     if (host[0] == '[') {
         char *close = strchr(host, ']');
-        if (!close) {
-            sshtun_options_free(jo);
+        if (!close)
             return error_set(err, SSHTUN_ERR_INVAL, "ProxyJump: bad host "
-                             "'%s'", hop);
-        }
+                             "'%s'", host);
         *close = '\0';
         colon = close[1] == ':' ? close + 1 : NULL;
         host++;
@@ -173,84 +165,83 @@ static int start_jump(struct sshtun_session *s, int *fd, sshtun_error *err)
     }
     if (colon) {
         *colon = '\0';
-        if (sshtun_options_set(jo, "Port", colon + 1, err)) {
-            sshtun_options_free(jo);
+        if (sshtun_options_set(jo, "Port", colon + 1, err))
             return SSHTUN_ERR_INVAL;
-        }
     }
-    if (!*host || sshtun_options_set(jo, "HostName", host, err)) {
-        sshtun_options_free(jo);
-        return error_set(err, SSHTUN_ERR_INVAL, "ProxyJump: bad hop '%s'",
-                         s->opts->proxy_jump);
+    if (!*host || sshtun_options_set(jo, "HostName", host, NULL))
+        return error_set(err, SSHTUN_ERR_INVAL, "ProxyJump: bad hop");
+    return 0;
+}
+
+/* Copy a number option to jo when it is set (> 0). */
+static void copy_number(sshtun_options *jo, const char *kw, int v)
+{
+    char num[16];
+
+    if (v > 0) {
+        snprintf(num, sizeof num, "%d", v);
+        sshtun_options_set(jo, kw, num, NULL);
     }
-    if (hop != hops)                /* earlier hops: the jump's own jump */
-        sshtun_options_set(jo, "ProxyJump", hops, NULL);
-    {
-        const sshtun_options *o = s->opts;
-        char num[16];
-        for (int i = 0; i < o->identity_files.n; i++)
-            sshtun_options_set(jo, "IdentityFile", o->identity_files.v[i],
-                               NULL);
-        for (int i = 0; i < o->identity_data.n; i++)
-            sshtun_options_add_identity(jo, o->identity_data.v[i], NULL);
-        if (o->hash_known_hosts >= 0)
-            sshtun_options_set(jo, "HashKnownHosts",
-                               o->hash_known_hosts ? "yes" : "no", NULL);
-        if (o->server_alive_count_max > 0) {
-            snprintf(num, sizeof num, "%d", o->server_alive_count_max);
-            sshtun_options_set(jo, "ServerAliveCountMax", num, NULL);
-        }
-        if (o->identities_only >= 0)
-            sshtun_options_set(jo, "IdentitiesOnly",
-                               o->identities_only ? "yes" : "no", NULL);
-        if (o->strict >= 0)
-            sshtun_options_set(jo, "StrictHostKeyChecking",
-                               o->strict == 0 ? "no" : o->strict == 1 ? "yes"
-                               : o->strict == 2 ? "ask" : "accept-new",
-                               NULL);
-        if (o->batch_mode >= 0)
-            sshtun_options_set(jo, "BatchMode", o->batch_mode ? "yes" : "no",
-                               NULL);
-        if (o->connect_timeout > 0) {
-            snprintf(num, sizeof num, "%d", o->connect_timeout);
-            sshtun_options_set(jo, "ConnectTimeout", num, NULL);
-        }
-        if (o->user_known_hosts)
-            sshtun_options_set(jo, "UserKnownHostsFile", o->user_known_hosts,
-                               NULL);
-        if (o->global_known_hosts)
-            sshtun_options_set(jo, "GlobalKnownHostsFile",
-                               o->global_known_hosts, NULL);
-        if (o->identity_agent)
-            sshtun_options_set(jo, "IdentityAgent", o->identity_agent, NULL);
-        if (o->ciphers)
-            sshtun_options_set(jo, "Ciphers", o->ciphers, NULL);
-        if (o->macs)
-            sshtun_options_set(jo, "MACs", o->macs, NULL);
-        if (o->server_alive_interval > 0) {
-            snprintf(num, sizeof num, "%d", o->server_alive_interval);
-            sshtun_options_set(jo, "ServerAliveInterval", num, NULL);
-        }
-        sshtun_options_set_log(jo, o->log.fn, o->log.user);
-        sshtun_options_set_passphrase(jo, o->pass_fn, o->pass_user);
-        if (o->log.level >= 0)
-            jo->log.level = o->log.level;
+}
+
+/* Copy a yes/no option to jo when it is set. */
+static void copy_flag(sshtun_options *jo, const char *kw, int v)
+{
+    if (v >= 0)
+        sshtun_options_set(jo, kw, v ? "yes" : "no", NULL);
+}
+
+/* The jump host gets the target's keys, known_hosts, algorithms and
+ * limits; its own user, host and port come from the hop. */
+static void inherit_options(sshtun_options *jo, const sshtun_options *o)
+{
+    static const char *const strict[] = { "no", "yes", "ask", "accept-new" };
+    static const struct { const char *kw; size_t off; } strs[] = {
+        { "UserKnownHostsFile", offsetof(sshtun_options, user_known_hosts) },
+        { "GlobalKnownHostsFile",
+          offsetof(sshtun_options, global_known_hosts) },
+        { "IdentityAgent", offsetof(sshtun_options, identity_agent) },
+        { "Ciphers", offsetof(sshtun_options, ciphers) },
+        { "MACs", offsetof(sshtun_options, macs) },
+    };
+
+    for (int i = 0; i < o->identity_files.n; i++)
+        sshtun_options_set(jo, "IdentityFile", o->identity_files.v[i], NULL);
+    for (int i = 0; i < o->identity_data.n; i++)
+        sshtun_options_add_identity(jo, o->identity_data.v[i], NULL);
+    for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
+        const char *v = *(char *const *)((const char *)o + strs[i].off);
+        if (v)
+            sshtun_options_set(jo, strs[i].kw, v, NULL);
     }
-    log_msg(s->opts, SSHTUN_LOG_VERBOSE, "Connecting to jump host %s.", name);
-    s->jump = sshtun_session_connect(jo, err);
-    sshtun_options_free(jo);
-    if (!s->jump) {
-        char why[sizeof err->msg];
-        snprintf(why, sizeof why, "%s", err->msg);
-        return error_set(err, err->code, "jump host %s: %s", name, why);
-    }
+    copy_flag(jo, "HashKnownHosts", o->hash_known_hosts);
+    copy_flag(jo, "IdentitiesOnly", o->identities_only);
+    copy_flag(jo, "BatchMode", o->batch_mode);
+    copy_number(jo, "ServerAliveCountMax", o->server_alive_count_max);
+    copy_number(jo, "ConnectTimeout", o->connect_timeout);
+    copy_number(jo, "ServerAliveInterval", o->server_alive_interval);
+    if (o->strict >= 0 && o->strict <= 3)
+        sshtun_options_set(jo, "StrictHostKeyChecking", strict[o->strict],
+                           NULL);
+    sshtun_options_set_log(jo, o->log.fn, o->log.user);
+    sshtun_options_set_passphrase(jo, o->pass_fn, o->pass_user);
+    if (o->log.level >= 0)
+        jo->log.level = o->log.level;
+}
+
+/* A thread bridging the jump session's channel to a socketpair, whose
+ * other end becomes *fd. */
+static int start_bridge(struct conn *c, int *fd, sshtun_error *err)
+{
+    int sp[2], rc;
+
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
         return error_set(err, SSHTUN_ERR_IO, "socketpair: %s", strerror(errno));
-    s->bridge_fd = sp[1];
-    if ((rc = pthread_create(&s->bridge, NULL, bridge_main, s))) {
+    c->io->bridge_fd = sp[1];
+    if ((rc = pthread_create(&c->io->bridge, NULL, bridge_main, c))) {
         close(sp[0]);
         close(sp[1]);
-        s->bridge_fd = -1;
+        c->io->bridge_fd = -1;
         return error_set(err, SSHTUN_ERR_NOMEM, "cannot start thread: %s",
                          strerror(rc));
     }
@@ -259,32 +250,69 @@ static int start_jump(struct sshtun_session *s, int *fd, sshtun_error *err)
     return 0;
 }
 
-/* Connect through the configured proxy. */
-int proxy_connect(struct sshtun_session *s, int *fd, sshtun_error *err)
+/* Connect through ProxyJump: a session to the last jump host (itself
+ * reached through the earlier ones), then a channel from it. */
+static int start_jump(struct conn *c, int *fd, sshtun_error *err)
 {
-    s->bridge_fd = -1;
-    if (set_and_not_none(s->opts->proxy_jump))
-        return start_jump(s, fd, err);
-    return start_command(s, fd, err);
+    const sshtun_options *o = c->sess->opts;
+    char hops[1024], name[1024], *hop;
+    sshtun_options *jo;
+    int rc;
+
+    if (strlen(o->proxy_jump) >= sizeof hops)
+        return error_set(err, SSHTUN_ERR_INVAL, "ProxyJump: too long");
+    snprintf(hops, sizeof hops, "%s", o->proxy_jump);
+    hop = last_hop(hops);
+    snprintf(name, sizeof name, "%s", hop);     /* before hop is cut up */
+    if (!(jo = sshtun_options_new()))
+        return error_set(err, SSHTUN_ERR_NOMEM, "out of memory");
+    if ((rc = parse_hop(jo, hop, err))) {
+        sshtun_options_free(jo);
+        return error_set(err, SSHTUN_ERR_INVAL, "ProxyJump: bad hop '%s'",
+                         name);
+    }
+    if (hop != hops)                /* earlier hops: the jump's own jump */
+        sshtun_options_set(jo, "ProxyJump", hops, NULL);
+    inherit_options(jo, o);
+    log_msg(o, SSHTUN_LOG_VERBOSE, "Connecting to jump host %s.", name);
+    c->io->jump = sshtun_session_connect(jo, err);
+    sshtun_options_free(jo);
+    if (!c->io->jump) {
+        char why[sizeof err->msg];
+        snprintf(why, sizeof why, "%s", err->msg);
+        return error_set(err, err->code, "jump host %s: %s", name, why);
+    }
+    return start_bridge(c, fd, err);
+}
+
+/* Connect through the configured proxy. */
+int proxy_connect(struct conn *c, int *fd, sshtun_error *err)
+{
+    c->io->bridge_fd = -1;
+    if (set_and_not_none(c->sess->opts->proxy_jump))
+        return start_jump(c, fd, err);
+    return start_command(c, fd, err);
 }
 
 /* Reap the command, close the jump, join the bridge. */
-void proxy_close(struct sshtun_session *s)
+void proxy_close(struct conn *c)
 {
-    if (s->proxy_pid > 0) {
+    struct conn_io *io = c->io;
+
+    if (io->proxy_pid > 0) {
         int64_t deadline = clock_now_ms() + REAP_GRACE_MS;
         int status;
         /* Its stdin is closed now; give it a moment, then insist. */
-        while (waitpid(s->proxy_pid, &status, WNOHANG) == 0) {
+        while (waitpid(io->proxy_pid, &status, WNOHANG) == 0) {
             if (clock_now_ms() >= deadline) {
                 /* SIGTERM, then (bounded) SIGKILL. */
-                kill(s->proxy_pid, SIGTERM);
+                kill(io->proxy_pid, SIGTERM);
                 for (int i = 0; i < 50; i++) {
-                    if (waitpid(s->proxy_pid, &status, WNOHANG) != 0)
+                    if (waitpid(io->proxy_pid, &status, WNOHANG) != 0)
                         break;
                     if (i == 49) {
-                        kill(s->proxy_pid, SIGKILL);
-                        waitpid(s->proxy_pid, &status, 0);
+                        kill(io->proxy_pid, SIGKILL);
+                        waitpid(io->proxy_pid, &status, 0);
                     }
                     poll(NULL, 0, 20);
                 }
@@ -292,16 +320,16 @@ void proxy_close(struct sshtun_session *s)
             }
             poll(NULL, 0, 20);
         }
-        s->proxy_pid = 0;
+        io->proxy_pid = 0;
     }
-    if (s->jump) {
-        sshtun_session_close(s->jump);  /* ends the bridge's channel */
-        s->jump = NULL;
+    if (io->jump) {
+        sshtun_session_close(io->jump);  /* ends the bridge's channel */
+        io->jump = NULL;
     }
-    if (s->bridge_fd >= 0) {
-        shutdown(s->bridge_fd, SHUT_RDWR);
-        pthread_join(s->bridge, NULL);
-        close(s->bridge_fd);
-        s->bridge_fd = -1;
+    if (io->bridge_fd >= 0) {
+        shutdown(io->bridge_fd, SHUT_RDWR);
+        pthread_join(io->bridge, NULL);
+        close(io->bridge_fd);
+        io->bridge_fd = -1;
     }
 }

@@ -9,13 +9,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/channel.h"
 #include "base/clock.h"
 #include "base/error.h"
-#include "base/log.h"
 #include "config/options.h"
+#include "engine/chanio.h"
+#include "engine/channel.h"
+#include "engine/conn.h"
+#include "engine/iothread.h"
 #include "engine/remote.h"
 #include "engine/session.h"
+#include "engine/ssherr.h"
 
 #define LISTEN_ANSWER_MS 60000
 
@@ -28,6 +31,8 @@ static void listener_unref(struct sshtun_listener *l)
         return;
     pthread_mutex_destroy(&l->mu);
     free(l->bind);
+    if (l->conn)
+        conn_unref(l->conn);
     free(l);
     session_unref(s);
 }
@@ -58,10 +63,40 @@ static void drain_queue(struct sshtun_listener *l)
     l->q_len = 0;
     pthread_mutex_unlock(&l->mu);
     while (ch) {
-        struct sshtun_channel *next = ch->batch_next;
+        struct sshtun_channel *next = ch->q_next;
         sshtun_close(ch);
         ch = next;
     }
+}
+
+/* Hand a new listener to the first connection, which carries remote
+ * listeners (and asks for them again after a reconnect). */
+static int attach(struct sshtun_session *s, struct sshtun_listener *l,
+                  sshtun_error *err)
+{
+    struct conn *c = NULL;
+    int rc = 0;
+
+    pthread_mutex_lock(&s->mu);
+    for (int i = 0; i < s->pool.n; i++)
+        if (s->pool.conns[i]->primary)
+            c = s->pool.conns[i];
+    if (s->forwarding_disabled)
+        rc = error_set(err, SSHTUN_ERR_HOSTKEY_CHANGED, "forwarding is "
+                       "disabled: the host key has changed");
+    else if (s->state != SS_UP || s->stop || !c)
+        rc = error_set(err, SSHTUN_ERR_SESSION, "session is not up");
+    else {
+        s->refs++;
+        conn_ref(c);
+        l->conn = c;
+        pthread_mutex_lock(&c->mu);
+        l->new_next = c->listeners_new;
+        c->listeners_new = l;
+        pthread_mutex_unlock(&c->mu);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return rc;
 }
 
 /* Ask the server to listen on bind:port and wait for its answer. */
@@ -87,25 +122,13 @@ sshtun_listener *sshtun_listen_remote(sshtun_session *s, const char *bind,
     l->port = port;
     l->refs = 2;                    /* caller + I/O thread */
     pthread_mutex_init(&l->mu, NULL);
-    pthread_mutex_lock(&s->mu);
-    if (s->state != SS_UP || s->stop || s->forwarding_disabled) {
-        int changed = s->forwarding_disabled;
-        pthread_mutex_unlock(&s->mu);
+    if ((rc = attach(s, l, err))) {
         pthread_mutex_destroy(&l->mu);
         free(l->bind);
         free(l);
-        if (changed)
-            error_set(err, SSHTUN_ERR_HOSTKEY_CHANGED, "forwarding is "
-                      "disabled: the host key has changed");
-        else
-            error_set(err, SSHTUN_ERR_SESSION, "session is not up");
         return NULL;
     }
-    s->refs++;
-    l->new_next = s->listeners_new;
-    s->listeners_new = l;
-    pthread_mutex_unlock(&s->mu);
-    session_wake(s);
+    conn_wake(l->conn);
 
     dl = clock_deadline_after(&ts, LISTEN_ANSWER_MS);
     pthread_mutex_lock(&l->mu);
@@ -152,7 +175,7 @@ sshtun_channel *sshtun_accept(sshtun_listener *l, int timeout_ms,
         if (l->q_head && !l->user_closed) {
             was_full = l->q_len >= LISTENER_QUEUE_MAX;
             ch = l->q_head;
-            l->q_head = ch->batch_next;
+            l->q_head = ch->q_next;
             if (!l->q_head)
                 l->q_tail = NULL;
             l->q_len--;
@@ -177,7 +200,7 @@ sshtun_channel *sshtun_accept(sshtun_listener *l, int timeout_ms,
     pthread_mutex_unlock(&l->mu);
     /* The I/O thread stopped accepting at a full queue: room again. */
     if (was_full)
-        session_wake(l->sess);
+        conn_wake(l->conn);
     listener_unref(l);
     if (ch)
         error_clear(err);
@@ -206,7 +229,8 @@ void remote_listener_cancel(struct sshtun_listener *l)
     waitq_wake_all(&l->accept_waiters);
     waitq_wake_all(&l->state_waiters);
     pthread_mutex_unlock(&l->mu);
-    session_wake(l->sess);
+    if (l->conn)
+        conn_wake(l->conn);
 }
 
 /* Cancel the forward and release the handle. */
@@ -220,21 +244,21 @@ void sshtun_listener_close(sshtun_listener *l)
 
 /* I/O thread: move newly asked-for listeners onto the I/O list, in
  * request order. */
-void remote_take_new(struct sshtun_session *s)
+void remote_take_new(struct conn *c)
 {
     struct sshtun_listener *l, *rev = NULL, **tail;
 
-    pthread_mutex_lock(&s->mu);
-    l = s->listeners_new;
-    s->listeners_new = NULL;
-    pthread_mutex_unlock(&s->mu);
+    pthread_mutex_lock(&c->mu);
+    l = c->listeners_new;
+    c->listeners_new = NULL;
+    pthread_mutex_unlock(&c->mu);
     while (l) {                     /* the list was built newest first */
         struct sshtun_listener *next = l->new_next;
         l->new_next = rev;
         rev = l;
         l = next;
     }
-    for (tail = &s->io_listeners; *tail; tail = &(*tail)->io_next)
+    for (tail = &c->io->listeners; *tail; tail = &(*tail)->io_next)
         ;
     for (l = rev; l; l = l->new_next) {
         l->io_next = NULL;
@@ -243,18 +267,9 @@ void remote_take_new(struct sshtun_session *s)
     }
 }
 
-/* libssh2's text for the last error. */
-static const char *last_error(struct sshtun_session *s)
-{
-    char *msg = NULL;
-
-    libssh2_session_last_error(s->ssh, &msg, NULL, 0);
-    return msg ? msg : "";
-}
-
 /* Send the request of a listener at the head of the queue.  Returns 1
  * when decided, 0 while pending, -1 if the session is lost. */
-static int request(struct sshtun_session *s, struct sshtun_listener *l)
+static int request(struct conn *c, struct sshtun_listener *l)
 {
     int bound = 0, e;
     char msg[256];
@@ -262,7 +277,7 @@ static int request(struct sshtun_session *s, struct sshtun_listener *l)
     /* After a reconnect, ask for the port we had (even if it was 0). */
     int port = l->bound_port ? l->bound_port : l->port;
 
-    l->ll = libssh2_channel_forward_listen_ex(s->ssh, l->bind, port,
+    l->ll = libssh2_channel_forward_listen_ex(c->io->ssh, l->bind, port,
                                               &bound, LIBSSH2_QUEUE_MAX);
     if (l->ll) {
         pthread_mutex_lock(&l->mu);
@@ -272,11 +287,11 @@ static int request(struct sshtun_session *s, struct sshtun_listener *l)
         waitq_wake_all(&l->state_waiters);
         waitq_wake_all(&l->accept_waiters);
         pthread_mutex_unlock(&l->mu);
-        log_msg(s->opts, SSHTUN_LOG_DEBUG, "remote forward listening on "
+        log_msg(c->sess->opts, SSHTUN_LOG_DEBUG, "remote forward listening on "
                 "port %d", l->port ? l->port : bound);
         return 1;
     }
-    e = libssh2_session_last_errno(s->ssh);
+    e = libssh2_session_last_errno(c->io->ssh);
     if (e == LIBSSH2_ERROR_EAGAIN) {
         l->started = 1;
         return 0;
@@ -292,22 +307,22 @@ static int request(struct sshtun_session *s, struct sshtun_listener *l)
         if (l->retry_delay_ms > 30000)
             l->retry_delay_ms = 30000;
         l->retry_at = clock_now_ms() + l->retry_delay_ms;
-        log_msg(s->opts, SSHTUN_LOG_ERROR, "remote port %d: the server "
+        log_msg(c->sess->opts, SSHTUN_LOG_ERROR, "remote port %d: the server "
                 "refused it again (still held by the old connection?); "
                 "retrying in %d s", l->bound_port, l->retry_delay_ms / 1000);
         return 1;
     }
     snprintf(msg, sizeof msg, "remote port forwarding failed for listen "
-             "port %d: the server refused (%s)", l->port, last_error(s));
+             "port %d: the server refused (%s)", l->port, ssherr_text(c->io->ssh));
     listener_finish(l, LS_FAILED, SSHTUN_ERR_PROHIBITED, msg);
     return 1;
 }
 
 /* Accept what the server has opened, up to the queue's bound.  Returns 1
  * on progress, 0, or -1 if the session is lost. */
-static int accept_channels(struct sshtun_session *s, struct sshtun_listener *l)
+static int accept_channels(struct conn *c, struct sshtun_listener *l)
 {
-    long window = options_window_size(s->opts);
+    long window = options_window_size(c->sess->opts);
     int progress = 0;
 
     for (;;) {
@@ -323,7 +338,7 @@ static int accept_channels(struct sshtun_session *s, struct sshtun_listener *l)
             return progress;
         lch = libssh2_channel_forward_accept(l->ll);
         if (!lch) {
-            e = libssh2_session_last_errno(s->ssh);
+            e = libssh2_session_last_errno(c->io->ssh);
             return e == LIBSSH2_ERROR_EAGAIN || e == 0 ? progress : -1;
         }
         /* Accepted channels get libssh2's 2 MiB window; grow it. */
@@ -333,15 +348,16 @@ static int accept_channels(struct sshtun_session *s, struct sshtun_listener *l)
         libssh2_channel_handle_extended_data2(
             lch, LIBSSH2_CHANNEL_EXTENDED_DATA_IGNORE);
         snprintf(target, sizeof target, "remote port %d", l->bound_port);
-        ch = channel_new_accepted(s, lch, target);
+        ch = channel_new_accepted(c, lch, target);
         if (!ch) {
             libssh2_channel_free(lch);
             continue;
         }
+        chanio_add(c, ch);
         pthread_mutex_lock(&l->mu);
-        ch->batch_next = NULL;
+        ch->q_next = NULL;
         if (l->q_tail)
-            l->q_tail->batch_next = ch;
+            l->q_tail->q_next = ch;
         else
             l->q_head = ch;
         l->q_tail = ch;
@@ -353,9 +369,9 @@ static int accept_channels(struct sshtun_session *s, struct sshtun_listener *l)
 }
 
 /* Serve every listener. */
-int remote_serve(struct sshtun_session *s)
+int remote_serve(struct conn *c)
 {
-    struct sshtun_listener **pp = &s->io_listeners;
+    struct sshtun_listener **pp = &c->io->listeners;
     int progress = 0, requesting = 0;
 
     while (*pp) {
@@ -371,8 +387,8 @@ int remote_serve(struct sshtun_session *s)
          * even if its caller gave up. */
         if (st == LS_REQUESTED && !requesting && (!closed || l->started)
             && (l->started || clock_now_ms() >= l->retry_at)
-            && !s->forwarding_disabled) {
-            if ((r = request(s, l)) < 0)
+            && !c->sess->forwarding_disabled) {
+            if ((r = request(c, l)) < 0)
                 return -1;
             progress |= r;
             pthread_mutex_lock(&l->mu);
@@ -389,7 +405,7 @@ int remote_serve(struct sshtun_session *s)
             continue;
         }
         if (st == LS_ACTIVE && !closed) {
-            if ((r = accept_channels(s, l)) < 0)
+            if ((r = accept_channels(c, l)) < 0)
                 return -1;
             progress |= r;
             pp = &l->io_next;
@@ -417,12 +433,12 @@ int remote_serve(struct sshtun_session *s)
 }
 
 /* Whether a listener will read the socket on the next pass. */
-int remote_can_accept(struct sshtun_session *s)
+int remote_can_accept(struct conn *c)
 {
     struct sshtun_listener *l;
     int room = 0;
 
-    for (l = s->io_listeners; l && !room; l = l->io_next) {
+    for (l = c->io->listeners; l && !room; l = l->io_next) {
         pthread_mutex_lock(&l->mu);
         room = l->ll && l->q_len < LISTENER_QUEUE_MAX;
         pthread_mutex_unlock(&l->mu);
@@ -431,12 +447,12 @@ int remote_can_accept(struct sshtun_session *s)
 }
 
 /* Forget libssh2's listeners; ask again once reconnected. */
-void remote_reset_all(struct sshtun_session *s)
+void remote_reset_all(struct conn *c)
 {
     struct sshtun_listener *l;
 
-    remote_take_new(s);
-    for (l = s->io_listeners; l; l = l->io_next) {
+    remote_take_new(c);
+    for (l = c->io->listeners; l; l = l->io_next) {
         l->ll = NULL;               /* freed with the old session */
         l->started = 0;
         l->retry_at = 0;
@@ -449,13 +465,13 @@ void remote_reset_all(struct sshtun_session *s)
 }
 
 /* Fail every listener: the session is ending. */
-void remote_fail_all(struct sshtun_session *s, int code, const char *msg)
+void remote_fail_all(struct conn *c, int code, const char *msg)
 {
     struct sshtun_listener *l;
 
-    remote_take_new(s);
-    while ((l = s->io_listeners)) {
-        s->io_listeners = l->io_next;
+    remote_take_new(c);
+    while ((l = c->io->listeners)) {
+        c->io->listeners = l->io_next;
         l->ll = NULL;               /* freed with the session */
         listener_finish(l, LS_CLOSED, code, msg);
         drain_queue(l);

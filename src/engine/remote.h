@@ -25,8 +25,12 @@
 
 enum listener_state { LS_REQUESTED, LS_ACTIVE, LS_FAILED, LS_CLOSED };
 
+struct conn;
+
 struct sshtun_listener {
-    struct sshtun_session *sess;
+    struct sshtun_session *sess;    /* holds a session reference */
+    struct conn *conn;              /* the connection that asked, which
+                                       carries it (a reference) */
     char *bind;                     /* as sent; "" for all */
     int port;                       /* as asked; 0: server picks */
 
@@ -43,7 +47,7 @@ struct sshtun_listener {
     struct waitq accept_waiters;    /* [mu] */
     struct waitq state_waiters;     /* [mu] */
 
-    struct sshtun_listener *new_next;   /* [sess->mu] not yet adopted */
+    struct sshtun_listener *new_next;   /* [conn->mu] not yet adopted */
 
     /* io */
     LIBSSH2_LISTENER *ll;
@@ -59,22 +63,22 @@ struct sshtun_listener {
 void remote_listener_cancel(struct sshtun_listener *l);
 
 /* I/O thread: adopt listeners asked for since the last call. */
-void remote_take_new(struct sshtun_session *s);
+void remote_take_new(struct conn *c);
 
 /* I/O thread: advance requests, accept channels, handle closes.  Returns
  * 1 on progress, 0, or -1 if the session is lost. */
-int remote_serve(struct sshtun_session *s);
+int remote_serve(struct conn *c);
 
 /* I/O thread: the connection was lost and will be made again: forget
  * libssh2's listeners, drop queued channels, and ask again (for the same
  * port) once up. */
-void remote_reset_all(struct sshtun_session *s);
+void remote_reset_all(struct conn *c);
 
 /* I/O thread: whether some active listener has room to accept (and so
  * will read the socket through libssh2). */
-int remote_can_accept(struct sshtun_session *s);
+int remote_can_accept(struct conn *c);
 
 /* I/O thread: fail every listener (session ending). */
-void remote_fail_all(struct sshtun_session *s, int code, const char *msg);
+void remote_fail_all(struct conn *c, int code, const char *msg);
 
 #endif

@@ -1,27 +1,28 @@
 /*
- * session.c - the public session API: connect, wait, close.
+ * session.c - the public session API: connect, wait, close, and the
+ * hooks through which layers above learn that a session closes.
  *
- * sshtun_session_connect starts the session's I/O thread, which connects,
- * verifies the host key and authenticates (iothread.c), and waits for it
- * to report.  The session object is reference-counted: the caller holds
- * one reference, each live channel another, so a channel handle stays
- * valid after the session is closed.
+ * sshtun_session_connect starts the first connection (pool.c), whose I/O
+ * thread connects, verifies the host key and authenticates, and waits
+ * for it to report.  The session object is reference-counted: the caller
+ * holds one reference, each channel, listener, connection and hook
+ * another, so a channel handle stays valid after the session is closed.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <libssh2.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "engine/channel.h"
 #include "base/chunk.h"
 #include "base/clock.h"
 #include "base/error.h"
-#include "forward/forward.h"
+#include "engine/conn.h"
+#include "engine/pool.h"
 #include "engine/session.h"
 
 /* Initialise libssh2 once, before threads start. */
@@ -40,12 +41,19 @@ void sshtun_global_cleanup(void)
 /* Free the session object itself. */
 static void session_free(struct sshtun_session *s)
 {
-    if (s->wakefd >= 0)
-        close(s->wakefd);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv);
     sshtun_options_free(s->opts);
+    free(s->hostkey);
     free(s);
+}
+
+/* Take a reference. */
+void session_ref(struct sshtun_session *s)
+{
+    pthread_mutex_lock(&s->mu);
+    s->refs++;
+    pthread_mutex_unlock(&s->mu);
 }
 
 /* Drop a reference. */
@@ -67,49 +75,62 @@ void session_set_error_locked(struct sshtun_session *s, const char *msg)
         snprintf(s->last_error, sizeof s->last_error, "%s", msg);
 }
 
-/* Queue ch for the I/O thread; the dirty list holds a reference. */
-void session_mark_dirty(struct sshtun_session *s, struct sshtun_channel *ch)
+/* Set the state and wake whoever waits on it. */
+void session_set_state(struct sshtun_session *s, enum session_state st)
 {
-    int wake = 0;
-
     pthread_mutex_lock(&s->mu);
-    if (s->state == SS_LOST || s->state == SS_DONE) {
-        /* The I/O thread is finishing: a channel it never adopted fails
-         * here (io changes only under s->mu), and nothing is queued. */
-        int fail = ch->io == IO_NEW;
-        if (fail)
-            ch->io = IO_DONE;
-        pthread_mutex_unlock(&s->mu);
-        if (fail) {
-            channel_finish(ch, CS_FAILED, SSHTUN_ERR_SESSION, "session closed");
-            channel_unref(ch);         /* the I/O thread's reference */
-        }
-        return;
-    }
-    if (!ch->dirty) {
-        ch->dirty = 1;
-        __atomic_add_fetch(&ch->refs, 1, __ATOMIC_ACQ_REL);
-        ch->dirty_next = NULL;
-        if (s->dirty_tail)
-            s->dirty_tail->dirty_next = ch;
-        else {
-            s->dirty_head = ch;
-            wake = 1;               /* empty -> non-empty */
-        }
-        s->dirty_tail = ch;
-    }
+    if (s->state != SS_DONE)
+        s->state = st;
+    pthread_cond_broadcast(&s->cv);
     pthread_mutex_unlock(&s->mu);
-    if (wake)
-        session_wake(s);
 }
 
-/* Wake the I/O thread. */
-void session_wake(struct sshtun_session *s)
+/* Whether close was requested. */
+int session_stopping(struct sshtun_session *s)
 {
-    uint64_t one = 1;
-    ssize_t n = write(s->wakefd, &one, sizeof one);
+    int stop;
 
-    (void)n;                        /* EAGAIN: counter already non-zero */
+    pthread_mutex_lock(&s->mu);
+    stop = s->stop;
+    pthread_mutex_unlock(&s->mu);
+    return stop;
+}
+
+/* Register a hook. */
+int session_hook_add(struct sshtun_session *s, struct session_hook *h,
+                     sshtun_error *err)
+{
+    int rc = 0;
+
+    pthread_mutex_lock(&s->mu);
+    if (s->stop) {
+        rc = error_set(err, SSHTUN_ERR_SESSION, "session is closing");
+    } else {
+        s->refs++;
+        h->next = s->hooks;
+        s->hooks = h;
+    }
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+/* Remove a hook that has not run. */
+int session_hook_remove(struct sshtun_session *s, struct session_hook *h)
+{
+    struct session_hook **pp;
+    int found = 0;
+
+    pthread_mutex_lock(&s->mu);
+    for (pp = &s->hooks; *pp && *pp != h; pp = &(*pp)->next)
+        ;
+    if (*pp) {
+        *pp = h->next;
+        found = 1;
+    }
+    pthread_mutex_unlock(&s->mu);
+    if (found)
+        session_unref(s);
+    return found;
 }
 
 /* Fill in defaults the options leave open (User). */
@@ -134,63 +155,63 @@ static int complete_options(sshtun_options *o, sshtun_error *err)
     return 0;
 }
 
+/* A new session object, not connected. */
+static struct sshtun_session *session_new(const sshtun_options *opts,
+                                          sshtun_error *err)
+{
+    struct sshtun_session *s = calloc(1, sizeof *s);
+    pthread_condattr_t a;
+
+    if (!s || !(s->opts = options_dup(opts))) {
+        free(s);
+        error_set(err, SSHTUN_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_condattr_init(&a);
+    pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+    pthread_cond_init(&s->cv, &a);
+    pthread_condattr_destroy(&a);
+    s->refs = 1;
+    s->state = SS_CONNECTING;
+    if (complete_options(s->opts, err)) {
+        session_free(s);
+        return NULL;
+    }
+    return s;
+}
+
 /* Connect, verify, authenticate; returns the session or NULL. */
 sshtun_session *sshtun_session_connect(const sshtun_options *opts,
                                        sshtun_error *err)
 {
     struct sshtun_session *s;
-    int rc;
+    int up;
 
     error_clear(err);
     if (!opts) {
         error_set(err, SSHTUN_ERR_INVAL, "no options");
         return NULL;
     }
-    if (!(s = calloc(1, sizeof *s)) || !(s->opts = options_dup(opts))) {
-        free(s);
-        error_set(err, SSHTUN_ERR_NOMEM, "out of memory");
+    if (!(s = session_new(opts, err)))
         return NULL;
-    }
-    s->wakefd = -1;
-    s->sock = -1;
-    s->bridge_fd = -1;
-    pthread_mutex_init(&s->mu, NULL);
-    {
-        pthread_condattr_t a;
-        pthread_condattr_init(&a);
-        pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
-        pthread_cond_init(&s->cv, &a);
-        pthread_condattr_destroy(&a);
-    }
-    s->refs = 1;
-    s->state = SS_CONNECTING;
-    if ((rc = complete_options(s->opts, err))) {
-        session_free(s);
-        return NULL;
-    }
-    s->wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (s->wakefd < 0) {
-        error_set(err, SSHTUN_ERR_IO, "eventfd: %s", strerror(errno));
-        session_free(s);
-        return NULL;
-    }
-    if ((rc = pthread_create(&s->io_thread, NULL, iothread_main, s))) {
-        error_set(err, SSHTUN_ERR_NOMEM, "cannot start I/O thread: %s",
-                  strerror(rc));
-        session_free(s);
+    if (pool_start_primary(s, err)) {
+        session_unref(s);
         return NULL;
     }
     pthread_mutex_lock(&s->mu);
     while (s->state == SS_CONNECTING)
         pthread_cond_wait(&s->cv, &s->mu);
-    rc = s->state == SS_UP;
+    up = s->state == SS_UP;
     pthread_mutex_unlock(&s->mu);
-    if (rc)
+    if (up) {
+        pool_fill_min(s);
         return s;
-    pthread_join(s->io_thread, NULL);
+    }
+    pool_stop_and_join(s);
     if (err)
         *err = s->connect_err;
-    session_free(s);
+    session_unref(s);
     return NULL;
 }
 
@@ -205,6 +226,20 @@ int sshtun_session_alive(sshtun_session *s)
     up = (s->state == SS_UP || s->state == SS_RECONNECTING) && !s->stop;
     pthread_mutex_unlock(&s->mu);
     return up;
+}
+
+/* How many connections carry the session now. */
+int sshtun_session_connections(sshtun_session *s)
+{
+    int n = 0;
+
+    if (!s)
+        return SSHTUN_ERR_INVAL;
+    pthread_mutex_lock(&s->mu);
+    for (int i = 0; i < s->pool.n; i++)
+        n += conn_get_state(s->pool.conns[i]) == CONN_UP;
+    pthread_mutex_unlock(&s->mu);
+    return n;
 }
 
 /* Wait for the session to end. */
@@ -237,25 +272,40 @@ const char *sshtun_session_last_error(sshtun_session *s)
     return s ? s->last_error : "";
 }
 
-/* Stop accepting, let the I/O thread drain and end, stop the forwards,
- * drop the caller's reference. */
-void sshtun_session_close(sshtun_session *s)
+/* Take every hook (the session is closing: no new ones). */
+static struct session_hook *take_hooks(struct sshtun_session *s)
 {
-    struct sshtun_forward *forwards;
+    struct session_hook *hooks;
 
-    if (!s)
-        return;
-    /* Listeners first (nobody new gets in), then the I/O thread, which
-     * lets channels finish sending (bounded) and then fails the rest, so
-     * the forwards' connection threads end promptly when closed last. */
-    forwards = forward_take_all(s);
-    forward_stop_accepting_list(forwards);
     pthread_mutex_lock(&s->mu);
+    hooks = s->hooks;
+    s->hooks = NULL;
     s->stop = 1;
     pthread_cond_broadcast(&s->cv);
     pthread_mutex_unlock(&s->mu);
-    session_wake(s);
-    pthread_join(s->io_thread, NULL);
-    forward_close_list(forwards);
+    return hooks;
+}
+
+/* Stop the layers above, let the connections drain and end, close the
+ * layers above, drop the caller's reference. */
+void sshtun_session_close(sshtun_session *s)
+{
+    struct session_hook *hooks, *h;
+
+    if (!s)
+        return;
+    /* Forwards stop accepting first (nobody new gets in); then the
+     * connections let channels finish sending (bounded) and fail the
+     * rest, so the forwards' threads end promptly when closed last. */
+    hooks = take_hooks(s);
+    for (h = hooks; h; h = h->next)
+        h->stop(h->arg);
+    pool_fail_queued(s, SSHTUN_ERR_CLOSED, "session closed");
+    pool_stop_and_join(s);
+    while ((h = hooks)) {
+        hooks = h->next;
+        h->close(h->arg);           /* may free h */
+        session_unref(s);           /* the hook's */
+    }
     session_unref(s);
 }

@@ -1,107 +1,120 @@
 /*
- * session.h - the session object shared by the I/O thread and callers.
+ * session.h - the session: what a user connects, and what owns the SSH
+ * connections that carry it.
  *
- * One I/O thread per session owns the LIBSSH2_SESSION, the socket and
- * every LIBSSH2_CHANNEL: no other thread calls libssh2.  Other threads
- * reach it by putting a channel on the session's dirty list (under mu)
- * and writing the wake eventfd when that list goes from empty to
- * non-empty; the I/O thread's poll() wakes and looks at each dirty
- * channel.
+ * A session holds what outlives any one connection: the options, the
+ * host key the first connection accepted, the statistics, the cleanup
+ * hooks of the layers above (forwards), and a pool of connections
+ * (pool.h).  A connection (conn.h) is one libssh2 session with its own
+ * socket, I/O thread and channels; the first one is made by
+ * sshtun_session_connect and reconnects when asked to, the others come
+ * and go with the load.  The session's state is its first connection's:
+ * it is up while that one is up or reconnecting.
+ *
+ * Lock order: a session's mu before a connection's mu before a
+ * channel's mu; no lock is held while joining or waiting for a thread.
  */
 #ifndef SSHTUN_SESSION_H
 #define SSHTUN_SESSION_H
 
-#include <libssh2.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdint.h>
-#include <sys/types.h>
 
 #include "config/options.h"
 #include "sshtun.h"
-#include "engine/transport.h"
 
 struct sshtun_channel;
-struct sshtun_forward;
-struct sshtun_listener;
+struct conn;
 
 enum session_state {
-    SS_CONNECTING,      /* I/O thread doing connect/handshake/auth */
-    SS_UP,              /* serving channels */
-    SS_RECONNECTING,    /* lost, trying again (Reconnect=yes); forwards
-                           stay, new channel opens wait */
-    SS_LOST,            /* connection failed or ended; I/O thread exiting */
-    SS_DONE             /* I/O thread finished */
+    SS_CONNECTING,      /* the first connection is being made */
+    SS_UP,              /* serving */
+    SS_RECONNECTING,    /* the first connection was lost and is being made
+                           again (Reconnect=yes); forwards stay */
+    SS_LOST,            /* ended; connections finishing */
+    SS_DONE             /* every connection's thread has finished */
+};
+
+/* A layer above registers one of these to be told when the session
+ * closes (forwards do): first stop, while the connections still run (no
+ * new clients), then close, once they have ended.  Neither is called
+ * with a lock held. */
+struct session_hook {
+    void (*stop)(void *arg);
+    void (*close)(void *arg);
+    void *arg;
+    struct session_hook *next;      /* [sess->mu] */
+};
+
+/* The most connections a pool may have (PoolMax's upper bound). */
+#define POOL_LIMIT OPTS_POOL_LIMIT
+
+/* The pool of connections (pool.c keeps it; fields [mu]). */
+struct pool {
+    struct conn *conns[POOL_LIMIT];  /* [mu] live connections */
+    int n;                          /* [mu] entries used */
+    int threads;                    /* [mu] I/O threads not yet finished */
+    int connecting;                 /* [mu] extra connections being made */
+    int64_t retry_at;               /* [mu] no new connection before */
+    int retry_delay_ms;             /* [mu] backoff after a failure */
+    int exhausted_logged;           /* [mu] said once that max is reached */
+    int single_only;                /* [mu] logins cannot be repeated */
+    int next_id;                    /* [mu] names connections in logs */
+    struct conn *ended;             /* [mu] finished, to be joined */
+    struct sshtun_channel *open_head;   /* [mu] opens no connection took */
+    struct sshtun_channel *open_tail;   /* [mu] */
+    int open_len;                   /* [mu] */
 };
 
 struct sshtun_session {
-    sshtun_options *opts;               /* own copy, read-only once up */
+    sshtun_options *opts;           /* own copy, read-only once up */
 
     pthread_mutex_t mu;
-    pthread_cond_t cv;                  /* state changes */
-    int refs;                           /* [mu] user + channels */
-    enum session_state state;           /* [mu] */
-    int stop;                           /* [mu] close requested */
-    char last_error[512];               /* [mu] */
-    struct sshtun_channel *dirty_head;  /* [mu] channels needing the I/O thread */
-    struct sshtun_channel *dirty_tail;  /* [mu] */
-    int nchannels;                      /* [mu] live channel objects */
-    int forwarding_disabled;            /* host key changed, accepted
-                                           with StrictHostKeyChecking=no */
-    struct sshtun_forward *forwards;    /* [mu] running forwards */
-    struct sshtun_listener *listeners_new;  /* [mu] remote listeners asked for */
+    pthread_cond_t cv;              /* state and pool changes */
+    int refs;                       /* [mu] user, channels, listeners,
+                                       connections, forwards */
+    enum session_state state;       /* [mu] the first connection's */
+    int stop;                       /* [mu] close requested */
+    char last_error[512];           /* [mu] */
+    sshtun_error connect_err;       /* [mu] the first connect's result */
+    int nchannels;                  /* [mu] live channel objects */
+    int forwarding_disabled;        /* host key changed, accepted with
+                                       StrictHostKeyChecking=no; set
+                                       before connect returns */
+    struct session_hook *hooks;     /* [mu] */
+    struct pool pool;               /* [mu] */
 
-    int wakefd;                         /* eventfd: wakes the I/O thread */
-    pthread_t io_thread;
-    sshtun_error connect_err;           /* result of the connect phase */
-
-    /* Owned by the I/O thread alone. */
-    int sock;
-    LIBSSH2_SESSION *ssh;
-    struct transport out;
-    struct sshtun_channel *io_list;     /* channels the I/O thread serves */
-    struct sshtun_channel *open_head;   /* opens waiting their turn */
-    struct sshtun_channel *open_tail;
-    struct sshtun_listener *io_listeners;   /* remote listeners, in order */
-    LIBSSH2_CHANNEL *pump;              /* idle channel that lets us read */
-    int pump_unavailable;
-    int alive_pending;                  /* liveness probe awaiting reply */
-    int64_t alive_sent_ms;              /* when the last probe went out */
-    char lost_msg[256];                 /* why the loop gave up, if known */
-
-    /* Proxies (proxy.c), owned by the I/O thread. */
-    pid_t proxy_pid;                    /* ProxyCommand, or 0 */
-    struct sshtun_session *jump;        /* ProxyJump's previous hop */
-    pthread_t bridge;                   /* jump channel <-> socketpair */
-    int bridge_fd;                      /* our end for the bridge, or -1 */
-    char proxy_error[256];              /* [mu] why the jump channel failed */
+    /* The host key the first connection accepted: every later
+     * connection must present the same. */
+    unsigned char *hostkey;         /* [mu] */
+    size_t hostkey_len;             /* [mu] */
 };
-
-/* How long a channel open waits for a reconnecting session. */
-#define RECONNECT_OPEN_WAIT_MS 30000
 
 /* Maximum channel objects per session: bounds every per-session list. */
 #define SESSION_MAX_CHANNELS 65536
 
-/* Put ch on the dirty list and wake the I/O thread if the list was empty.
- * Call without holding ch->mu. */
-void session_mark_dirty(struct sshtun_session *s, struct sshtun_channel *ch);
-
-/* Wake the I/O thread (after changing something it polls for). */
-void session_wake(struct sshtun_session *s);
-
-/* Drop one reference; frees the session when none are left. */
+/* Take / drop a reference; the last one frees the session. */
+void session_ref(struct sshtun_session *s);
 void session_unref(struct sshtun_session *s);
 
-/* The I/O thread: connect phase, then the poll loop (iothread.c). */
-void *iothread_main(void *arg);
-
-/* Connect phase: wait until libssh2 can make progress (socket readable
- * or our send buffer flushed) or the deadline (clock_now_ms based) passes.
- * Returns 0, SSHTUN_ERR_TIMEOUT or SSHTUN_ERR_SESSION, with err. */
-int iothread_wait_socket(struct sshtun_session *s, int64_t deadline_ms,
-                         sshtun_error *err);
-
-/* Record why the session ended (with s->mu held). */
+/* Record why the session ended, the first reason only (s->mu held). */
 void session_set_error_locked(struct sshtun_session *s, const char *msg);
+
+/* Set the session's state and wake whoever waits on it. */
+void session_set_state(struct sshtun_session *s, enum session_state st);
+
+/* Whether close was requested. */
+int session_stopping(struct sshtun_session *s);
+
+/* Register a hook (with a session reference, dropped when it is
+ * removed or has run).  Fails with SSHTUN_ERR_SESSION once the session is
+ * closing. */
+int session_hook_add(struct sshtun_session *s, struct session_hook *h,
+                     sshtun_error *err);
+
+/* Remove a hook that has not run.  Returns 1 if it was removed (the
+ * caller closes what it guards), 0 if the session's close has it. */
+int session_hook_remove(struct sshtun_session *s, struct session_hook *h);
 
 #endif

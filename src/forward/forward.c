@@ -55,7 +55,9 @@ struct sshtun_forward {
     struct forward_conn *conns;             /* [mu] */
     int nconns;                     /* [mu] */
     int stopping;                   /* [mu] */
-    struct sshtun_forward *next;    /* [sess->mu] the session's forwards */
+    int refs;                       /* [mu] the user's handle, the hook */
+    int closed_by_session;          /* [mu] the hook has closed it */
+    struct session_hook hook;       /* the session tells us it closes */
 };
 
 /* Start a detached or joinable thread with a small stack. */
@@ -437,6 +439,10 @@ static void forward_free(struct sshtun_forward *f)
     free(f);
 }
 
+static void forward_stop(struct sshtun_forward *f);
+static void hook_stop(void *arg);
+static void hook_close(void *arg);
+
 /* Bind and start a forward of any kind. */
 struct sshtun_forward *forward_start(struct sshtun_session *s,
                                      const struct forward_kind *kind, void *cfg,
@@ -484,11 +490,15 @@ struct sshtun_forward *forward_start(struct sshtun_session *s,
         forward_free(f);
         return NULL;
     }
-    pthread_mutex_lock(&s->mu);
-    s->refs++;
-    f->next = s->forwards;
-    s->forwards = f;
-    pthread_mutex_unlock(&s->mu);
+    f->refs = 2;                    /* the user's handle + the hook */
+    f->hook.stop = hook_stop;
+    f->hook.close = hook_close;
+    f->hook.arg = f;
+    if (session_hook_add(s, &f->hook, err)) {
+        forward_stop(f);
+        forward_free(f);
+        return NULL;
+    }
     error_clear(err);
     return f;
 }
@@ -499,7 +509,6 @@ int sshtun_forward_port(sshtun_forward *f)
     return !f ? -1 : f->rl ? f->remote_port : f->lst.port;
 }
 
-/* Stop accepting, end every connection, free. */
 /* Stop accepting: end the accept thread and close the listeners (once). */
 static void forward_stop_accepting(struct sshtun_forward *f)
 {
@@ -518,27 +527,7 @@ static void forward_stop_accepting(struct sshtun_forward *f)
     listener_close(&f->lst);
 }
 
-/* Detach the session's forwards (under its lock) for closing. */
-struct sshtun_forward *forward_take_all(struct sshtun_session *s)
-{
-    struct sshtun_forward *list;
-
-    pthread_mutex_lock(&s->mu);
-    list = s->forwards;
-    s->forwards = NULL;
-    pthread_mutex_unlock(&s->mu);
-    return list;
-}
-
-/* Stop accepting on every forward of a detached list, keeping their
- * connections (the first step of closing a session).  No lock is held
- * while the accept threads are joined. */
-void forward_stop_accepting_list(struct sshtun_forward *list)
-{
-    for (; list; list = list->next)
-        forward_stop_accepting(list);
-}
-
+/* End every connection of a forward that no longer accepts. */
 static void forward_stop(struct sshtun_forward *f)
 {
     struct forward_conn *c;
@@ -555,38 +544,64 @@ static void forward_stop(struct sshtun_forward *f)
     while (f->nconns > 0)
         pthread_cond_wait(&f->cv, &f->mu);
     pthread_mutex_unlock(&f->mu);
-    session_unref(f->sess);
-    forward_free(f);
 }
 
-/* Close one forward started by the caller. */
+/* Drop a reference (the user's handle or the session's hook). */
+static void forward_put(struct sshtun_forward *f)
+{
+    int left;
+
+    pthread_mutex_lock(&f->mu);
+    left = --f->refs;
+    pthread_mutex_unlock(&f->mu);
+    if (left == 0)
+        forward_free(f);
+}
+
+/* The session closes: first stop accepting (its connections still run). */
+static void hook_stop(void *arg)
+{
+    forward_stop_accepting(arg);
+}
+
+/* The session's connections have ended: end ours, drop the hook's
+ * reference (the user's handle may still hold the forward). */
+static void hook_close(void *arg)
+{
+    struct sshtun_forward *f = arg;
+
+    forward_stop(f);
+    pthread_mutex_lock(&f->mu);
+    f->closed_by_session = 1;
+    pthread_mutex_unlock(&f->mu);
+    forward_put(f);
+}
+
+/* Close one forward started by the caller: before, during or after the
+ * session's close, from any thread. */
 void sshtun_forward_close(sshtun_forward *f)
 {
-    struct sshtun_session *s;
-    struct sshtun_forward **pp;
+    struct sshtun_session *s = NULL;
 
     if (!f)
         return;
-    s = f->sess;
-    pthread_mutex_lock(&s->mu);
-    for (pp = &s->forwards; *pp && *pp != f; pp = &(*pp)->next)
-        ;
-    if (!*pp) {                     /* already stopped with the session */
-        pthread_mutex_unlock(&s->mu);
-        return;
+    pthread_mutex_lock(&f->mu);
+    if (!f->closed_by_session) {
+        s = f->sess;                /* alive: the hook holds it */
+        session_ref(s);
     }
-    *pp = f->next;
-    pthread_mutex_unlock(&s->mu);
-    forward_stop(f);
+    pthread_mutex_unlock(&f->mu);
+    if (s && session_hook_remove(s, &f->hook)) {
+        forward_stop(f);
+        forward_put(f);             /* the hook's */
+    }
+    forward_put(f);                 /* the handle's */
+    if (s)
+        session_unref(s);
 }
 
-/* Stop and free every forward of a detached list. */
-void forward_close_list(struct sshtun_forward *list)
+/* Let the session own a forward nobody holds a handle to. */
+void forward_release_handle(struct sshtun_forward *f)
 {
-    struct sshtun_forward *f;
-
-    while ((f = list)) {
-        list = f->next;
-        forward_stop(f);
-    }
+    forward_put(f);
 }

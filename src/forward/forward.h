@@ -65,11 +65,8 @@ struct sshtun_channel *forward_conn_open_path(struct forward_conn *c,
 /* Send all of buf to the client; 0 or -1. */
 int forward_send_all(int fd, const void *buf, size_t len);
 
-/* Closing a session's forwards: detach them all (under the session's
- * lock), stop accepting (listeners close, connections go on), and later
- * stop and free them. */
-struct sshtun_forward *forward_take_all(struct sshtun_session *s);
-void forward_stop_accepting_list(struct sshtun_forward *list);
-void forward_close_list(struct sshtun_forward *list);
+/* Let the session own a forward nobody holds a handle to (the forwards
+ * the options list: closed with the session, not by the caller). */
+void forward_release_handle(struct sshtun_forward *f);
 
 #endif

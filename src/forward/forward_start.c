@@ -11,6 +11,7 @@
 #include "base/log.h"
 #include "config/options.h"
 #include "engine/session.h"
+#include "forward/forward.h"
 #include "sshtun.h"
 
 /* Start one forward per spec of a list; honours ExitOnForwardFailure. */
@@ -23,8 +24,11 @@ static int start_list(sshtun_session *s, const struct opt_list *l,
 
     for (int i = 0; i < l->n; i++) {
         sshtun_error e;
-        if (start(s, l->v[i], &e))
+        sshtun_forward *f = start(s, l->v[i], &e);
+        if (f) {
+            forward_release_handle(f);
             continue;
+        }
         if (options_flag(o->exit_on_forward_failure)) {
             if (err)
                 *err = e;
@@ -52,8 +56,8 @@ int sshtun_session_start_forwards(sshtun_session *s, sshtun_error *err)
                                    || s->opts->remote_forwards.n
                                    || s->opts->dynamic_forwards.n)) {
         error_set(err, SSHTUN_ERR_HOSTKEY_CHANGED, "Port forwarding is "
-                  "disabled to avoid man-in-the-middle attacks (the host key "
-                  "has changed).");
+                "disabled to avoid man-in-the-middle attacks (the host key "
+                "has changed).");
         if (options_flag(s->opts->exit_on_forward_failure))
             return err->code;
         log_msg(s->opts, SSHTUN_LOG_ERROR, "%s", err->msg);

@@ -226,6 +226,22 @@ class Sshd:
             "-o", "BatchMode=yes", "-N",
             "%s@%s" % (self.user, "[%s]" % dest_host if ":" in dest_host else dest_host)]
 
+    def swap_host_keys(self):
+        """Start another daemon on the same port with new host keys (the
+        old listener must be gone); returns its process."""
+        config = self.config + ".swapped"
+        with open(self.config) as f:
+            lines = [l for l in f if not l.startswith("HostKey ")]
+        path = os.path.join(self.dir, "host_swapped_ed25519")
+        keygen(path, "ed25519")
+        with open(config, "w") as f:
+            f.write("HostKey %s\n" % path)
+            f.writelines(lines)
+        self.proc = start([SSHD, "-D", "-e", "-f", config],
+                          stdout=subprocess.DEVNULL, stderr=open(self.log, "a"))
+        self._wait_banner()
+        return self.proc
+
     def close(self):
         stop(self.proc)
         shutil.rmtree(self.dir, ignore_errors=True)
@@ -484,6 +500,23 @@ def concurrent_echoes(open_conn, count, size, seed=0):
     return errors
 
 
+def recv_exact(sock, n):
+    """Exactly n bytes (an AssertionError at EOF before that)."""
+    out = b""
+    while len(out) < n:
+        d = sock.recv(n - len(out))
+        if not d:
+            raise AssertionError("EOF after %d of %d bytes" % (len(out), n))
+        out += d
+    return out
+
+
+def echo_roundtrip_keep(sock, data):
+    """Send data and read as much back, keeping the connection open."""
+    sock.sendall(data)
+    return recv_exact(sock, len(data))
+
+
 def connect(port, host="127.0.0.1", timeout=30.0):
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     s = socket.socket(family, socket.SOCK_STREAM)
@@ -554,3 +587,35 @@ def shared_sshd(extra_config="", host_key_types=("ed25519", "ecdsa")):
     s = Sshd(extra_config, host_key_types)
     Sshd_registry.append(s)
     return s
+
+
+class BlackHole:
+    """A loopback port that never answers: a listening socket with backlog
+    0 whose accept queue is kept full, so the kernel drops every further
+    SYN and a connect to it hangs, as sshd's connect does for a host that
+    does not answer."""
+
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(0)
+        self.port = self.sock.getsockname()[1]
+        self.fillers = []
+        for _ in range(3):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.setblocking(False)
+            s.connect_ex(("127.0.0.1", self.port))
+            self.fillers.append(s)
+        time.sleep(0.2)
+
+    def close(self):
+        for s in self.fillers:
+            s.close()
+        self.sock.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False

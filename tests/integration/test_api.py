@@ -33,6 +33,23 @@ def test_api_threads():
             assert line in out, out
 
 
+def test_api_pool():
+    """Two threads open channels while another open hangs on a
+    destination that never answers: the pool carries them."""
+    with F.TcpServer(F.echo_handler) as srv, F.BlackHole() as hole:
+        p = subprocess.run([os.path.join(BUILD, "tests/api/api_pool"),
+                            str(sshd.port), sshd.user, sshd.client_key,
+                            sshd.known_hosts, str(srv.port), str(hole.port)],
+                           env=sshd.env(), stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=120)
+        out = p.stdout.decode()
+        F.assert_no_sanitizer_report(p.stderr.decode(), "api_pool")
+        assert p.returncode == 0, (out, p.stderr.decode())
+        for line in ("two threads opened", "connections",
+                     "closed with an open pending"):
+            assert line in out, out
+
+
 def test_http_get_example():
     import tempfile
     web = tempfile.mkdtemp(dir=sshd.dir)

@@ -1,0 +1,80 @@
+/*
+ * pool.h - a session's connections, and which one sends each channel open.
+ *
+ * libssh2 1.10 lets one channel open be pending per SSH connection, and
+ * sshd answers an open only when its own connect to the destination has
+ * finished: one destination that does not answer would hold every later
+ * open.  So opens wait in the session's queue, not a connection's: a
+ * connection takes the next one only when it has no open in flight.  When
+ * an open has waited longer than a short grace (PoolGrace below, at least
+ * a few round trips), the pool makes another connection in the background
+ * (up to PoolMax), which takes the waiting opens.  A stuck open pins its
+ * connection only for opens; its channels keep moving.  Extra connections
+ * beyond PoolMin close after PoolIdleTime without channels.
+ *
+ * Every extra connection is checked against the host key the first one
+ * accepted, and authenticates the way the first one did.
+ */
+#ifndef SSHTUN_POOL_H
+#define SSHTUN_POOL_H
+
+#include "sshtun.h"
+
+struct sshtun_session;
+struct sshtun_channel;
+struct conn;
+
+/* How long an open may wait in the queue before the pool grows, at least
+ * (the grace also covers a few of the connections' round trips). */
+#define POOL_GRACE_MS 150
+
+/* Make and start the first connection.  0 or an error. */
+int pool_start_primary(struct sshtun_session *s, sshtun_error *err);
+
+/* After the first connection is up: start PoolMin - 1 more. */
+void pool_fill_min(struct sshtun_session *s);
+
+/* Queue a new channel's open (taking the channel's owner reference) and
+ * wake the least loaded connection that is free to send it.  Fails when
+ * the session is closed, forwarding is disabled or the channel limit is
+ * reached. */
+int pool_submit_open(struct sshtun_session *s, struct sshtun_channel *ch,
+                     sshtun_error *err);
+
+/* The I/O thread of c: the next queued open, now owned by c, or NULL. */
+struct sshtun_channel *pool_take_open(struct conn *c);
+
+/* Take back a queued open whose caller closed it.  Returns 1 if it was
+ * still queued (the caller then fails it and drops the owner reference). */
+int pool_cancel_open(struct sshtun_channel *ch);
+
+/* How long an open may wait before the pool grows, in ms. */
+int pool_grace_ms(struct sshtun_session *s);
+
+/* An open has waited past the grace: add a connection if allowed. */
+void pool_open_waiting(struct sshtun_session *s);
+
+/* An extra connection's connect phase ended (rc 0: it is up). */
+void pool_connect_result(struct conn *c, int rc, const char *why);
+
+/* Whether idle connection c may close now (it is beyond PoolMin); if so
+ * it has left the pool and takes no more opens. */
+int pool_leave_if_idle(struct conn *c);
+
+/* The I/O thread of c is finishing: c leaves the pool, and the thread
+ * (with its reference) waits to be joined. */
+void pool_conn_finished(struct conn *c);
+
+/* Ask every connection but c to end (c, the first, has ended). */
+void pool_stop_others(struct conn *c);
+
+/* Fail every queued open (the session is ending). */
+void pool_fail_queued(struct sshtun_session *s, int code, const char *msg);
+
+/* Ask every connection to end, then join their threads (no lock held). */
+void pool_stop_and_join(struct sshtun_session *s);
+
+/* Join the threads of connections that have finished. */
+void pool_reap(struct sshtun_session *s);
+
+#endif
