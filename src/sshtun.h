@@ -1,9 +1,10 @@
 /*
  * sshtun.h - SSH tunnels as a C library.
  *
- * A session is one SSH connection, owned by one I/O thread that alone
- * talks to libssh2.  On a session you open channels ("direct-tcpip": the
- * server connects to host:port for you) and send/recv on them from any
+ * A session is a small pool of SSH connections to one server (usually
+ * one), each owned by an I/O thread that alone talks to libssh2 for it.
+ * On a session you open channels ("direct-tcpip": the server connects
+ * to host:port for you) and send/recv on them from any
  * thread, like on a socket, or you start whole forwards (`ssh -L`) that
  * run by themselves.  Every call that can fail returns a negative
  * SSHTUN_ERR_* code and, where it takes one, fills an sshtun_error with a
@@ -291,7 +292,10 @@ sshtun_forward *sshtun_forward_remote(sshtun_session *s, const char *spec,
 /* The first TCP port the forward listens on (useful with port 0). */
 int sshtun_forward_port(sshtun_forward *f);
 
-/* Stop listening, close its connections, join its threads and free. */
+/* Stop listening, close its connections, join its threads and free.
+ * Call it once for every forward you started, before, during (from
+ * another thread) or after sshtun_session_close, which stops forwards
+ * but leaves their handles valid until this call. */
 void sshtun_forward_close(sshtun_forward *f);
 
 /* Start every forward listed in the session's options (LocalForward,

@@ -21,7 +21,7 @@
 #include "engine/chanio.h"
 #include "engine/channel.h"
 #include "engine/conn.h"
-#include "engine/iothread.h"
+#include "engine/conn_io.h"
 #include "engine/session.h"
 #include "engine/ssherr.h"
 

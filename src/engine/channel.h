@@ -88,13 +88,18 @@ struct sshtun_channel {
  * (data or EOF queued, room made, closed).  Call without ch->mu. */
 void channel_mark_dirty(struct sshtun_channel *ch);
 
+/* A new channel object of type, with its open payload, for messages
+ * named target: two references (the caller's and its owner's), state
+ * CS_QUEUED, on no connection.  NULL if out of memory. */
+struct sshtun_channel *channel_new(struct sshtun_session *s, const char *type,
+                                   const unsigned char *payload, size_t len,
+                                   const char *target);
+
+/* Take a reference. */
+void channel_ref(struct sshtun_channel *ch);
+
 /* Drop one reference (with ch->mu not held); frees at zero. */
 void channel_unref(struct sshtun_channel *ch);
-
-/* Wait for the open to be decided.  Returns 0 when open, else the error
- * (err filled); the caller then closes it. */
-int channel_wait_open(struct sshtun_channel *ch, int timeout_ms,
-                      sshtun_error *err);
 
 /* Hand a full chunk to the channel for sending; the channel owns it
  * afterwards, whatever the result.  Blocks while `out` is full.
@@ -111,13 +116,6 @@ int channel_recv_chunk(struct sshtun_channel *ch, struct chunk **out,
  * the session ending). */
 void channel_wait_closed(struct sshtun_channel *ch);
 
-/* Request a direct-tcpip channel without waiting; channel_wait_open next. */
-struct sshtun_channel *channel_open_direct_start(struct sshtun_session *s,
-                                                 const char *host, int port,
-                                                 const char *orig_host,
-                                                 int orig_port,
-                                                 sshtun_error *err);
-
 /* I/O thread: wrap a channel the server opened (forwarded-tcpip) on
  * connection c as an open channel (not yet on c's list); one reference
  * for the caller, one for the I/O thread.  NULL if out of memory or the
@@ -125,12 +123,6 @@ struct sshtun_channel *channel_open_direct_start(struct sshtun_session *s,
 struct sshtun_channel *channel_new_accepted(struct conn *c,
                                             LIBSSH2_CHANNEL *lch,
                                             const char *target);
-
-/* Request a direct-streamlocal@openssh.com channel to a server-side Unix
- * socket without waiting; channel_wait_open next. */
-struct sshtun_channel *channel_open_streamlocal_start(struct sshtun_session *s,
-                                                  const char *path,
-                                                  sshtun_error *err);
 
 /* Close the channel while others may still hold it: blocked calls return
  * SSHTUN_ERR_CLOSED; the caller's reference stays. */

@@ -13,7 +13,7 @@
 
 #include "base/error.h"
 #include "engine/conn.h"
-#include "engine/iothread.h"
+#include "engine/conn_io.h"
 #include "engine/session.h"
 
 /* A new connection object, not started. */
@@ -23,13 +23,15 @@ struct conn *conn_new(struct sshtun_session *s, int primary, int id)
 
     if (!c)
         return NULL;
-    if (!(c->io = iothread_state_new())) {
+    if (!(c->io = calloc(1, sizeof *c->io))) {
         free(c);
         return NULL;
     }
+    c->io->sock = -1;
+    c->io->bridge_fd = -1;
     c->wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (c->wakefd < 0) {
-        iothread_state_free(c->io);
+        free(c->io);
         free(c);
         return NULL;
     }
@@ -58,7 +60,7 @@ void conn_unref(struct conn *c)
         return;
     close(c->wakefd);
     pthread_mutex_destroy(&c->mu);
-    iothread_state_free(c->io);
+    free(c->io);                    /* torn down by its thread already */
     free(c);
     session_unref(s);
 }
@@ -113,19 +115,4 @@ enum conn_state conn_get_state(struct conn *c)
     st = c->state;
     pthread_mutex_unlock(&c->mu);
     return st;
-}
-
-/* Start the I/O thread. */
-int conn_start(struct conn *c, sshtun_error *err)
-{
-    int rc;
-
-    conn_ref(c);                    /* the I/O thread's */
-    rc = pthread_create(&c->thread, NULL, iothread_main, c);
-    if (rc) {
-        conn_unref(c);
-        return error_set(err, SSHTUN_ERR_NOMEM, "cannot start an I/O "
-                         "thread: %s", strerror(rc));
-    }
-    return 0;
 }

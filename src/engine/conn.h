@@ -85,9 +85,4 @@ int conn_stopping(struct conn *c);
 /* The connection's state. */
 enum conn_state conn_get_state(struct conn *c);
 
-/* Start the I/O thread, which holds a reference; when it finishes it
- * hands itself to the pool to be joined (pool_conn_finished).  0 or an
- * error. */
-int conn_start(struct conn *c, sshtun_error *err);
-
 #endif

@@ -23,7 +23,7 @@
 #include "engine/auth.h"
 #include "engine/conn.h"
 #include "engine/connect.h"
-#include "engine/iothread.h"
+#include "engine/conn_io.h"
 #include "engine/knownhosts.h"
 #include "engine/proxy.h"
 #include "engine/session.h"
@@ -181,7 +181,7 @@ static void open_pump(struct conn *c)
     }
     if (!io->pump)
         log_msg(c->sess->opts, SSHTUN_LOG_DEBUG, "no idle pump channel (%s); "
-                "idle connections are checked once a second",
+                "probe opens will make the connection read",
                 ssherr_text(io->ssh));
 }
 

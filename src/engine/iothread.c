@@ -12,6 +12,13 @@
  * libssh2 only reads the socket inside calls made on some channel, so an
  * idle "session" channel (never used for anything) is kept open as a
  * pump: reading 0 bytes from it processes whatever the server sent.
+ * Servers that refuse session channels (MaxSessions 0, accounts for
+ * forwarding only) get a probe instead when there is something to read
+ * or a liveness check is due: a channel open of a type no server knows,
+ * which sshd answers at once with a failure, and which makes libssh2
+ * read until that answer.  It uses the connection's one open slot, so it
+ * goes out only when no real open is in flight (and takes one round
+ * trip).
  */
 #include "config.h"
 
@@ -31,6 +38,7 @@
 #include "engine/channel.h"
 #include "engine/conn.h"
 #include "engine/connect.h"
+#include "engine/conn_io.h"
 #include "engine/iothread.h"
 #include "engine/pool.h"
 #include "engine/remote.h"
@@ -38,24 +46,7 @@
 #include "engine/ssherr.h"
 
 #define STOP_DRAIN_MS 2000
-
-/* A fresh I/O state. */
-struct conn_io *iothread_state_new(void)
-{
-    struct conn_io *io = calloc(1, sizeof *io);
-
-    if (!io)
-        return NULL;
-    io->sock = -1;
-    io->bridge_fd = -1;
-    return io;
-}
-
-/* Free an I/O state (its connection is torn down already). */
-void iothread_state_free(struct conn_io *io)
-{
-    free(io);
-}
+#define PROBE_TYPE "liveness-probe@invalid"
 
 /* Set the connection's state; the first connection's is the session's. */
 static void set_state(struct conn *c, enum conn_state st)
@@ -147,13 +138,43 @@ static struct sshtun_channel *start_open(struct conn *c)
     return ch;
 }
 
-/* Advance channel opens, one in flight at a time.  Returns 1 on
- * progress, 0, or -1 if the connection is lost. */
+/* Send or continue a probe open.  Returns 1 while it is in flight, 0
+ * once answered, -1 if the connection is lost. */
+static int serve_probe(struct conn *c)
+{
+    struct conn_io *io = c->io;
+    LIBSSH2_CHANNEL *lch;
+    int e;
+
+    lch = libssh2_channel_open_ex(io->ssh, PROBE_TYPE,
+                                  (unsigned)strlen(PROBE_TYPE), 32768,
+                                  IO_MAX_PACKET, NULL, 0);
+    if (lch) {
+        libssh2_channel_free(lch);  /* a server that took it */
+    } else if ((e = libssh2_session_last_errno(io->ssh))
+               == LIBSSH2_ERROR_EAGAIN) {
+        io->probing = 1;
+        return 1;
+    } else if (!ssherr_is_channel(e) && e != LIBSSH2_ERROR_TIMEOUT) {
+        return -1;
+    }
+    io->probing = io->probe_wanted = 0;
+    return 0;
+}
+
+/* Advance channel opens, one in flight at a time (a probe counts as
+ * one).  Returns 1 on progress, 0, or -1 if the connection is lost. */
 static int serve_opens(struct conn *c)
 {
     long window = options_window_size(c->sess->opts);
     int progress = 0;
 
+    if (!c->io->opening && (c->io->probing || c->io->probe_wanted)) {
+        int r = serve_probe(c);
+        if (r != 0)
+            return r < 0 ? -1 : 0;  /* lost, or in flight: no progress */
+        progress = 1;
+    }
     for (;;) {
         struct sshtun_channel *ch = c->io->opening;
         LIBSSH2_CHANNEL *lch;
@@ -193,24 +214,20 @@ static int pump(struct conn *c)
         if (!ch->close_deadline)
             via = ch->lch;
     if (!via) {
-        /* Nothing to read through: just notice a closed connection. */
+        /* Nothing to read through: notice a closed connection, and let
+         * a probe open make libssh2 read what is there. */
         n = recv(c->io->sock, dummy, 1, MSG_PEEK | MSG_DONTWAIT);
         if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK
                        && errno != EINTR))
             return -1;
+        if (n > 0)
+            c->io->probe_wanted = 1;
         return 0;
     }
     n = libssh2_channel_read(via, dummy, 0);
     if (n < 0 && n != LIBSSH2_ERROR_EAGAIN && !ssherr_is_channel((int)n))
         return -1;
     return 0;
-}
-
-/* Whether a pump is available for poll()ing the socket for input. */
-static int can_pump(struct conn *c)
-{
-    return c->io->pump || c->io->channels || c->io->opening
-           || remote_can_accept(c);
 }
 
 /* Sleep in poll() until the socket or the wake fd needs us (timeout 0:
@@ -224,7 +241,7 @@ static int wait_events(struct conn *c, int timeout)
     p[0].fd = c->wakefd;
     p[0].events = POLLIN;
     p[1].fd = c->io->sock;
-    p[1].events = can_pump(c) ? POLLIN : 0;
+    p[1].events = POLLIN;           /* pump() or a probe reads it */
     if (transport_pending(&c->io->out))
         p[1].events |= POLLOUT;
     rc = poll(p, 2, chanio_poll_timeout(c, timeout));
@@ -239,32 +256,55 @@ static int wait_events(struct conn *c, int timeout)
     return (p[1].revents & (POLLIN | POLLERR | POLLHUP)) != 0;
 }
 
+/* Send a liveness probe: an "env" request with want-reply on the pump
+ * channel, whose answer (success or failure) libssh2 does match up, or
+ * without a pump a probe open when the open slot is free.  Returns 1 if
+ * a probe is out, 0 if none could go, -1 if the connection is lost. */
+static int send_probe(struct conn *c)
+{
+    struct conn_io *io = c->io;
+    int rc;
+
+    if (!io->pump) {
+        if (io->opening)
+            return 0;               /* a stuck open holds the slot */
+        io->probe_wanted = 1;
+        return serve_probe(c) < 0 ? -1 : 1;
+    }
+    rc = libssh2_channel_setenv(io->pump, "SSHTUN_ALIVE", "1");
+    io->alive_pending = rc == LIBSSH2_ERROR_EAGAIN;
+    if (rc < 0 && rc != LIBSSH2_ERROR_EAGAIN && !ssherr_is_channel(rc)
+        && rc != LIBSSH2_ERROR_TIMEOUT)
+        return -1;
+    return 1;
+}
+
 /* Dead-peer detection (ServerAliveInterval/CountMax).  libssh2's own
- * keepalive never reads replies, so the probe is an "env" request with
- * want-reply on the idle pump channel, whose answer (success or failure)
- * libssh2 does match up; any bytes from the server count as life.
- * Returns -1 once the server has been silent for interval x count. */
+ * keepalive never reads replies, so the probe is one whose answer
+ * libssh2 reads (send_probe); any bytes from the server count as life.
+ * Returns -1 once the server has been silent for interval x count with a
+ * probe out. */
 static int check_alive(struct conn *c)
 {
     const sshtun_options *o = c->sess->opts;
     struct conn_io *io = c->io;
     int64_t interval = (int64_t)o->server_alive_interval * 1000;
     int64_t now = clock_now_ms(), silent = now - io->out.last_rx_ms;
-    int rc;
+    int r;
 
-    if (interval <= 0 || !io->pump)
+    if (interval <= 0)
         return 0;
+    if (silent < interval)
+        io->probed = 0;
     if (io->alive_pending || (silent >= interval
                               && now - io->alive_sent_ms >= interval)) {
         if (!io->alive_pending)
             io->alive_sent_ms = now;
-        rc = libssh2_channel_setenv(io->pump, "SSHTUN_ALIVE", "1");
-        io->alive_pending = rc == LIBSSH2_ERROR_EAGAIN;
-        if (rc < 0 && rc != LIBSSH2_ERROR_EAGAIN && !ssherr_is_channel(rc)
-            && rc != LIBSSH2_ERROR_TIMEOUT)
+        if ((r = send_probe(c)) < 0)
             return -1;
+        io->probed |= r;
     }
-    if (silent >= interval * options_server_alive_count(o)) {
+    if (silent >= interval * options_server_alive_count(o) && io->probed) {
         snprintf(io->lost_msg, sizeof io->lost_msg, "Timeout, server %s not "
                  "responding.", o->hostname);
         return -1;
@@ -433,7 +473,7 @@ static void finish(struct conn *c, int rc, const char *reason)
 }
 
 /* Thread entry: connect, report, serve until stopped or lost. */
-void *iothread_main(void *arg)
+static void *iothread_main(void *arg)
 {
     struct conn *c = arg;
     char reason[512];
@@ -458,4 +498,19 @@ void *iothread_main(void *arg)
     rc = serve(c, reason, sizeof reason);
     finish(c, rc, reason);
     return NULL;
+}
+
+/* Start the I/O thread. */
+int iothread_start(struct conn *c, sshtun_error *err)
+{
+    int rc;
+
+    conn_ref(c);                    /* the I/O thread's */
+    rc = pthread_create(&c->thread, NULL, iothread_main, c);
+    if (rc) {
+        conn_unref(c);
+        return error_set(err, SSHTUN_ERR_NOMEM, "cannot start an I/O "
+                         "thread: %s", strerror(rc));
+    }
+    return 0;
 }

@@ -1,57 +1,18 @@
 /*
- * iothread.h - a connection's I/O thread: its entry point and its own
- * state.
- *
- * Only the connection's I/O thread reads or writes struct conn_io, so it
- * needs no lock.  The files that run on that thread include this header:
- * iothread.c (the loop), connect.c (connecting and teardown), chanio.c
- * (each channel's data), remote.c (the I/O side of remote listeners) and
- * proxy.c (ProxyCommand and ProxyJump); no file outside the engine does.
+ * iothread.h - a connection's I/O thread: the only thread that calls
+ * libssh2 for that connection.  It connects, serves channels and remote
+ * listeners until stopped or lost, then leaves the pool.
  */
 #ifndef SSHTUN_IOTHREAD_H
 #define SSHTUN_IOTHREAD_H
 
-#include <libssh2.h>
-#include <pthread.h>
-#include <stdint.h>
-#include <sys/types.h>
-
-#include "engine/transport.h"
 #include "sshtun.h"
 
 struct conn;
-struct sshtun_channel;
-struct sshtun_listener;
-struct sshtun_session;
 
-/* The largest packet we accept: OpenSSH's sshd takes 32768. */
-#define IO_MAX_PACKET 32768
-
-struct conn_io {
-    int sock;
-    LIBSSH2_SESSION *ssh;
-    struct transport out;
-    struct sshtun_channel *channels;    /* open or closing, served each pass */
-    struct sshtun_channel *opening;     /* the open in flight, if any */
-    struct sshtun_listener *listeners;  /* remote listeners, in order */
-    LIBSSH2_CHANNEL *pump;              /* idle channel that lets us read */
-    int alive_pending;                  /* liveness probe awaiting reply */
-    int64_t alive_sent_ms;              /* when the last probe went out */
-    int64_t idle_since;                 /* no channel since (0: busy) */
-    char lost_msg[256];                 /* why the loop gave up, if known */
-
-    /* Proxies (proxy.c). */
-    pid_t proxy_pid;                    /* ProxyCommand, or 0 */
-    struct sshtun_session *jump;        /* ProxyJump's previous hop */
-    pthread_t bridge;                   /* jump channel <-> socketpair */
-    int bridge_fd;                      /* our end for the bridge, or -1 */
-};
-
-/* A fresh state (no socket, no libssh2 session); NULL if out of memory. */
-struct conn_io *iothread_state_new(void);
-void iothread_state_free(struct conn_io *io);
-
-/* Thread entry: connect, serve until stopped or lost (iothread.c). */
-void *iothread_main(void *arg);
+/* Start c's I/O thread, which holds a reference on c; when it finishes
+ * it hands itself to the pool to be joined.  0 or an error (then the
+ * caller undoes its pool entry with pool_start_failed). */
+int iothread_start(struct conn *c, sshtun_error *err);
 
 #endif

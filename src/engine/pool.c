@@ -14,6 +14,7 @@
 
 #include "base/clock.h"
 #include "base/error.h"
+#include "base/waitq.h"
 #include "config/options.h"
 #include "engine/channel.h"
 #include "engine/conn.h"
@@ -41,24 +42,23 @@ static int remove_locked(struct sshtun_session *s, struct conn *c)
     return 0;
 }
 
-/* Start c's thread; on failure undo add_locked. */
-static int start(struct sshtun_session *s, struct conn *c, sshtun_error *err)
+/* Undo the pool entry of a connection whose thread could not start. */
+void pool_start_failed(struct conn *c)
 {
-    int rc = conn_start(c, err);
+    struct sshtun_session *s = c->sess;
 
-    if (rc) {
-        pthread_mutex_lock(&s->mu);
-        remove_locked(s, c);
-        s->pool.threads--;
-        pthread_cond_broadcast(&s->cv);
-        pthread_mutex_unlock(&s->mu);
-        conn_unref(c);              /* the pool's */
-    }
-    return rc;
+    pthread_mutex_lock(&s->mu);
+    remove_locked(s, c);
+    s->pool.threads--;
+    if (!c->primary)
+        s->pool.connecting--;
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    conn_unref(c);                  /* the pool's */
 }
 
-/* Make and start the first connection. */
-int pool_start_primary(struct sshtun_session *s, sshtun_error *err)
+/* Make the first connection (not started). */
+struct conn *pool_add_primary(struct sshtun_session *s, sshtun_error *err)
 {
     struct conn *c;
 
@@ -67,8 +67,8 @@ int pool_start_primary(struct sshtun_session *s, sshtun_error *err)
         add_locked(s, c);
     pthread_mutex_unlock(&s->mu);
     if (!c)
-        return error_set(err, SSHTUN_ERR_NOMEM, "out of memory");
-    return start(s, c, err);
+        error_set(err, SSHTUN_ERR_NOMEM, "out of memory");
+    return c;
 }
 
 /* Whether c can send an open now: up, no open in flight, not ending. */
@@ -99,21 +99,19 @@ static struct conn *grow_locked(struct sshtun_session *s)
     return c;
 }
 
-/* Start PoolMin - 1 extra connections after the first is up. */
-void pool_fill_min(struct sshtun_session *s)
+/* One more connection while the pool is below PoolMin (not started). */
+struct conn *pool_grow_to_min(struct sshtun_session *s)
 {
-    int want = options_pool_min(s->opts) - 1;
+    struct conn *c = NULL;
 
-    for (int i = 0; i < want; i++) {
-        struct conn *c;
-        pthread_mutex_lock(&s->mu);
-        c = s->pool.single_only ? NULL : grow_locked(s);
-        pthread_mutex_unlock(&s->mu);
-        if (!c || start(s, c, NULL))
-            break;
+    pthread_mutex_lock(&s->mu);
+    if (s->pool.n < options_pool_min(s->opts) && !s->pool.single_only)
+        c = grow_locked(s);
+    pthread_mutex_unlock(&s->mu);
+    if (c)
         log_msg(s->opts, SSHTUN_LOG_VERBOSE, "pool: starting connection %d "
                 "(PoolMin %d)", c->id, options_pool_min(s->opts));
-    }
+    return c;
 }
 
 /* Queue ch's open and wake the least loaded free connection. */
@@ -186,29 +184,6 @@ struct sshtun_channel *pool_take_open(struct conn *c)
     return ch;
 }
 
-/* Take back an open still waiting in the queue. */
-int pool_cancel_open(struct sshtun_channel *ch)
-{
-    struct sshtun_session *s = ch->sess;
-    struct sshtun_channel **pp;
-    int found = 0;
-
-    pthread_mutex_lock(&s->mu);
-    if (ch->in_pool) {
-        struct sshtun_channel *prev = NULL;
-        for (pp = &s->pool.open_head; *pp != ch; pp = &(*pp)->pool_next)
-            prev = *pp;
-        *pp = ch->pool_next;
-        if (s->pool.open_tail == ch)
-            s->pool.open_tail = prev;
-        s->pool.open_len--;
-        ch->in_pool = 0;
-        found = 1;
-    }
-    pthread_mutex_unlock(&s->mu);
-    return found;
-}
-
 /* The grace before growing: POOL_GRACE_MS, or four of the fastest round
  * trip any connection has measured if that is longer. */
 int pool_grace_ms(struct sshtun_session *s)
@@ -248,8 +223,9 @@ static int must_grow_locked(struct sshtun_session *s)
     return 1;
 }
 
-/* An open has waited past the grace: grow if allowed. */
-void pool_open_waiting(struct sshtun_session *s)
+/* An open has waited past the grace: a new connection (not started)
+ * if the pool may grow, else NULL. */
+struct conn *pool_grow_for_waiting(struct sshtun_session *s)
 {
     struct conn *c = NULL;
     int waited = 0;
@@ -271,12 +247,11 @@ void pool_open_waiting(struct sshtun_session *s)
         waited = s->pool.n;
     }
     pthread_mutex_unlock(&s->mu);
-    if (!c)
-        return;
-    log_msg(s->opts, SSHTUN_LOG_VERBOSE, "pool: opening connection %d (%d "
-            "of at most %d): an open waits behind slow ones", c->id, waited,
-            options_pool_max(s->opts));
-    start(s, c, NULL);
+    if (c)
+        log_msg(s->opts, SSHTUN_LOG_VERBOSE, "pool: opening connection %d "
+                "(%d of at most %d): an open waits behind slow ones", c->id,
+                waited, options_pool_max(s->opts));
+    return c;
 }
 
 /* An extra connection's connect phase ended. */
@@ -427,4 +402,18 @@ void pool_stop_and_join(struct sshtun_session *s)
         pthread_cond_wait(&s->cv, &s->mu);
     pthread_mutex_unlock(&s->mu);
     pool_reap(s);
+}
+
+/* How many connections carry the session now. */
+int sshtun_session_connections(sshtun_session *s)
+{
+    int n = 0;
+
+    if (!s)
+        return SSHTUN_ERR_INVAL;
+    pthread_mutex_lock(&s->mu);
+    for (int i = 0; i < s->pool.n; i++)
+        n += conn_get_state(s->pool.conns[i]) == CONN_UP;
+    pthread_mutex_unlock(&s->mu);
+    return n;
 }

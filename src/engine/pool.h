@@ -28,11 +28,21 @@ struct conn;
  * (the grace also covers a few of the connections' round trips). */
 #define POOL_GRACE_MS 150
 
-/* Make and start the first connection.  0 or an error. */
-int pool_start_primary(struct sshtun_session *s, sshtun_error *err);
+/* The pool makes connection objects; the caller starts their I/O
+ * threads (iothread_start) and, if that fails, calls pool_start_failed. */
 
-/* After the first connection is up: start PoolMin - 1 more. */
-void pool_fill_min(struct sshtun_session *s);
+/* The first connection, or NULL with err. */
+struct conn *pool_add_primary(struct sshtun_session *s, sshtun_error *err);
+
+/* One more connection while the pool is below PoolMin, or NULL. */
+struct conn *pool_grow_to_min(struct sshtun_session *s);
+
+/* An open has waited past the grace: one more connection if the pool may
+ * grow (below PoolMax, not backing off, logins repeatable), or NULL. */
+struct conn *pool_grow_for_waiting(struct sshtun_session *s);
+
+/* Undo the pool entry of a connection whose thread did not start. */
+void pool_start_failed(struct conn *c);
 
 /* Queue a new channel's open (taking the channel's owner reference) and
  * wake the least loaded connection that is free to send it.  Fails when
@@ -44,15 +54,8 @@ int pool_submit_open(struct sshtun_session *s, struct sshtun_channel *ch,
 /* The I/O thread of c: the next queued open, now owned by c, or NULL. */
 struct sshtun_channel *pool_take_open(struct conn *c);
 
-/* Take back a queued open whose caller closed it.  Returns 1 if it was
- * still queued (the caller then fails it and drops the owner reference). */
-int pool_cancel_open(struct sshtun_channel *ch);
-
 /* How long an open may wait before the pool grows, in ms. */
 int pool_grace_ms(struct sshtun_session *s);
-
-/* An open has waited past the grace: add a connection if allowed. */
-void pool_open_waiting(struct sshtun_session *s);
 
 /* An extra connection's connect phase ended (rc 0: it is up). */
 void pool_connect_result(struct conn *c, int rc, const char *why);

@@ -20,7 +20,7 @@
 #include "base/error.h"
 #include "config/options.h"
 #include "engine/conn.h"
-#include "engine/iothread.h"
+#include "engine/conn_io.h"
 #include "engine/proxy.h"
 #include "engine/session.h"
 

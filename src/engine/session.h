@@ -94,6 +94,11 @@ struct sshtun_session {
 /* Maximum channel objects per session: bounds every per-session list. */
 #define SESSION_MAX_CHANNELS 65536
 
+/* A new session object with its own copy of opts, one reference (the
+ * caller's), no connection; NULL with err if out of memory. */
+struct sshtun_session *session_new(const sshtun_options *opts,
+                                   sshtun_error *err);
+
 /* Take / drop a reference; the last one frees the session. */
 void session_ref(struct sshtun_session *s);
 void session_unref(struct sshtun_session *s);

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "engine/channel.h"
+#include "engine/chanopen.h"
 #include "base/error.h"
 #include "forward/forward.h"
 #include "forward/listener.h"
@@ -243,10 +244,10 @@ static struct sshtun_channel *conn_open(struct forward_conn *c,
         snprintf(orig, sizeof orig, "127.0.0.1");   /* a Unix socket client */
     }
     if (path)
-        ch = channel_open_streamlocal_start(f->sess, path, err);
+        ch = chanopen_streamlocal_start(f->sess, path, err);
     else
-        ch = channel_open_direct_start(f->sess, host, port, orig, orig_port,
-                                       err);
+        ch = chanopen_direct_start(f->sess, host, port, orig, orig_port,
+                                   err);
     if (!ch)
         return NULL;
     pthread_mutex_lock(&f->mu);
@@ -255,7 +256,7 @@ static struct sshtun_channel *conn_open(struct forward_conn *c,
     pthread_mutex_unlock(&f->mu);
     if (stopping)
         channel_abort(ch);
-    if (channel_wait_open(ch, o->connect_timeout > 0 ? o->connect_timeout * 1000
+    if (chanopen_wait(ch, o->connect_timeout > 0 ? o->connect_timeout * 1000
                                                   : OPEN_TIMEOUT_DEFAULT_MS,
                        err) == 0)
         return ch;

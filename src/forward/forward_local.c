@@ -23,8 +23,9 @@ static struct sshtun_channel *local_connect(struct forward_conn *c)
     struct sshtun_channel *ch;
     sshtun_error err;
 
-    ch = spec->target_path[0] ? forward_conn_open_path(c, spec->target_path, &err)
-                              : forward_conn_open(c, spec->host, spec->port, &err);
+    ch = spec->target_path[0]
+         ? forward_conn_open_path(c, spec->target_path, &err)
+         : forward_conn_open(c, spec->host, spec->port, &err);
     if (!ch) {
         /* A session or forward going down is not this client's problem. */
         int quiet = err.code == SSHTUN_ERR_SESSION

@@ -57,7 +57,8 @@ static int connect_local(const char *host, int port, int *sys_errno,
 {
     int fd, flags;
 
-    if (transport_connect(host, port, AF_UNSPEC, clock_now_ms() + LOCAL_CONNECT_MS,
+    if (transport_connect(host, port, AF_UNSPEC,
+                          clock_now_ms() + LOCAL_CONNECT_MS,
                           &fd, sys_errno, err))
         return -1;
     flags = fcntl(fd, F_GETFL);

@@ -38,7 +38,8 @@ static void *channel_to_out(void *arg)
     int rc;
 
     while ((rc = channel_recv_chunk(sp->ch, &k, NULL)) == 1) {
-        int bad = forward_send_all(sp->out_fd, k->data + k->off, k->len - k->off);
+        int bad = forward_send_all(sp->out_fd, k->data + k->off,
+                                   k->len - k->off);
         chunk_put(k);
         if (bad) {
             sp->out_error = errno;

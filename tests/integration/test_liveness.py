@@ -168,6 +168,45 @@ def test_stopped_server_detected():
                     pass
 
 
+def test_no_session_channels_forward_and_detect():
+    """A forwarding-only server (MaxSessions 0 refuses "session"
+    channels): the forward works, an idle tunnel stays up, and a frozen
+    server is given up on within interval x count + 1 s."""
+    lp = F.free_port()
+    stopped = []
+    with (F.Sshd("MaxSessions 0\n") as own,
+          F.TcpServer(F.echo_handler) as srv,
+          F.Sshtun(own, "-v", "-o", "ServerAliveInterval=1",
+                   "-o", "ServerAliveCountMax=2",
+                   "-L", "%d:127.0.0.1:%d" % (lp, srv.port), wait_ports=[lp]) as t):
+        try:
+            data = F.pattern(1 << 20, seed=71)
+            s = F.connect(lp)
+            assert F.echo_roundtrip(s, data) == data
+            s.close()
+            time.sleep(3.5)              # idle, no channel: probes answered
+            assert t.proc.poll() is None, t.stderr()
+            s = F.connect(lp)
+            assert F.echo_roundtrip(s, b"still here") == b"still here"
+            s.close()
+            time.sleep(0.5)
+            stopped = F.descendants(own.proc.pid)
+            assert stopped, "no sshd session process found"
+            for pid in stopped:
+                os.kill(pid, signal.SIGSTOP)
+            took = wait_exit(t.proc, 10)
+            assert took is not None, "sshtun did not give up:\n" + t.stderr()
+            assert took <= 2 * 1 + 1 + 1, "took %.1fs" % took
+            assert t.proc.returncode == 255, t.proc.returncode
+            assert "Timeout, server 127.0.0.1 not responding." in t.stderr()
+        finally:
+            for pid in stopped:
+                try:
+                    os.kill(pid, signal.SIGCONT)
+                except OSError:
+                    pass
+
+
 def test_server_killed_mid_transfer():
     def source(conn):
         block = F.pattern(1 << 20, seed=61)

@@ -1,0 +1,52 @@
+/*
+ * conn_io.h - what only a connection's I/O thread touches: its socket,
+ * libssh2 session, channel list, the open in flight, remote listeners,
+ * liveness probes and proxies.
+ *
+ * No lock guards it: only the I/O thread reads or writes it.  The files
+ * that run on that thread include this header: iothread.c (the loop),
+ * connect.c (connecting and teardown), chanio.c (each channel's data),
+ * remote.c (the I/O side of remote listeners) and proxy.c.
+ */
+#ifndef SSHTUN_CONN_IO_H
+#define SSHTUN_CONN_IO_H
+
+#include <libssh2.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "engine/transport.h"
+
+struct sshtun_channel;
+struct sshtun_listener;
+struct sshtun_session;
+
+/* The largest packet we accept: OpenSSH's sshd takes 32768. */
+#define IO_MAX_PACKET 32768
+
+struct conn_io {
+    int sock;
+    LIBSSH2_SESSION *ssh;
+    struct transport out;
+    struct sshtun_channel *channels;    /* open or closing, served each pass */
+    struct sshtun_channel *opening;     /* the open in flight, if any */
+    struct sshtun_listener *listeners;  /* remote listeners, in order */
+    LIBSSH2_CHANNEL *pump;              /* idle channel that lets us read */
+    int alive_pending;                  /* liveness probe awaiting reply */
+    int64_t alive_sent_ms;              /* when the last probe went out */
+    int probed;                         /* a probe went out since the
+                                           server last sent anything */
+    int probe_wanted;                   /* send a probe open next */
+    int probing;                        /* a probe open is in flight */
+    int64_t idle_since;                 /* no channel since (0: busy) */
+    char lost_msg[256];                 /* why the loop gave up, if known */
+
+    /* Proxies (proxy.c). */
+    pid_t proxy_pid;                    /* ProxyCommand, or 0 */
+    struct sshtun_session *jump;        /* ProxyJump's previous hop */
+    pthread_t bridge;                   /* jump channel <-> socketpair */
+    int bridge_fd;                      /* our end for the bridge, or -1 */
+};
+
+#endif
