@@ -13,7 +13,9 @@ everywhere).  This script fails on any of:
           functions of every floor, so the include alone does not show it);
   cycle   two modules that use each other, directly or through others.
           A module is a .c with its .h; A uses B when A's .c or .h
-          includes B's .h or names a function B's .c defines;
+          includes B's .h or names a function B's .c defines (a
+          header with no .c is no module: it passes on what it
+          includes);
   length  a function over 80 lines, from the line of its name to its
           closing brace.
 
@@ -248,7 +250,24 @@ def module_graph(tree):
         for line, name, where in tree.uses(rel):
             b = tree.module(where)
             graph[a].setdefault(b, "src/%s:%d uses %s()" % (rel, line, name))
-    return graph
+    # A header with no .c of its own (a struct, or the private header of
+    # a module split over files) is no module: who includes it uses what
+    # it uses, and the functions it declares are their definers' own.
+    bare = {m for m in graph if m + ".c" not in tree.files}
+    for h in bare:
+        graph[h] = {b: why for b, why in graph[h].items()
+                    if why.endswith('"') or b in bare}
+    changed = True
+    while changed:
+        changed = False
+        for a in graph:
+            for h in [b for b in graph[a] if b in bare]:
+                for b, why in graph[h].items():
+                    if b != a and b not in graph[a]:
+                        graph[a][b] = "%s, which %s" % (graph[a][h], why)
+                        changed = True
+    return {a: {b: why for b, why in uses.items() if b not in bare}
+            for a, uses in graph.items() if a not in bare}
 
 
 def path_between(graph, start, goal):

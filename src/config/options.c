@@ -17,6 +17,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 
+#include "config/algolist.h"
 #include "config/allowlist.h"
 #include "base/error.h"
 #include "config/fwdspec.h"
@@ -24,7 +25,14 @@
 
 enum kind { K_STR, K_PORT, K_YESNO, K_STRICT, K_SECONDS, K_SECONDS_POSITIVE,
             K_LIST, K_FWD_LOCAL, K_FWD_DYNAMIC, K_FWD_REMOTE, K_ALLOW,
-            K_LOGLEVEL, K_SIZE, K_FAMILY, K_COUNT, K_POOL_SIZE };
+            K_LOGLEVEL, K_SIZE, K_FAMILY, K_COUNT, K_ALGOS, K_PUBKEY,
+            K_POOL_SIZE, K_BUDGET };
+
+/* Whether a kind is stored as one string. */
+static int is_string(enum kind k)
+{
+    return k == K_STR || k == K_ALGOS;
+}
 
 /* Whether a kind accumulates values in a struct opt_list. */
 static int is_list(enum kind k)
@@ -75,9 +83,21 @@ static const struct keyword keywords[] = {
     { "ProxyJump", K_STR, F(proxy_jump) },
     { "LogLevel", K_LOGLEVEL, F(log.level) },
     { "WindowSize", K_SIZE, F(window_size) },
+    { "PasswordAuthentication", K_YESNO, F(password_authentication) },
+    { "KbdInteractiveAuthentication", K_YESNO, F(kbdint_authentication) },
+    { "PubkeyAuthentication", K_PUBKEY, F(pubkey_authentication) },
+    { "PreferredAuthentications", K_STR, F(preferred_authentications) },
+    { "PubkeyAcceptedAlgorithms", K_ALGOS, F(pubkey_accepted_algorithms) },
     { "PoolMin", K_POOL_SIZE, F(pool_min) },
     { "PoolMax", K_POOL_SIZE, F(pool_max) },
     { "PoolIdleTime", K_SECONDS, F(pool_idle_time) },
+    { "MemoryBudget", K_BUDGET, F(memory_budget) },
+};
+
+/* Older names ssh still accepts for a keyword. */
+static const struct { const char *alias, *name; } aliases[] = {
+    { "PubkeyAcceptedKeyTypes", "PubkeyAcceptedAlgorithms" },
+    { "ChallengeResponseAuthentication", "KbdInteractiveAuthentication" },
 };
 
 #define NKEYWORDS (sizeof keywords / sizeof keywords[0])
@@ -89,7 +109,7 @@ static const char *const ignored_keywords[] = {
     "LogVerbose", "GSSAPIStrictAcceptorCheck", "Cipher", "BindInterface",
     "CanonicalDomains", "CanonicalizeFallbackLocal", "CanonicalizeHostname",
     "CanonicalizeMaxDots", "CanonicalizePermittedCNAMEs", "CASignatureAlgorithms",
-    "CertificateFile", "ChallengeResponseAuthentication", "CheckHostIP",
+    "CertificateFile", "CheckHostIP",
     "ClearAllForwardings", "Compression", "ConnectionAttempts",
     "ControlMaster", "ControlPath", "ControlPersist", "EnableEscapeCommandline",
     "EnableSSHKeysign", "EscapeChar", "FingerprintHash", "ForkAfterAuthentication",
@@ -98,12 +118,11 @@ static const char *const ignored_keywords[] = {
     "GSSAPIClientIdentity", "GSSAPIServerIdentity", "GSSAPIRenewalForcesRekey",
     "GSSAPITrustDns", "HostbasedAcceptedAlgorithms",
     "HostbasedAuthentication", "HostbasedKeyTypes", "HostKeyAlias", "IgnoreUnknown",
-    "IPQoS", "KbdInteractiveAuthentication", "KbdInteractiveDevices",
+    "IPQoS", "KbdInteractiveDevices",
     "KexAlgorithms", "KnownHostsCommand", "LocalCommand", "NoHostAuthenticationForLocalhost",
-    "NumberOfPasswordPrompts", "ObscureKeystrokeTiming", "PasswordAuthentication",
+    "NumberOfPasswordPrompts", "ObscureKeystrokeTiming",
     "PermitLocalCommand", "PermitRemoteOpen", "PKCS11Provider",
-    "PreferredAuthentications", "ProxyUseFdpass", "PubkeyAcceptedAlgorithms",
-    "PubkeyAcceptedKeyTypes", "PubkeyAuthentication", "RekeyLimit",
+    "ProxyUseFdpass", "RekeyLimit",
     "RemoteCommand", "RequestTTY", "RequiredRSASize", "RevokedHostKeys",
     "SecurityKeyProvider", "SendEnv", "SessionType", "SetEnv",
     "StdinNull", "StreamLocalBindMask", "StreamLocalBindUnlink", "SyslogFacility",
@@ -138,9 +157,13 @@ sshtun_options *sshtun_options_new(void)
     o->hash_known_hosts = -1;
     o->reconnect_max_delay = -1;
     o->reconnect_count = -1;
+    o->password_authentication = -1;
+    o->kbdint_authentication = -1;
+    o->pubkey_authentication = -1;
     o->pool_min = -1;
     o->pool_max = -1;
     o->pool_idle_time = -1;
+    o->memory_budget = -1;
     return o;
 }
 
@@ -162,7 +185,7 @@ void sshtun_options_free(sshtun_options *o)
     list_free(&o->identity_data);
     for (size_t i = 0; i < NKEYWORDS; i++) {
         void *p = (char *)o + keywords[i].off;
-        if (keywords[i].kind == K_STR)
+        if (is_string(keywords[i].kind))
             free(*(char **)p);
         else if (is_list(keywords[i].kind))
             list_free(p);
@@ -179,9 +202,12 @@ int options_keyword_ignored(const char *kw)
     return 0;
 }
 
-/* Find a keyword, case-insensitively. */
+/* Find a keyword (or its older name), case-insensitively. */
 static const struct keyword *find_keyword(const char *name)
 {
+    for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++)
+        if (!strcasecmp(aliases[i].alias, name))
+            name = aliases[i].name;
     for (size_t i = 0; i < NKEYWORDS; i++)
         if (!strcasecmp(keywords[i].name, name))
             return &keywords[i];
@@ -324,6 +350,32 @@ static int parse_yesno_value(void *p, const char *kw, const char *v,
         return bad_value(err, kw, v, "yes or no");
     set_int(p, n);
     return 0;
+}
+
+/* PubkeyAuthentication: yes, no, or ssh's unbound / host-bound (both
+ * mean yes here: host-bound needs an extension libssh2 does not send). */
+static int parse_pubkey_auth(void *p, const char *kw, const char *v,
+                             sshtun_error *err)
+{
+    int n = parse_yesno(v);
+
+    if (!strcasecmp(v, "unbound") || !strcasecmp(v, "host-bound"))
+        n = 1;
+    if (n < 0)
+        return bad_value(err, kw, v, "yes, no, unbound or host-bound");
+    set_int(p, n);
+    return 0;
+}
+
+/* An algorithm list (algolist.h), checked by assembling it. */
+static int parse_algos(void *p, const char *kw, const char *v,
+                       sshtun_error *err)
+{
+    char out[1024];
+    int rc = algolist_assemble(kw, v, algolist_pubkey_default,
+                               algolist_pubkey_known, out, sizeof out, err);
+
+    return rc ? rc : parse_str(p, kw, v, err);
 }
 
 /* StrictHostKeyChecking's values. */
@@ -503,6 +555,31 @@ static int parse_pool_size(void *p, const char *kw, const char *v,
     return 0;
 }
 
+/* A memory budget: bytes with an optional K, M or G suffix. */
+static int parse_budget(void *p, const char *kw, const char *v,
+                        sshtun_error *err)
+{
+    char *end;
+    long n;
+
+    if (!isdigit((unsigned char)*v))
+        return bad_value(err, kw, v, "bytes from 4M to 64G");
+    n = strtol(v, &end, 10);
+    if (n > OPTS_MAX_BUDGET)
+        n = -1;
+    else if (*end == 'k' || *end == 'K')
+        n <<= 10, end++;
+    else if (*end == 'm' || *end == 'M')
+        n <<= 20, end++;
+    else if (*end == 'g' || *end == 'G')
+        n <<= 30, end++;
+    if (*end || n < OPTS_MIN_BUDGET || n > OPTS_MAX_BUDGET)
+        return bad_value(err, kw, v, "bytes from 4M to 64G");
+    if (*(long *)p < 0)
+        *(long *)p = n;
+    return 0;
+}
+
 /* The parser of each kind, indexed by enum kind. */
 static const value_parser parsers[] = {
     [K_STR] = parse_str,
@@ -520,7 +597,10 @@ static const value_parser parsers[] = {
     [K_SIZE] = parse_size_value,
     [K_FAMILY] = parse_family,
     [K_COUNT] = parse_count,
+    [K_ALGOS] = parse_algos,
+    [K_PUBKEY] = parse_pubkey_auth,
     [K_POOL_SIZE] = parse_pool_size,
+    [K_BUDGET] = parse_budget,
 };
 
 /* Set one keyword's value (first value wins, lists accumulate). */
@@ -592,7 +672,7 @@ const char *sshtun_options_get(const sshtun_options *o, const char *kw,
     if (!o || !k)
         return NULL;
     p = (const char *)o + k->off;
-    if (k->kind == K_STR)
+    if (is_string(k->kind))
         return index == 0 ? *(char *const *)p : NULL;
     if (is_list(k->kind)) {
         const struct opt_list *l = p;
@@ -649,6 +729,11 @@ long options_window_size(const sshtun_options *o)
     return o->window_size > 0 ? o->window_size : OPTS_DEFAULT_WINDOW;
 }
 
+long options_memory_budget(const sshtun_options *o)
+{
+    return o->memory_budget > 0 ? o->memory_budget : OPTS_DEFAULT_BUDGET;
+}
+
 int options_pool_max(const sshtun_options *o)
 {
     return o->pool_max > 0 ? o->pool_max : OPTS_DEFAULT_POOL_MAX;
@@ -697,7 +782,7 @@ sshtun_options *options_dup(const sshtun_options *o)
         bad = 1;
     for (size_t i = 0; i < NKEYWORDS; i++) {
         void *p = (char *)c + keywords[i].off;
-        if (keywords[i].kind == K_STR) {
+        if (is_string(keywords[i].kind)) {
             char **s = p;
             if (*s && !(*s = strdup(*s)))
                 bad = 1;

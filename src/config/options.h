@@ -64,6 +64,13 @@ struct sshtun_options {
     char *proxy_jump;               /* ProxyJump, "none" = unset */
     struct log_sink log;            /* LogLevel (-1 unset) and callback */
     long window_size;               /* bytes, -1 unset */
+    long memory_budget;             /* bytes all channels' windows may
+                                       promise, -1 unset (64M) */
+    int password_authentication;    /* yes/no, -1 unset (yes) */
+    int kbdint_authentication;      /* yes/no, -1 unset (yes) */
+    int pubkey_authentication;      /* yes/no, -1 unset (yes) */
+    char *preferred_authentications;    /* method list, NULL: ssh's order */
+    char *pubkey_accepted_algorithms;   /* algolist.h syntax, NULL: default */
     int pool_min;                   /* connections kept, -1 unset (1) */
     int pool_max;                   /* connections at most, -1 unset (8) */
     int pool_idle_time;             /* seconds before an idle extra
@@ -81,6 +88,7 @@ int options_port(const sshtun_options *o);
 int options_log_level(const sshtun_options *o);
 long options_window_size(const sshtun_options *o);
 int options_strict(const sshtun_options *o);
+long options_memory_budget(const sshtun_options *o);
 int options_pool_min(const sshtun_options *o);
 int options_pool_max(const sshtun_options *o);
 int64_t options_pool_idle_ms(const sshtun_options *o);      /* 0: never */
@@ -98,7 +106,7 @@ int options_socks_timeout(const sshtun_options *o);
 int options_server_alive_count(const sshtun_options *o);
 
 /* Default window: measured best over a 20 ms link (see tests/bench). */
-#define OPTS_DEFAULT_WINDOW (8L * 1024 * 1024)
+#define OPTS_DEFAULT_WINDOW (16L * 1024 * 1024)
 #define OPTS_MIN_WINDOW (64L * 1024)
 #define OPTS_MAX_WINDOW (16L * 1024 * 1024)
 
@@ -108,5 +116,10 @@ int options_server_alive_count(const sshtun_options *o);
 #define OPTS_POOL_LIMIT 64
 #define OPTS_POOL_LIMIT_TEXT "64"
 #define OPTS_DEFAULT_POOL_IDLE 60
+
+/* MemoryBudget: default and range, bytes. */
+#define OPTS_DEFAULT_BUDGET (64L << 20)
+#define OPTS_MIN_BUDGET (4L << 20)
+#define OPTS_MAX_BUDGET (64L << 30)
 
 #endif

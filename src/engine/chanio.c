@@ -39,6 +39,7 @@ void chanio_add(struct conn *c, struct sshtun_channel *ch)
 /* The I/O thread is done with ch. */
 void chanio_release(struct conn *c, struct sshtun_channel *ch)
 {
+    window_release(&ch->win);
     ch->lch = NULL;
     if (__atomic_sub_fetch(&c->nchannels, 1, __ATOMIC_RELAXED) == 0)
         c->io->idle_since = clock_now_ms();
@@ -103,9 +104,10 @@ static void deliver(struct sshtun_channel *ch, struct chunkq *batch)
     pthread_mutex_unlock(&ch->mu);
 }
 
-/* Read available data (up to room bytes) into the inbound queue.
- * Returns bytes moved, or a negative libssh2 error. */
-static long read_channel(struct sshtun_channel *ch, size_t room)
+/* Read available data (up to room bytes, per_call at a time) into the
+ * inbound queue.  Returns bytes moved, or a negative libssh2 error. */
+static long read_channel(struct sshtun_channel *ch, size_t room,
+                         size_t per_call)
 {
     struct chunkq batch = { NULL, NULL, 0 };
     long total = 0, rc = 0;
@@ -118,8 +120,10 @@ static long read_channel(struct sshtun_channel *ch, size_t room)
         if (!c)
             break;
         while (c->len < limit) {
+            size_t want = limit - c->len < per_call ? limit - c->len
+                                                    : per_call;
             n = libssh2_channel_read(ch->lch, (char *)c->data + c->len,
-                                     limit - c->len);
+                                     want);
             if (n <= 0)
                 break;
             c->len += (size_t)n;
@@ -222,6 +226,21 @@ static enum step serve_user_close(struct conn *c, struct sshtun_channel *ch)
     return close_now(c, ch);
 }
 
+/* The window after reading: grown while the local reader keeps up,
+ * back to its floor when it has stalled. */
+static enum step update_window(struct conn *c, struct sshtun_channel *ch,
+                               size_t room)
+{
+    size_t queued;
+    int rc;
+
+    pthread_mutex_lock(&ch->mu);
+    queued = ch->in.bytes;
+    pthread_mutex_unlock(&ch->mu);
+    rc = window_update(&ch->win, ch->lch, queued <= CHAN_IN_CAP / 2, !room);
+    return rc < 0 ? channel_error(c, ch, rc) : STEP_IDLE;
+}
+
 /* Step 2: data and EOF from the server, while the inbound queue has room
  * (room 0: not read, so the window stays closed). */
 static enum step serve_inbound(struct conn *c, struct sshtun_channel *ch,
@@ -230,16 +249,19 @@ static enum step serve_inbound(struct conn *c, struct sshtun_channel *ch,
     enum step st = STEP_IDLE;
     unsigned long avail = 0;
 
-    if (ch->in_eof_seen || !room)
+    if (ch->in_eof_seen)
         return STEP_IDLE;
-    libssh2_channel_window_read_ex(ch->lch, &avail, NULL);
+    if (room)
+        libssh2_channel_window_read_ex(ch->lch, &avail, NULL);
     if (avail) {
-        long n = read_channel(ch, room);
+        long n = read_channel(ch, room, window_read_size(&ch->win));
         if (n < 0)
             return channel_error(c, ch, (int)n);
         if (n > 0)
             st = STEP_PROGRESS;
     }
+    if (update_window(c, ch, room) == STEP_PROGRESS)
+        return STEP_PROGRESS;       /* failed: closing */
     if (libssh2_channel_eof(ch->lch)) {
         ch->in_eof_seen = 1;
         pthread_mutex_lock(&ch->mu);

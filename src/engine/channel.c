@@ -51,12 +51,9 @@ struct sshtun_channel *channel_new(struct sshtun_session *s,
     return ch;
 }
 
-/* Free a channel whose last reference is gone. */
-static void channel_free(struct sshtun_channel *ch)
+/* Free the object itself. */
+static void chan_destroy(struct sshtun_channel *ch)
 {
-    struct sshtun_session *s = ch->sess;
-    struct conn *c = __atomic_load_n(&ch->conn, __ATOMIC_ACQUIRE);
-
     chunk_queue_clear(&ch->in);
     chunk_queue_clear(&ch->out);
     chunk_put(ch->out_cur);
@@ -65,6 +62,21 @@ static void channel_free(struct sshtun_channel *ch)
     free(ch->target);
     free(ch->open_payload);
     free(ch);
+}
+
+/* Free a channel no session ever counted. */
+void channel_discard(struct sshtun_channel *ch)
+{
+    chan_destroy(ch);
+}
+
+/* Free a channel whose last reference is gone. */
+static void channel_free(struct sshtun_channel *ch)
+{
+    struct sshtun_session *s = ch->sess;
+    struct conn *c = __atomic_load_n(&ch->conn, __ATOMIC_ACQUIRE);
+
+    chan_destroy(ch);
     if (c)
         conn_unref(c);
     pthread_mutex_lock(&s->mu);

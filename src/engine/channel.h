@@ -20,6 +20,7 @@
 #include "base/chunk.h"
 #include "sshtun.h"
 #include "base/waitq.h"
+#include "engine/window.h"
 
 /* Bytes buffered per direction beyond the SSH window. */
 #define CHAN_IN_CAP (256 * 1024)
@@ -75,6 +76,7 @@ struct sshtun_channel {
     /* io: the owning connection's I/O thread's own state. */
     LIBSSH2_CHANNEL *lch;
     int64_t open_sent_ms;           /* when the open went out */
+    struct window win;              /* receive window and its budget */
     struct sshtun_channel *io_next; /* the connection's channel list */
     int eof_sent;
     int in_eof_seen;
@@ -94,6 +96,10 @@ void channel_mark_dirty(struct sshtun_channel *ch);
 struct sshtun_channel *channel_new(struct sshtun_session *s, const char *type,
                                    const unsigned char *payload, size_t len,
                                    const char *target);
+
+/* Free a channel from channel_new that no session has counted (its open
+ * was refused before it was queued). */
+void channel_discard(struct sshtun_channel *ch);
 
 /* Take a reference. */
 void channel_ref(struct sshtun_channel *ch);

@@ -117,13 +117,8 @@ static struct sshtun_channel *open_start(struct sshtun_session *s,
         error_set(err, SSHTUN_ERR_NOMEM, "out of memory");
         return NULL;
     }
-    session_ref(s);
     if (pool_submit_open(s, ch, err)) {
-        ch->refs = 1;               /* no owner: the queue refused it */
-        pthread_mutex_lock(&s->mu);
-        s->nchannels++;             /* channel_free counts it down */
-        pthread_mutex_unlock(&s->mu);
-        channel_unref(ch);
+        channel_discard(ch);
         return NULL;
     }
     return ch;

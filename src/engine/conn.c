@@ -90,7 +90,7 @@ void conn_wake_consume(struct conn *c)
 void conn_stop(struct conn *c)
 {
     pthread_mutex_lock(&c->mu);
-    c->stop = 1;
+    __atomic_store_n(&c->stop, 1, __ATOMIC_RELEASE);
     pthread_mutex_unlock(&c->mu);
     conn_wake(c);
 }
@@ -98,21 +98,12 @@ void conn_stop(struct conn *c)
 /* Whether the connection (or its session) is ending. */
 int conn_stopping(struct conn *c)
 {
-    int stop;
-
-    pthread_mutex_lock(&c->mu);
-    stop = c->stop;
-    pthread_mutex_unlock(&c->mu);
-    return stop || session_stopping(c->sess);
+    return __atomic_load_n(&c->stop, __ATOMIC_ACQUIRE)
+           || session_stopping(c->sess);
 }
 
 /* The connection's state. */
 enum conn_state conn_get_state(struct conn *c)
 {
-    enum conn_state st;
-
-    pthread_mutex_lock(&c->mu);
-    st = c->state;
-    pthread_mutex_unlock(&c->mu);
-    return st;
+    return __atomic_load_n(&c->state, __ATOMIC_ACQUIRE);
 }

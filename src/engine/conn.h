@@ -47,8 +47,9 @@ struct conn {
     struct conn *ended_next;        /* [sess->mu] finished, to be joined */
 
     pthread_mutex_t mu;
-    enum conn_state state;          /* [mu] */
-    int stop;                       /* [mu] asked to end */
+    enum conn_state state;          /* [mu] to write; atomic reads */
+    int stop;                       /* [mu] to write; atomic reads: asked
+                                       to end */
     struct sshtun_listener *listeners_new;  /* [mu] asked for, not yet
                                                taken by the I/O thread */
     char proxy_error[256];          /* [mu] why a jump channel failed */
@@ -57,7 +58,6 @@ struct conn {
     int64_t opening_since;          /* atomic: when the open in flight was
                                        sent (clock_now_ms); 0: none */
     int nchannels;                  /* atomic: channels carried */
-    int rtt_ms;                     /* atomic: fastest open answer seen */
 
     struct conn_io *io;             /* the I/O thread's own state */
 };

@@ -255,7 +255,7 @@ int connect_run(struct conn *c, sshtun_error *err)
                            ? clock_now_ms() + (int64_t)o->connect_timeout * 1000
                            : 0;
     int family = o->address_family >= 0 ? o->address_family : 0;
-    struct auth_ctx a = { NULL, o, 0, auth_wait, c };
+    struct auth_ctx a = { NULL, o, 0, auth_wait, c, c->sess->memo };
 
     log_msg(o, SSHTUN_LOG_VERBOSE, "Connecting to %s port %d.", o->hostname,
             port);

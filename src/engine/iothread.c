@@ -58,21 +58,19 @@ static void set_state(struct conn *c, enum conn_state st)
     };
 
     pthread_mutex_lock(&c->mu);
-    c->state = st;
+    __atomic_store_n(&c->state, st, __ATOMIC_RELEASE);
     pthread_mutex_unlock(&c->mu);
     if (c->primary)
         session_set_state(c->sess, mirror[st]);
 }
 
 /* The open in flight has been answered (or failed): this connection is
- * free for the next; remember the fastest answer as a round trip. */
+ * free for the next; the pool learns the round trip. */
 static void open_done(struct conn *c, struct sshtun_channel *ch)
 {
     int took = (int)(clock_now_ms() - ch->open_sent_ms);
-    int rtt = __atomic_load_n(&c->rtt_ms, __ATOMIC_RELAXED);
 
-    if (took >= 0 && (rtt == 0 || took < rtt))
-        __atomic_store_n(&c->rtt_ms, took ? took : 1, __ATOMIC_RELAXED);
+    pool_note_rtt(c, took > 0 ? took : 1);
     c->io->opening = NULL;
     __atomic_store_n(&c->opening_since, 0, __ATOMIC_RELEASE);
 }
@@ -166,7 +164,6 @@ static int serve_probe(struct conn *c)
  * one).  Returns 1 on progress, 0, or -1 if the connection is lost. */
 static int serve_opens(struct conn *c)
 {
-    long window = options_window_size(c->sess->opts);
     int progress = 0;
 
     if (!c->io->opening && (c->io->probing || c->io->probe_wanted)) {
@@ -182,9 +179,12 @@ static int serve_opens(struct conn *c)
 
         if (!ch && (conn_stopping(c) || !(ch = start_open(c))))
             return progress;
+        if (!ch->win.floor)
+            window_init(&ch->win, window_floor(),
+                        options_window_size(c->sess->opts));
         lch = libssh2_channel_open_ex(c->io->ssh, ch->type,
                                       (unsigned)strlen(ch->type),
-                                      (unsigned)window, IO_MAX_PACKET,
+                                      (unsigned)ch->win.floor, IO_MAX_PACKET,
                                       (const char *)ch->open_payload,
                                       (unsigned)ch->open_payload_len);
         if (lch) {

@@ -25,6 +25,7 @@ const char *keyfile_type_name(enum key_type t)
     case KEY_ECDSA: return "ECDSA";
     case KEY_RSA: return "RSA";
     case KEY_DSA: return "DSA";
+    case KEY_SK: return "security key";
     default: return "unknown";
     }
 }
@@ -97,6 +98,8 @@ static enum key_type type_from_name(const unsigned char *s, uint32_t len)
         return KEY_RSA;
     if (len == 7 && !memcmp(s, "ssh-dss", 7))
         return KEY_DSA;
+    if (len > 3 && !memcmp(s, "sk-", 3))
+        return KEY_SK;
     return KEY_UNKNOWN;
 }
 
@@ -133,6 +136,10 @@ static int classify_openssh(const char *body, size_t len,
     pos = 0;
     ktype = read_string(pub, plen, &pos, &tlen);
     out->type = ktype ? type_from_name(ktype, tlen) : KEY_UNKNOWN;
+    if (ktype && tlen < sizeof out->alg) {
+        memcpy(out->alg, ktype, tlen);
+        out->alg[tlen] = '\0';
+    }
     return 0;
 }
 
@@ -147,6 +154,22 @@ static const char *find(const char *hay, size_t len, const char *needle)
     return NULL;
 }
 
+/* The base64 body of an OpenSSH-format key. */
+int keyfile_openssh_body(const char *text, size_t len, const char **body,
+                         size_t *blen)
+{
+    const char *b, *e;
+
+    if (!(b = find(text, len, OPENSSH_BEGIN)))
+        return -1;
+    b += strlen(OPENSSH_BEGIN);
+    if (!(e = find(b, len - (size_t)(b - text), OPENSSH_END)))
+        return -1;
+    *body = b;
+    *blen = (size_t)(e - b);
+    return 0;
+}
+
 /* Classify a private key file's text. */
 int keyfile_classify(const char *text, size_t len, struct key_info *out)
 {
@@ -157,17 +180,15 @@ int keyfile_classify(const char *text, size_t len, struct key_info *out)
         { "-----BEGIN PRIVATE KEY-----", KEY_UNKNOWN },
         { "-----BEGIN ENCRYPTED PRIVATE KEY-----", KEY_UNKNOWN },
     };
-    const char *b, *e;
+    const char *body;
+    size_t blen;
 
     out->type = KEY_UNKNOWN;
     out->encrypted = 0;
-    if ((b = find(text, len, OPENSSH_BEGIN))) {
-        b += strlen(OPENSSH_BEGIN);
-        e = find(b, len - (size_t)(b - text), OPENSSH_END);
-        if (!e)
-            return -1;
-        return classify_openssh(b, (size_t)(e - b), out);
-    }
+    out->alg[0] = '\0';
+    if (find(text, len, OPENSSH_BEGIN))
+        return keyfile_openssh_body(text, len, &body, &blen) ? -1
+               : classify_openssh(body, blen, out);
     for (size_t i = 0; i < sizeof pem / sizeof pem[0]; i++) {
         if (find(text, len, pem[i].hdr)) {
             out->type = pem[i].t;

@@ -20,9 +20,11 @@
 #include "base/clock.h"
 #include "base/error.h"
 #include "base/waitq.h"
+#include "base/workers.h"
 #include "engine/iothread.h"
 #include "engine/pool.h"
 #include "engine/session.h"
+#include "engine/window.h"
 
 /* Initialise libssh2 once, before threads start. */
 int sshtun_global_init(void)
@@ -33,6 +35,7 @@ int sshtun_global_init(void)
 /* Undo sshtun_global_init. */
 void sshtun_global_cleanup(void)
 {
+    workers_drain();
     libssh2_exit();
     chunk_pool_drain();
 }
@@ -74,6 +77,7 @@ sshtun_session *sshtun_session_connect(const sshtun_options *opts,
     }
     if (!(s = session_new(opts, err)))
         return NULL;
+    window_budget_set(options_memory_budget(s->opts));
     if (complete_options(s->opts, err) || !(c = pool_add_primary(s, err))) {
         session_unref(s);
         return NULL;
@@ -153,7 +157,7 @@ static struct session_hook *take_hooks(struct sshtun_session *s)
     pthread_mutex_lock(&s->mu);
     hooks = s->hooks;
     s->hooks = NULL;
-    s->stop = 1;
+    __atomic_store_n(&s->stop, 1, __ATOMIC_RELEASE);
     pthread_cond_broadcast(&s->cv);
     pthread_mutex_unlock(&s->mu);
     return hooks;

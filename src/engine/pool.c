@@ -12,10 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "base/clock.h"
 #include "base/error.h"
-#include "base/waitq.h"
+#include "base/clock.h"
 #include "config/options.h"
+#include "engine/auth_memo.h"
 #include "engine/channel.h"
 #include "engine/conn.h"
 #include "engine/pool.h"
@@ -74,21 +74,21 @@ struct conn *pool_add_primary(struct sshtun_session *s, sshtun_error *err)
 /* Whether c can send an open now: up, no open in flight, not ending. */
 static int is_free(struct conn *c)
 {
-    int up;
-
-    pthread_mutex_lock(&c->mu);
-    up = c->state == CONN_UP && !c->stop;
-    pthread_mutex_unlock(&c->mu);
-    return up && !__atomic_load_n(&c->opening_since, __ATOMIC_ACQUIRE);
+    return conn_get_state(c) == CONN_UP
+           && !__atomic_load_n(&c->stop, __ATOMIC_ACQUIRE)
+           && !__atomic_load_n(&c->opening_since, __ATOMIC_ACQUIRE);
 }
 
 /* Add one connection now (s->mu held).  Returns it, not yet started, or
- * NULL when the pool is full or out of memory. */
+ * NULL when the pool is full, the login cannot be repeated, or out of
+ * memory. */
 static struct conn *grow_locked(struct sshtun_session *s)
 {
     struct conn *c;
 
-    if (s->stop || s->pool.n >= options_pool_max(s->opts)
+    if (!auth_memo_can_repeat(s->memo, s->opts))
+        s->pool.single_only = 1;
+    if (s->stop || s->pool.single_only || s->pool.n >= options_pool_max(s->opts)
         || s->pool.n >= POOL_LIMIT)
         return NULL;
     c = conn_new(s, 0, ++s->pool.next_id);
@@ -136,12 +136,13 @@ int pool_submit_open(struct sshtun_session *s, struct sshtun_channel *ch,
         return rc;
     }
     s->nchannels++;
+    s->refs++;                      /* the channel's */
     ch->in_pool = 1;
     ch->pool_next = NULL;
     if (s->pool.open_tail)
         s->pool.open_tail->pool_next = ch;
     else
-        s->pool.open_head = ch;
+        __atomic_store_n(&s->pool.open_head, ch, __ATOMIC_RELEASE);
     s->pool.open_tail = ch;
     s->pool.open_len++;
     for (int i = 0; i < s->pool.n; i++) {
@@ -168,10 +169,14 @@ struct sshtun_channel *pool_take_open(struct conn *c)
     struct sshtun_session *s = c->sess;
     struct sshtun_channel *ch;
 
+    /* Every pass of every I/O thread asks: look before locking. */
+    if (!__atomic_load_n(&s->pool.open_head, __ATOMIC_ACQUIRE))
+        return NULL;
     pthread_mutex_lock(&s->mu);
     ch = s->pool.open_head;
     if (ch) {
-        s->pool.open_head = ch->pool_next;
+        __atomic_store_n(&s->pool.open_head, ch->pool_next,
+                         __ATOMIC_RELEASE);
         if (!s->pool.open_head)
             s->pool.open_tail = NULL;
         s->pool.open_len--;
@@ -184,21 +189,27 @@ struct sshtun_channel *pool_take_open(struct conn *c)
     return ch;
 }
 
-/* The grace before growing: POOL_GRACE_MS, or four of the fastest round
- * trip any connection has measured if that is longer. */
+/* The grace before growing (an atomic read: every open asks). */
 int pool_grace_ms(struct sshtun_session *s)
 {
-    int grace = POOL_GRACE_MS;
+    int rtt = __atomic_load_n(&s->pool.rtt_ms, __ATOMIC_RELAXED);
 
-    pthread_mutex_lock(&s->mu);
-    for (int i = 0; i < s->pool.n; i++) {
-        int rtt = __atomic_load_n(&s->pool.conns[i]->rtt_ms,
-                                  __ATOMIC_RELAXED);
-        if (rtt > 0 && 4 * rtt > grace)
-            grace = 4 * rtt;
-    }
-    pthread_mutex_unlock(&s->mu);
-    return grace;
+    return 4 * rtt > POOL_GRACE_MS ? 4 * rtt : POOL_GRACE_MS;
+}
+
+/* An open was answered in took_ms: the fastest answer any connection has
+ * had is the best guess at the round trip (an answer also waits for the
+ * server's own connect). */
+void pool_note_rtt(struct conn *c, int took_ms)
+{
+    int *rtt = &c->sess->pool.rtt_ms;
+    int old = __atomic_load_n(rtt, __ATOMIC_RELAXED);
+
+    while ((old == 0 || took_ms < old)
+           && !__atomic_compare_exchange_n(rtt, &old, took_ms, 0,
+                                           __ATOMIC_RELAXED,
+                                           __ATOMIC_RELAXED))
+        ;
 }
 
 /* Say once why the pool cannot grow (s->mu held). */
@@ -234,6 +245,8 @@ struct conn *pool_grow_for_waiting(struct sshtun_session *s)
     pthread_mutex_lock(&s->mu);
     if (must_grow_locked(s) && (s->state == SS_UP
                                 || s->state == SS_RECONNECTING)) {
+        if (!auth_memo_can_repeat(s->memo, s->opts))
+            s->pool.single_only = 1;
         if (s->pool.single_only)
             log_exhausted_locked(s, "the login cannot be repeated without "
                                  "asking (keyboard-interactive with "
@@ -357,7 +370,8 @@ void pool_fail_queued(struct sshtun_session *s, int code, const char *msg)
     list = s->pool.open_head;
     for (struct sshtun_channel *ch = list; ch; ch = ch->pool_next)
         ch->in_pool = 0;
-    s->pool.open_head = s->pool.open_tail = NULL;
+    __atomic_store_n(&s->pool.open_head, NULL, __ATOMIC_RELEASE);
+    s->pool.open_tail = NULL;
     s->pool.open_len = 0;
     pthread_mutex_unlock(&s->mu);
     while (list) {

@@ -44,7 +44,8 @@ struct conn *pool_grow_for_waiting(struct sshtun_session *s);
 /* Undo the pool entry of a connection whose thread did not start. */
 void pool_start_failed(struct conn *c);
 
-/* Queue a new channel's open (taking the channel's owner reference) and
+/* Queue a new channel's open (taking the channel's owner reference; the
+ * channel is counted and holds a session reference from now on) and
  * wake the least loaded connection that is free to send it.  Fails when
  * the session is closed, forwarding is disabled or the channel limit is
  * reached. */
@@ -56,6 +57,9 @@ struct sshtun_channel *pool_take_open(struct conn *c);
 
 /* How long an open may wait before the pool grows, in ms. */
 int pool_grace_ms(struct sshtun_session *s);
+
+/* An open on connection c was answered in took_ms. */
+void pool_note_rtt(struct conn *c, int took_ms);
 
 /* An extra connection's connect phase ended (rc 0: it is up). */
 void pool_connect_result(struct conn *c, int rc, const char *why);

@@ -341,10 +341,6 @@ static int accept_channels(struct conn *c, struct sshtun_listener *l)
             e = libssh2_session_last_errno(c->io->ssh);
             return e == LIBSSH2_ERROR_EAGAIN || e == 0 ? progress : -1;
         }
-        /* Accepted channels get libssh2's 2 MiB window; grow it. */
-        if (window > 2 * 1024 * 1024)
-            libssh2_channel_receive_window_adjust2(
-                lch, (unsigned long)(window - 2 * 1024 * 1024), 1, NULL);
         libssh2_channel_handle_extended_data2(
             lch, LIBSSH2_CHANNEL_EXTENDED_DATA_IGNORE);
         snprintf(target, sizeof target, "remote port %d", l->bound_port);
@@ -353,6 +349,8 @@ static int accept_channels(struct conn *c, struct sshtun_listener *l)
             libssh2_channel_free(lch);
             continue;
         }
+        /* libssh2 gives accepted channels a 2 MiB floor of its own. */
+        window_init(&ch->win, LIBSSH2_CHANNEL_WINDOW_DEFAULT, window);
         chanio_add(c, ch);
         pthread_mutex_lock(&l->mu);
         ch->q_next = NULL;

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "engine/auth_memo.h"
 #include "engine/session.h"
 
 /* Free the session object itself. */
@@ -19,6 +20,7 @@ static void session_free(struct sshtun_session *s)
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv);
     sshtun_options_free(s->opts);
+    auth_memo_free(s->memo);
     free(s->hostkey);
     free(s);
 }
@@ -63,12 +65,7 @@ void session_set_state(struct sshtun_session *s, enum session_state st)
 /* Whether close was requested. */
 int session_stopping(struct sshtun_session *s)
 {
-    int stop;
-
-    pthread_mutex_lock(&s->mu);
-    stop = s->stop;
-    pthread_mutex_unlock(&s->mu);
-    return stop;
+    return __atomic_load_n(&s->stop, __ATOMIC_ACQUIRE);
 }
 
 /* Register a hook. */
@@ -112,12 +109,14 @@ int session_hook_remove(struct sshtun_session *s, struct session_hook *h)
 /* A new session object with its own copy of the options (one reference,
  * the caller's), not connected. */
 struct sshtun_session *session_new(const sshtun_options *opts,
-                                          sshtun_error *err)
+                                   sshtun_error *err)
 {
     struct sshtun_session *s = calloc(1, sizeof *s);
     pthread_condattr_t a;
 
-    if (!s || !(s->opts = options_dup(opts))) {
+    if (!s || !(s->opts = options_dup(opts)) || !(s->memo = auth_memo_new())) {
+        if (s)
+            sshtun_options_free(s->opts);
         free(s);
         error_set(err, SSHTUN_ERR_NOMEM, "out of memory");
         return NULL;

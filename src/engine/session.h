@@ -24,6 +24,7 @@
 #include "config/options.h"
 #include "sshtun.h"
 
+struct auth_memo;
 struct sshtun_channel;
 struct conn;
 
@@ -61,8 +62,11 @@ struct pool {
     int exhausted_logged;           /* [mu] said once that max is reached */
     int single_only;                /* [mu] logins cannot be repeated */
     int next_id;                    /* [mu] names connections in logs */
+    int rtt_ms;                     /* atomic: the fastest open answer
+                                       seen, ms (0: none yet) */
     struct conn *ended;             /* [mu] finished, to be joined */
-    struct sshtun_channel *open_head;   /* [mu] opens no connection took */
+    struct sshtun_channel *open_head;   /* [mu] to write; atomic reads:
+                                           opens no connection took */
     struct sshtun_channel *open_tail;   /* [mu] */
     int open_len;                   /* [mu] */
 };
@@ -75,7 +79,8 @@ struct sshtun_session {
     int refs;                       /* [mu] user, channels, listeners,
                                        connections, forwards */
     enum session_state state;       /* [mu] the first connection's */
-    int stop;                       /* [mu] close requested */
+    int stop;                       /* [mu] to write; atomic reads: close
+                                       requested */
     char last_error[512];           /* [mu] */
     sshtun_error connect_err;       /* [mu] the first connect's result */
     int nchannels;                  /* [mu] live channel objects */
@@ -84,6 +89,10 @@ struct sshtun_session {
                                        before connect returns */
     struct session_hook *hooks;     /* [mu] */
     struct pool pool;               /* [mu] */
+
+    /* How the first connection authenticated: the others do the same,
+     * with any password or passphrase typed kept (locked, wiped). */
+    struct auth_memo *memo;
 
     /* The host key the first connection accepted: every later
      * connection must present the same. */

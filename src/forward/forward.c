@@ -21,6 +21,7 @@
 #include "engine/channel.h"
 #include "engine/chanopen.h"
 #include "base/error.h"
+#include "base/workers.h"
 #include "forward/forward.h"
 #include "forward/listener.h"
 #include "base/log.h"
@@ -28,7 +29,6 @@
 #include "engine/remote.h"
 #include "engine/session.h"
 
-#define CONN_STACK (128 * 1024)
 #define FORWARD_MAX_CONNS 8192
 #define OPEN_TIMEOUT_DEFAULT_MS 60000
 
@@ -37,7 +37,8 @@ struct forward_conn {
     int fd;
     char peer[80];
     struct sshtun_channel *ch;      /* [fwd->mu] once requested */
-    pthread_t writer;
+    int writer_done;                /* [fwd->mu] the writer has finished */
+    pthread_cond_t writer_cv;       /* signalled when it has */
     struct forward_conn *prev, *next;   /* [fwd->mu] */
 };
 
@@ -60,22 +61,6 @@ struct sshtun_forward {
     int closed_by_session;          /* [mu] the hook has closed it */
     struct session_hook hook;       /* the session tells us it closes */
 };
-
-/* Start a detached or joinable thread with a small stack. */
-static int start_thread(pthread_t *t, void *(*fn)(void *), void *arg,
-                        int detached)
-{
-    pthread_attr_t a;
-    int rc;
-
-    pthread_attr_init(&a);
-    pthread_attr_setstacksize(&a, CONN_STACK);
-    if (detached)
-        pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
-    rc = pthread_create(t, &a, fn, arg);
-    pthread_attr_destroy(&a);
-    return rc;
-}
 
 /* Send all of buf to the client. */
 int forward_send_all(int fd, const void *buf, size_t len)
@@ -118,7 +103,20 @@ static void *writer_main(void *arg)
         channel_abort(c->ch);          /* client gone or channel failed */
     }
     shutdown(c->fd, SHUT_RDWR);     /* wakes the reader */
+    pthread_mutex_lock(&c->fwd->mu);
+    c->writer_done = 1;
+    pthread_cond_signal(&c->writer_cv);
+    pthread_mutex_unlock(&c->fwd->mu);
     return NULL;
+}
+
+/* Wait for the connection's writer to finish. */
+static void wait_writer(struct forward_conn *c)
+{
+    pthread_mutex_lock(&c->fwd->mu);
+    while (!c->writer_done)
+        pthread_cond_wait(&c->writer_cv, &c->fwd->mu);
+    pthread_mutex_unlock(&c->fwd->mu);
 }
 
 /* Reader loop: client -> channel.  Client EOF becomes channel EOF. */
@@ -172,6 +170,7 @@ static void conn_done(struct forward_conn *c)
     pthread_mutex_unlock(&f->mu);
     if (c->fd >= 0)
         close(c->fd);
+    pthread_cond_destroy(&c->writer_cv);
     free(c);
 }
 
@@ -296,9 +295,9 @@ static void *reader_main(void *arg)
         pthread_mutex_unlock(&f->mu);
         log_msg(f->sess->opts, SSHTUN_LOG_DEBUG, "Connection from %s "
                 "forwarded to %s", c->peer, ch->target);
-        if (start_thread(&c->writer, writer_main, c, 0) == 0) {
+        if (workers_run(writer_main, c) == 0) {
             pump_client(c);
-            pthread_join(c->writer, NULL);
+            wait_writer(c);
         }
     }
     /* Also an accepted channel whose connect step failed. */
@@ -342,8 +341,6 @@ static void start_conn(struct sshtun_forward *f, int fd,
                        struct sshtun_channel *ch, const char *peer)
 {
     struct forward_conn *c = NULL;
-    pthread_t t;
-
     pthread_mutex_lock(&f->mu);
     if (f->nconns >= FORWARD_MAX_CONNS || f->stopping
         || !(c = calloc(1, sizeof *c))) {
@@ -359,6 +356,7 @@ static void start_conn(struct sshtun_forward *f, int fd,
         return;
     }
     c->fwd = f;
+    pthread_cond_init(&c->writer_cv, NULL);
     c->fd = fd;
     c->ch = ch;
     snprintf(c->peer, sizeof c->peer, "%s", peer);
@@ -368,7 +366,7 @@ static void start_conn(struct sshtun_forward *f, int fd,
     f->conns = c;
     f->nconns++;
     pthread_mutex_unlock(&f->mu);
-    if (start_thread(&t, reader_main, c, 1)) {
+    if (workers_run(reader_main, c)) {
         log_msg(f->sess->opts, SSHTUN_LOG_ERROR, "cannot start a thread "
                 "for %s", c->peer);
         if (ch)

@@ -2,7 +2,7 @@
 
 Bad input gets one clear line and exit 255; keys of every supported kind
 (files, encrypted via SSH_ASKPASS, agent, default identity) log in
-through a real sshd; RSA keys are refused with the reason.
+through a real sshd.
 """
 import os
 import shutil
@@ -114,14 +114,12 @@ def test_wrong_key():
     assert rc == 255 and "Permission denied" in err, (rc, err)
 
 
-def test_rsa_key_refused_with_reason():
+def test_rsa_key():
+    # Signed as rsa-sha2-512 (test_rsa.py covers every form of RSA key).
     rsa = os.path.join(sshd.dir, "id_rsa_test")
     F.keygen(rsa, "rsa")
     authorize(rsa + ".pub")
-    rc, err = F.run_sshtun(sshd, key=rsa)
-    assert rc == 255, (rc, err)
-    assert "RSA" in err and "rsa-sha2" in err or "SHA-1" in err, err
-    assert "ed25519" in err, err
+    comes_up(key=rsa)
 
 
 def test_ecdsa_key():

@@ -3,7 +3,11 @@
 Needs a throwaway account with a known password: created when the tests
 run as root (and removed afterwards); otherwise the tests say SKIP and
 why.  Answers come through SSH_ASKPASS (SSH_ASKPASS_REQUIRE=force);
-BatchMode=yes must fail fast without asking.
+BatchMode=yes must fail fast without asking.  PasswordAuthentication,
+KbdInteractiveAuthentication and PreferredAuthentications are honoured
+(a disabled method is never asked for; the preferred order decides which
+of two working methods logs in), and two authentications sharing one
+memo ask for the password once.
 """
 import functools
 import os
@@ -31,8 +35,12 @@ else:
                     USER], check=True, timeout=30)
     created = True
 
-pw_sshd = kbd_sshd = None
+pw_sshd = kbd_sshd = both_sshd = None
 if not skip_reason:
+    both_sshd = F.shared_sshd("PasswordAuthentication yes\n")
+    # sshd reads authorized_keys as the user: let the test account read it.
+    os.chmod(both_sshd.dir, 0o755)
+    os.chmod(both_sshd.authorized_keys, 0o644)
     pw_sshd = F.shared_sshd("PasswordAuthentication yes\nPubkeyAuthentication no\n")
     kbd_sshd = F.shared_sshd("UsePAM yes\nKbdInteractiveAuthentication yes\n"
                              "PasswordAuthentication no\nPubkeyAuthentication no\n")
@@ -41,11 +49,20 @@ if not skip_reason:
 def askpass_env(sshd, answer):
     script = os.path.join(sshd.dir, "askpass-%d.sh" % time.monotonic_ns())
     with open(script, "w") as f:
-        f.write("#!/bin/sh\necho '%s'\n" % answer)
+        f.write("#!/bin/sh\necho \"called $1\" >> '%s.count'\necho '%s'\n" % (script, answer))
     os.chmod(script, 0o755)
     env = sshd.env()
     env.update(SSH_ASKPASS=script, SSH_ASKPASS_REQUIRE="force")
     return env
+
+
+def asked(env):
+    """How many times the askpass of env was called."""
+    try:
+        with open(env["SSH_ASKPASS"] + ".count") as f:
+            return len(f.read().splitlines())
+    except OSError:
+        return 0
 
 
 def connect_args(sshd, *extra):
@@ -105,6 +122,84 @@ def test_batch_mode_never_asks():
     ok, rc, err = authenticates(pw_sshd, askpass_env(pw_sshd, PASSWORD), "-o", "BatchMode=yes")
     assert not ok and rc == 255 and "Permission denied" in err, err
     assert time.monotonic() - start < 10
+
+
+@skip_or
+def test_disabled_methods_never_ask():
+    env = askpass_env(pw_sshd, PASSWORD)
+    ok, rc, err = authenticates(pw_sshd, env, "-o", "BatchMode=no",
+                                "-o", "PasswordAuthentication=no")
+    assert not ok and "Permission denied" in err, err
+    assert asked(env) == 0, asked(env)
+    env = askpass_env(kbd_sshd, PASSWORD)
+    ok, rc, err = authenticates(kbd_sshd, env, "-o", "BatchMode=no",
+                                "-o", "KbdInteractiveAuthentication=no")
+    assert not ok and asked(env) == 0, err
+
+
+@skip_or
+def test_preferred_authentications():
+    key = ["-i", both_sshd.client_key]
+    env = askpass_env(both_sshd, PASSWORD)
+    ok, rc, err = authenticates(both_sshd, env, "-o", "BatchMode=no", *key)
+    assert ok and asked(env) == 0, err
+    env = askpass_env(both_sshd, PASSWORD)
+    ok, rc, err = authenticates(both_sshd, env, "-o", "BatchMode=no", "-o",
+                                "PreferredAuthentications=password,publickey", *key)
+    assert ok and asked(env) == 1, (asked(env), err)
+    assert "Accepted password for %s" % USER in both_sshd.log_text()
+
+
+@skip_or
+def test_memo_password_asked_once():
+    p = subprocess.run([os.path.join(F.TOP_BUILDDIR, "tests/api/api_auth_memo"),
+                        str(pw_sshd.port), USER, "-", PASSWORD], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=120, env=pw_sshd.env())
+    out, err = p.stdout.decode(), p.stderr.decode()
+    F.assert_no_sanitizer_report(err, "api_auth_memo")
+    assert p.returncode == 0 and "prompts: 1" in out, out + err
+    assert pw_sshd.log_text().count("Accepted password for %s" % USER) >= 2
+
+
+@skip_or
+def test_pool_asks_for_the_password_once():
+    """A password-authenticated pool: the extra connection made for an
+    open waiting behind a stuck one logs in with the password typed once."""
+    import socket
+    import struct
+    env = askpass_env(pw_sshd, PASSWORD)
+    dport = F.free_port()
+    path = os.path.join(pw_sshd.dir, "pool-%d.err" % time.monotonic_ns())
+    before = pw_sshd.log_text().count("Accepted password for %s" % USER)
+    p = F.start(connect_args(pw_sshd, "-o", "BatchMode=no", "-D", str(dport)),
+                env=env, stdout=subprocess.DEVNULL, stderr=open(path, "w"))
+    socks = []
+    with F.TcpServer(F.echo_handler) as echo, F.BlackHole() as hole:
+        try:
+            F.wait_port(dport, proc=p)
+
+            def request(port):
+                s = F.connect(dport, timeout=10)
+                s.sendall(b"\x05\x01\x00")
+                F.recv_exact(s, 2)
+                s.sendall(b"\x05\x01\x00\x01" + socket.inet_aton("127.0.0.1")
+                          + struct.pack(">H", port))
+                socks.append(s)
+                return s
+            request(hole.port)
+            time.sleep(0.3)
+            s = request(echo.port)
+            assert F.recv_exact(s, 10)[1] == 0, open(path).read()
+            assert F.echo_roundtrip_keep(s, b"pooled") == b"pooled"
+            assert "pool: connection 2 up" in open(path).read(), open(path).read()
+            assert asked(env) == 1, asked(env)
+            assert pw_sshd.log_text().count("Accepted password for %s" % USER) \
+                - before >= 2
+        finally:
+            for s in socks:
+                s.close()
+            F.stop(p)
+            F.assert_no_sanitizer_report(open(path).read())
 
 
 if __name__ == "__main__":

@@ -435,7 +435,8 @@ START_TEST(built_blobs)
         { "ssh-dss", KEY_DSA },
         { "ssh-rsa2", KEY_UNKNOWN },
         { "ecdsa-sha2-", KEY_UNKNOWN },
-        { "sk-ssh-ed25519@openssh.com", KEY_UNKNOWN },
+        { "sk-ssh-ed25519@openssh.com", KEY_SK },
+        { "sk-", KEY_UNKNOWN },
         { "", KEY_UNKNOWN },
     };
     struct key_info ki;

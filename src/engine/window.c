@@ -1,0 +1,124 @@
+/*
+ * window.c - receive windows that grow while they pay, within one
+ * process-wide memory budget (see window.h).
+ *
+ * libssh2 1.10 decides some grants itself: at open (the floor), and on
+ * every read, where it tops the window back up to the floor plus the
+ * read's size when it has fallen below three quarters of the floor plus
+ * that size.  So reads are kept to a quarter of the floor until the
+ * channel has grown, and what is promised is measured from libssh2
+ * (window left + data held unread), not assumed.
+ */
+#include "config.h"
+
+#include "engine/window.h"
+
+#define WINDOW_FLOOR_MIN (4 * 1024)
+#define WINDOW_READ_MAX (64 * 1024)
+
+static long budget_limit;           /* atomic: bytes, 0 until a session */
+static long budget_used;            /* atomic: promised by all channels */
+
+/* Set the budget; the largest asked for wins. */
+void window_budget_set(long bytes)
+{
+    long old = __atomic_load_n(&budget_limit, __ATOMIC_RELAXED);
+
+    while (bytes > old
+           && !__atomic_compare_exchange_n(&budget_limit, &old, bytes, 0,
+                                           __ATOMIC_RELAXED,
+                                           __ATOMIC_RELAXED))
+        ;
+}
+
+/* Bytes promised now. */
+long window_budget_used(void)
+{
+    return __atomic_load_n(&budget_used, __ATOMIC_RELAXED);
+}
+
+/* Budget left (may be negative: floors are granted even when tight). */
+static long budget_free(void)
+{
+    return __atomic_load_n(&budget_limit, __ATOMIC_RELAXED)
+           - __atomic_load_n(&budget_used, __ATOMIC_RELAXED);
+}
+
+/* The floor for a new channel: 1/256 of the budget left, 4K to 128K. */
+long window_floor(void)
+{
+    long f = budget_free() / 256;
+
+    if (f > WINDOW_FLOOR)
+        return WINDOW_FLOOR;
+    return f < WINDOW_FLOOR_MIN ? WINDOW_FLOOR_MIN : f & ~1023L;
+}
+
+/* Start a channel's window state. */
+void window_init(struct window *w, long floor, long max)
+{
+    w->floor = floor;
+    w->target = floor;
+    w->max = max > floor ? max : floor;
+    w->accounted = 0;
+}
+
+/* How much to read in one call: a quarter of the floor until the channel
+ * has grown (so libssh2's own top-up overshoots by that at most). */
+size_t window_read_size(const struct window *w)
+{
+    size_t chunk = w->target > w->floor ? WINDOW_READ_MAX
+                                        : (size_t)w->floor / 4;
+
+    if (chunk > WINDOW_READ_MAX)
+        chunk = WINDOW_READ_MAX;
+    return chunk < 1024 ? 1024 : chunk;
+}
+
+/* Double the target if the window limited the sender and the budget
+ * allows. */
+static void grow(struct window *w, unsigned long left)
+{
+    long step = w->target < w->max - w->target ? w->target
+                                               : w->max - w->target;
+
+    if (step > 0 && left < (unsigned long)w->target / 4
+        && budget_free() >= step)
+        w->target += step;
+}
+
+/* After a pass: grow, top up, or fall back; account what is promised. */
+int window_update(struct window *w, LIBSSH2_CHANNEL *lch, int keeping_up,
+                  int stalled)
+{
+    unsigned long avail = 0;
+    unsigned long left = libssh2_channel_window_read_ex(lch, &avail, NULL);
+    long promised;
+    int rc = 0;
+
+    if (stalled) {
+        w->target = w->floor;       /* earn growth again once it reads */
+    } else if (keeping_up) {
+        grow(w, left);
+        if (w->target > w->floor && left < (unsigned long)w->target / 2
+            && budget_free() >= w->target - (long)left) {
+            rc = libssh2_channel_receive_window_adjust2(
+                lch, (unsigned long)w->target - left, 1, NULL);
+            if (rc == LIBSSH2_ERROR_EAGAIN)
+                rc = 0;             /* tried again next pass */
+            left = libssh2_channel_window_read_ex(lch, &avail, NULL);
+        }
+    }
+    promised = (long)(left + avail);
+    __atomic_add_fetch(&budget_used, promised - w->accounted,
+                       __ATOMIC_RELAXED);
+    w->accounted = promised;
+    return rc;
+}
+
+/* Give the channel's share back. */
+void window_release(struct window *w)
+{
+    __atomic_sub_fetch(&budget_used, w->accounted, __ATOMIC_RELAXED);
+    w->accounted = 0;
+}
