@@ -122,21 +122,27 @@ static void wait_writer(struct forward_conn *c)
 /* Reader loop: client -> channel.  Client EOF becomes channel EOF. */
 static void pump_client(struct forward_conn *c)
 {
+    int drained = 0;
+
     for (;;) {
-        struct chunk *k = chunk_get();
+        struct chunk *k;
         ssize_t n;
 
-        if (!k)
+        /* A short read drained the socket: wait in poll() first rather
+         * than pay for a recv that would only say EAGAIN.  Either way a
+         * chunk is held only while there is data. */
+        if (drained) {
+            struct pollfd p = { .fd = c->fd, .events = POLLIN };
+            if (poll(&p, 1, -1) < 0 && errno != EINTR)
+                break;
+        }
+        if (!(k = chunk_get()))
             break;
-        /* Hold a chunk only while there is data: an idle connection
-         * waits in poll() with nothing allocated. */
         n = recv(c->fd, k->data, CHUNK_SIZE, MSG_DONTWAIT);
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK
                       || errno == EINTR)) {
-            struct pollfd p = { .fd = c->fd, .events = POLLIN };
             chunk_put(k);
-            if (errno != EINTR)
-                poll(&p, 1, -1);
+            drained = 1;
             continue;
         }
         if (n <= 0) {
@@ -148,6 +154,7 @@ static void pump_client(struct forward_conn *c)
             break;
         }
         k->len = (size_t)n;
+        drained = (size_t)n < CHUNK_SIZE;
         if (channel_send_chunk(c->ch, k, NULL))
             break;
     }

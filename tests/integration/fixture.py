@@ -163,10 +163,36 @@ class Sshd:
         self.start()
 
     def start(self):
-        """Start (or restart) the daemon on the same port and keys."""
-        self.proc = start([SSHD, "-D", "-e", "-f", self.config],
-                          stdout=subprocess.DEVNULL, stderr=open(self.log, "a"))
-        self._wait_banner()
+        """Start (or restart) the daemon on the same port and keys.  If
+        another program took the port meanwhile (free_port only says it
+        was free), the first start moves to another one."""
+        for attempt in range(3):
+            self.proc = start([SSHD, "-D", "-e", "-f", self.config],
+                              stdout=subprocess.DEVNULL,
+                              stderr=open(self.log, "a"))
+            try:
+                self._wait_banner()
+                self.started_once = True
+                return
+            except RuntimeError:
+                if attempt == 2 or "Address already in use" not in self.log_text() \
+                        or getattr(self, "started_once", False):
+                    raise
+            stop(self.proc)
+            self._move_port(free_port())
+
+    def _move_port(self, port):
+        """Use another port: in the config and in known_hosts."""
+        for path in (self.config, self.known_hosts):
+            with open(path) as f:
+                text = f.read()
+            text = text.replace("Port %d\n" % self.port, "Port %d\n" % port)
+            text = text.replace("]:%d " % self.port, "]:%d " % port)
+            with open(path, "w") as f:
+                f.write(text)
+        with open(self.log, "w"):
+            pass
+        self.port = port
 
     def kill(self):
         """Kill the daemon and every session process below it, by PID."""
