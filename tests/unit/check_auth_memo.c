@@ -13,7 +13,6 @@
  */
 #include "config.h"
 
-#include <check.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +21,8 @@
 #include "config/algolist.h"
 #include "config/options.h"
 #include "engine/auth_memo.h"
+
+#include "check_util.h"
 
 START_TEST(memo_empty_then_first_success_stays)
 {
@@ -263,13 +264,4 @@ static Suite *suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+CHECK_MAIN(suite)
