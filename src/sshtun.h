@@ -21,13 +21,20 @@
 #define SSHTUN_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-#define SSHTUN_VERSION "0.1.0"
+#define SSHTUN_VERSION "0.2.0"
+/* The version as a number, 0xMMmmpp: compare with >= in #if. */
+#define SSHTUN_VERSION_NUM 0x000200
+
+/* The version of the library actually loaded ("0.2.0"), which may be
+ * newer than the header a program was built with. */
+const char *sshtun_version(void);
 
 /* Error codes: always negative; 0 means success. */
 enum sshtun_err {
@@ -304,6 +311,76 @@ void sshtun_forward_close(sshtun_forward *f);
  * returned; otherwise failures are logged and the rest go on.  Returns 0,
  * or the error, with err filled. */
 int sshtun_session_start_forwards(sshtun_session *s, sshtun_error *err);
+
+/* ---------------------------------------------------------------- statistics */
+
+/* Both statistics structs can grow: set size to sizeof the struct you
+ * have before the call; the library fills at most that many bytes and
+ * sets version to the layout it filled (SSHTUN_STATS_VERSION). */
+#define SSHTUN_STATS_VERSION 1
+
+struct sshtun_session_stats {
+    size_t size;                    /* in: sizeof(struct sshtun_session_stats) */
+    unsigned version;               /* out: SSHTUN_STATS_VERSION */
+    int up;                         /* 1 while connected, 0 otherwise */
+    int64_t up_since;               /* Unix time the connection came up
+                                       (the last reconnect), 0 if down */
+    uint64_t reconnects;            /* successful reconnects so far */
+    int64_t keepalive_rtt_ms;       /* last ServerAlive round trip, -1 if
+                                       none measured yet */
+    uint64_t bytes_in;              /* channel data received, all channels */
+    uint64_t bytes_out;             /* channel data sent, all channels */
+    int connections_up;             /* SSH connections up now */
+    int64_t retry_in_ms;            /* reconnecting: time to the next
+                                       attempt; -1 otherwise */
+    char status[256];               /* reconnecting: why; else "" */
+};
+
+/* Fill st with the session's statistics (cheap: counters are read, not
+ * locked).  Returns 0, or SSHTUN_ERR_INVAL for a NULL or too-small st. */
+int sshtun_session_stats(sshtun_session *s,
+                         struct sshtun_session_stats *st);
+
+/* Why channel opens of a forward failed (index of open_failed[]). */
+enum sshtun_open_failure {
+    SSHTUN_OPEN_PROHIBITED = 0,     /* administratively prohibited */
+    SSHTUN_OPEN_CONNECT_FAILED = 1, /* the target refused or is unreachable */
+    SSHTUN_OPEN_UNKNOWN_TYPE = 2,
+    SSHTUN_OPEN_RESOURCE = 3,       /* resource shortage */
+    SSHTUN_OPEN_TIMEOUT = 4,        /* no answer in time */
+    SSHTUN_OPEN_OTHER = 5,          /* anything else, session lost included */
+    SSHTUN_OPEN_FAILURE_KINDS = 6
+};
+
+struct sshtun_forward_stats {
+    size_t size;                    /* in: sizeof(struct sshtun_forward_stats) */
+    unsigned version;               /* out: SSHTUN_STATS_VERSION */
+    char kind[16];                  /* "local", "dynamic", "remote",
+                                       "remote dynamic" */
+    char spec[320];                 /* the spec it was started with */
+    int port;                       /* as sshtun_forward_port */
+    uint64_t conns_open;            /* connections open now */
+    uint64_t conns_total;           /* connections accepted in total */
+    uint64_t bytes_up;              /* from clients towards targets */
+    uint64_t bytes_down;            /* from targets to clients */
+    uint64_t open_failed[SSHTUN_OPEN_FAILURE_KINDS];
+    uint64_t socks_replies[9];      /* SOCKS replies sent, by SOCKS5 code
+                                       (0 succeeded ... 8 address type not
+                                       supported; SOCKS4 clients counted by
+                                       the code they were mapped from) */
+    uint64_t handshakes_timed_out;  /* SOCKS handshakes past SocksTimeout */
+    uint64_t stalled;               /* connections now whose reader is not
+                                       taking data (inbound queue full) */
+    uint64_t queued_bytes;          /* bytes now queued in its channels,
+                                       both ways */
+    uint64_t stalled_window;        /* what the server may still send to
+                                       the stalled ones (their read
+                                       windows, summed) */
+};
+
+/* Fill st with the forward's statistics.  Returns 0 or SSHTUN_ERR_INVAL. */
+int sshtun_forward_stats(sshtun_forward *f,
+                         struct sshtun_forward_stats *st);
 
 #ifdef __cplusplus
 }

@@ -8,6 +8,16 @@
 
 #include "base/log.h"
 
+/* Text from clients and servers (names in log lines, a server's prompts)
+ * may hold no control characters by the time it reaches a terminal or a
+ * log file: each becomes '?'. */
+void log_strip_controls(char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            *s = '?';
+}
+
 /* Deliver one formatted line if the level is enabled. */
 void log_line(const struct log_sink *sink, int level, const char *fmt, ...)
 {
@@ -23,10 +33,6 @@ void log_line(const struct log_sink *sink, int level, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
-    /* Lines carry names from clients and servers: no control characters
-     * may reach a terminal or a log file. */
-    for (char *p = line; *p; p++)
-        if ((unsigned char)*p < 0x20 || *p == 0x7f)
-            *p = '?';
+    log_strip_controls(line);
     sink->fn(level, line, sink->user);
 }

@@ -17,6 +17,9 @@ struct log_sink {
 };
 
 /* Format and deliver one line to the sink (which may be NULL). */
+/* Replace every control character of s with '?'. */
+void log_strip_controls(char *s);
+
 void log_line(const struct log_sink *sink, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

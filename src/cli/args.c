@@ -13,16 +13,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cli/args.h"
 
 static const char usage_text[] =
-"usage: sshtun [-46fgNnqTVv] [-c cipher_spec] [-D [bind_address:]port]\n"
+"usage: sshtun [-46fgMNnqTVv] [-c cipher_spec] [-D [bind_address:]port]\n"
 "              [-F configfile] [-i identity_file]\n"
 "              [-L [bind_address:]port:host:hostport] [-l login_name]\n"
-"              [-m mac_spec] [-o option] [-p port]\n"
+"              [-m mac_spec] [-O ctl_cmd] [-o option] [-p port]\n"
 "              [-J destination] [-R [bind_address:]port[:host:hostport]]\n"
-"              [-W host:port]\n"
+"              [-S ctl_path] [-W host:port]\n"
 "              destination\n";
 
 /* The usage text. */
@@ -137,8 +138,46 @@ int args_destination(const char *dest, sshtun_options *o, char *hostout,
     return 0;
 }
 
-/* Apply one option letter.  Returns 0 or -1 with err. */
-static int apply_option(int c, const char *arg, struct cli_args *a,
+/* -o ControlMaster=... / ControlPath=...: the command line's own (the
+ * config files' are ssh's and ignored).  Returns 1 if arg was one of
+ * them (0 done, or -1 with err through *rc), 0 if not. */
+static int control_option(const char *arg, struct cli_args *a, int *rc,
+                          char *err, size_t errsize)
+{
+    static const char *const masters[] = { "no", "yes", "auto", "ask",
+                                            "autoask" };
+    static const int master_values[] = { CTL_NO, CTL_YES, CTL_AUTO, CTL_YES,
+                                         CTL_AUTO };
+    size_t klen = strcspn(arg, "= \t");
+    const char *v = arg + klen;
+
+    v += strspn(v, " \t");
+    if (*v == '=')
+        v++;
+    v += strspn(v, " \t");
+    *rc = 0;
+    if (klen == 11 && !strncasecmp(arg, "ControlPath", 11)) {
+        if (!a->control_path[0])
+            snprintf(a->control_path, sizeof a->control_path, "%s", v);
+        return 1;
+    }
+    if (klen != 13 || strncasecmp(arg, "ControlMaster", 13))
+        return 0;
+    for (size_t i = 0; i < sizeof masters / sizeof masters[0]; i++)
+        if (!strcasecmp(v, masters[i])) {
+            if (a->control_master == CTL_UNSET)
+                a->control_master = master_values[i];
+            return 1;
+        }
+    snprintf(err, errsize, "command-line: ControlMaster: bad value '%s' "
+             "(yes, no, auto, ask or autoask)", v);
+    *rc = -1;
+    return 1;
+}
+
+/* Letters that set one keyword (to their argument or a fixed value).
+ * Returns 1 if c is one (with *rc 0, or -1 and err), else 0. */
+static int apply_simple(int c, const char *arg, struct cli_args *a, int *rc,
                         char *err, size_t errsize)
 {
     static const struct { int letter; const char *kw; const char *value; }
@@ -151,18 +190,28 @@ static int apply_option(int c, const char *arg, struct cli_args *a,
         { 'J', "ProxyJump", NULL },
         { 'p', "Port", NULL },
     };
-    sshtun_error e;
 
     for (size_t i = 0; i < sizeof simple / sizeof simple[0]; i++) {
         if (simple[i].letter != c)
             continue;
-        if (set(a->opts, simple[i].kw, simple[i].value ? simple[i].value : arg,
-                err, errsize))
-            return -1;
-        if (c == 'L' || c == 'D' || c == 'R')
+        *rc = set(a->opts, simple[i].kw,
+                  simple[i].value ? simple[i].value : arg, err, errsize);
+        if (!*rc && (c == 'L' || c == 'D' || c == 'R'))
             a->nforwards++;
-        return 0;
+        return 1;
     }
+    return 0;
+}
+
+/* Apply one option letter.  Returns 0 or -1 with err. */
+static int apply_option(int c, const char *arg, struct cli_args *a,
+                        char *err, size_t errsize)
+{
+    sshtun_error e;
+    int rc;
+
+    if (apply_simple(c, arg, a, &rc, err, errsize))
+        return rc;
     switch (c) {
     case 'F':
         a->config_file = arg;
@@ -171,6 +220,8 @@ static int apply_option(int c, const char *arg, struct cli_args *a,
         a->show_help = 1;
         return 0;
     case 'o':
+        if (control_option(arg, a, &rc, err, errsize))
+            return rc;
         if (sshtun_options_parse(a->opts, arg, &e)) {
             snprintf(err, errsize, "command-line: %s", e.msg);
             return -1;
@@ -182,6 +233,17 @@ static int apply_option(int c, const char *arg, struct cli_args *a,
         return 0;
     case 'q':
         a->quiet = 1;
+        return 0;
+    case 'M':
+        if (a->control_master == CTL_UNSET)
+            a->control_master = CTL_YES;
+        return 0;
+    case 'S':
+        if (!a->control_path[0])
+            snprintf(a->control_path, sizeof a->control_path, "%s", arg);
+        return 0;
+    case 'O':
+        a->control_cmd = arg;
         return 0;
     case 'f':
         a->background = 1;
@@ -218,7 +280,7 @@ int args_parse(int argc, char **argv, struct cli_args *a, char *err,
                size_t errsize)
 {
     /* '+': stop at the destination; ':': report a missing argument as ':'. */
-    static const char optstring[] = "+:46c:fF:ghi:l:L:m:no:p:qTNVvCD:R:W:J:";
+    static const char optstring[] = "+:46c:fF:ghi:l:L:m:MnO:o:p:qS:TNVvCD:R:W:J:";
     const char *dest = NULL;
     int c;
 

@@ -23,7 +23,13 @@ struct cli_args {
     char host[256];                 /* the destination's host, as given */
     char stdio_host[256];           /* -W host:port; "" if not given */
     int stdio_port;
+    int control_master;             /* -M / ControlMaster: CTL_* */
+    char control_path[1024];        /* -S / ControlPath, as given; "" */
+    const char *control_cmd;        /* -O, or NULL */
 };
+
+/* ControlMaster values (ask is yes, autoask is auto: sshtun never asks). */
+enum { CTL_UNSET = 0, CTL_NO, CTL_YES, CTL_AUTO };
 
 /* Parse argv into a (already created) options object.  Returns 0, or -1
  * with a one-line message in err. */

@@ -81,6 +81,7 @@ static const struct keyword keywords[] = {
     { "ReconnectMaxDelay", K_SECONDS, F(reconnect_max_delay) },
     { "ReconnectCount", K_SECONDS, F(reconnect_count) },
     { "ProxyJump", K_STR, F(proxy_jump) },
+    { "SshtunControlPath", K_STR, F(control_path) },
     { "LogLevel", K_LOGLEVEL, F(log.level) },
     { "WindowSize", K_SIZE, F(window_size) },
     { "PasswordAuthentication", K_YESNO, F(password_authentication) },

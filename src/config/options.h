@@ -62,6 +62,9 @@ struct sshtun_options {
     int reconnect_max_delay;        /* seconds, -1 unset (30) */
     int reconnect_count;            /* attempts, 0 forever, -1 unset */
     char *proxy_jump;               /* ProxyJump, "none" = unset */
+    char *control_path;             /* SshtunControlPath (the config
+                                       files' control socket; ssh's own
+                                       ControlPath is ignored there) */
     struct log_sink log;            /* LogLevel (-1 unset) and callback */
     long window_size;               /* bytes, -1 unset */
     long memory_budget;             /* bytes all channels' windows may

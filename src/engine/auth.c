@@ -101,6 +101,7 @@ static LIBSSH2_USERAUTH_KBDINT_RESPONSE_FUNC(kbdint_answer)
         char prompt[512], answer[1024];
         snprintf(prompt, sizeof prompt, "(%s@%s) %.*s", o->user, o->hostname,
                  (int)prompts[i].length, prompts[i].text);
+        log_strip_controls(prompt);     /* the server's text, for a tty */
         responses[i].text = NULL;
         responses[i].length = 0;
         if (o->pass_fn(prompt, answer, sizeof answer, o->pass_user) == 0) {

@@ -142,6 +142,8 @@ static long read_channel(struct sshtun_channel *ch, size_t room,
     }
     if (batch.head)
         deliver(ch, &batch);
+    if (total)
+        stats_add(&ch->sess->stats.bytes_in, (uint64_t)total);
     return total ? total : rc;
 }
 
@@ -184,6 +186,8 @@ static long write_channel(struct conn *c, struct sshtun_channel *ch)
             ch->out_cur = NULL;
         }
     }
+    if (total)
+        stats_add(&c->sess->stats.bytes_out, (uint64_t)total);
     return total;
 }
 
@@ -326,6 +330,10 @@ static enum step serve_channel(struct conn *c, struct sshtun_channel *ch)
     if (!room)
         ch->in_stalled = 1;
     pthread_mutex_unlock(&ch->mu);
+    if (!room)                      /* for statistics: what may still come */
+        __atomic_store_n(&ch->in_window, (uint64_t)
+                         libssh2_channel_window_read_ex(ch->lch, NULL, NULL),
+                         __ATOMIC_RELAXED);
     if (user_closed)
         return serve_user_close(c, ch);
     if ((st = serve_inbound(c, ch, room)) == STEP_LOST || ch->close_deadline)

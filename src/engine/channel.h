@@ -56,6 +56,8 @@ struct sshtun_channel {
     struct chunkq in;               /* [mu] received, not yet taken */
     int in_eof;                     /* [mu] server sent EOF */
     int in_stalled;                 /* [mu] I/O thread stopped reading */
+    uint64_t in_window;             /* atomic: the read window when it
+                                       stopped (statistics only) */
     struct waitq recv_waiters;      /* [mu] */
 
     struct chunkq out;              /* [mu] to send */

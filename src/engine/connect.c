@@ -28,6 +28,7 @@
 #include "engine/proxy.h"
 #include "engine/session.h"
 #include "engine/ssherr.h"
+#include "engine/stats.h"
 
 #define HANDSHAKE_DEFAULT_MS 120000
 #define TEARDOWN_FLUSH_MS 1000
@@ -388,6 +389,8 @@ int connect_again(struct conn *c, char *reason, size_t size)
         }
         log_msg(o, SSHTUN_LOG_ERROR, "Reconnecting in %.1f s.",
                 (double)wait / 1000);
+        stats_session_retry(c->sess, clock_now_ms() + wait,
+                            err.msg[0] ? err.msg : reason);
         if (sleep_unless_stopped(c, wait)) {
             snprintf(reason, size, "session closed");
             return 0;
@@ -401,6 +404,7 @@ int connect_again(struct conn *c, char *reason, size_t size)
             log_msg(o, SSHTUN_LOG_ERROR, "Connection up again after %d "
                     "attempt%s; forwards restored.", attempts,
                     attempts == 1 ? "" : "s");
+            stats_add(&c->sess->stats.reconnects, 1);
             return 1;
         }
         log_msg(o, SSHTUN_LOG_ERROR, "Reconnect failed: %s", err.msg);

@@ -44,6 +44,7 @@
 #include "engine/remote.h"
 #include "engine/session.h"
 #include "engine/ssherr.h"
+#include "engine/stats.h"
 
 #define STOP_DRAIN_MS 2000
 #define PROBE_TYPE "liveness-probe@invalid"
@@ -273,6 +274,8 @@ static int send_probe(struct conn *c)
     }
     rc = libssh2_channel_setenv(io->pump, "SSHTUN_ALIVE", "1");
     io->alive_pending = rc == LIBSSH2_ERROR_EAGAIN;
+    if (!io->alive_pending && rc != LIBSSH2_ERROR_TIMEOUT && c->primary)
+        stats_keepalive(c->sess, clock_now_ms() - io->alive_sent_ms);
     if (rc < 0 && rc != LIBSSH2_ERROR_EAGAIN && !ssherr_is_channel(rc)
         && rc != LIBSSH2_ERROR_TIMEOUT)
         return -1;
@@ -416,6 +419,8 @@ static int serve(struct conn *c, char *reason, size_t size)
     for (;;) {
         int rc;
 
+        if (c->primary)
+            stats_session_up(c->sess, 1);
         set_state(c, CONN_UP);
         c->io->out.last_rx_ms = clock_now_ms();
         if (!c->io->channels && !c->io->opening)
@@ -430,6 +435,7 @@ static int serve(struct conn *c, char *reason, size_t size)
         /* Lost, and asked to come back: in-flight connections end (never
          * silently corrupted), listeners stay. */
         log_msg(o, SSHTUN_LOG_ERROR, "Connection down: %s", reason);
+        stats_session_up(c->sess, 0);
         set_state(c, CONN_RECONNECTING);
         remote_reset_all(c);
         chanio_fail_all(c, SSHTUN_ERR_SESSION, reason);

@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "config/options.h"
+#include "engine/counters.h"
 #include "sshtun.h"
 
 struct auth_memo;
@@ -98,6 +99,7 @@ struct sshtun_session {
      * connection must present the same. */
     unsigned char *hostkey;         /* [mu] */
     size_t hostkey_len;             /* [mu] */
+    struct session_stats stats;     /* counters (engine/counters.h) */
 };
 
 /* Maximum channel objects per session: bounds every per-session list. */

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,9 +29,20 @@
 #include "config/options.h"
 #include "engine/remote.h"
 #include "engine/session.h"
+#include "engine/stats.h"
+#include "socks/socks_server.h"
 
 #define FORWARD_MAX_CONNS 8192
 #define OPEN_TIMEOUT_DEFAULT_MS 60000
+
+/* A forward's counters (sshtun_forward_stats reads them). */
+struct fwd_counters {
+    uint64_t conns_total;
+    uint64_t bytes_up;
+    uint64_t bytes_down;
+    uint64_t open_failed[SSHTUN_OPEN_FAILURE_KINDS];
+    struct socks_counters socks;
+};
 
 struct forward_conn {
     struct sshtun_forward *fwd;
@@ -60,6 +72,9 @@ struct sshtun_forward {
     int refs;                       /* [mu] the user's handle, the hook */
     int closed_by_session;          /* [mu] the hook has closed it */
     struct session_hook hook;       /* the session tells us it closes */
+    char spec[320];                 /* as started; "" until set */
+    struct sshtun_forward *reg_next;    /* [registry_mu] */
+    struct fwd_counters count;      /* atomic adds, no lock */
 };
 
 /* Send all of buf to the client. */
@@ -90,6 +105,8 @@ static void *writer_main(void *arg)
 
     while ((rc = channel_recv_chunk(c->ch, &k, NULL)) == 1) {
         int bad = forward_send_all(c->fd, k->data + k->off, k->len - k->off);
+        if (!bad)
+            stats_add(&c->fwd->count.bytes_down, k->len - k->off);
         chunk_put(k);
         if (bad) {
             rc = -1;
@@ -154,6 +171,7 @@ static void pump_client(struct forward_conn *c)
             break;
         }
         k->len = (size_t)n;
+        stats_add(&c->fwd->count.bytes_up, (uint64_t)n);
         drained = (size_t)n < CHUNK_SIZE;
         if (channel_send_chunk(c->ch, k, NULL))
             break;
@@ -266,11 +284,38 @@ static struct sshtun_channel *conn_open(struct forward_conn *c,
                                                   : OPEN_TIMEOUT_DEFAULT_MS,
                        err) == 0)
         return ch;
+    forward_count_open_failure(f, err->code);
     pthread_mutex_lock(&f->mu);
     c->ch = NULL;
     pthread_mutex_unlock(&f->mu);
     sshtun_close(ch);
     return NULL;
+}
+
+/* Count a failed open (or a failed local connect of a remote kind) by
+ * its SSHTUN_ERR_* code. */
+void forward_count_open_failure(struct sshtun_forward *f, int code)
+{
+    int kind;
+
+    switch (code) {
+    case SSHTUN_ERR_PROHIBITED: kind = SSHTUN_OPEN_PROHIBITED; break;
+    case SSHTUN_ERR_CONNECT_FAILED: case SSHTUN_ERR_CONNECT:
+    case SSHTUN_ERR_RESOLVE:
+        kind = SSHTUN_OPEN_CONNECT_FAILED;
+        break;
+    case SSHTUN_ERR_UNKNOWN_TYPE: kind = SSHTUN_OPEN_UNKNOWN_TYPE; break;
+    case SSHTUN_ERR_RESOURCE: kind = SSHTUN_OPEN_RESOURCE; break;
+    case SSHTUN_ERR_TIMEOUT: kind = SSHTUN_OPEN_TIMEOUT; break;
+    default: kind = SSHTUN_OPEN_OTHER; break;
+    }
+    stats_add(&f->count.open_failed[kind], 1);
+}
+
+/* The SOCKS counters of a forward, for its kind's socks_io. */
+struct socks_counters *forward_socks_counters(struct sshtun_forward *f)
+{
+    return &f->count.socks;
 }
 
 /* Open a direct-tcpip channel for the client. */
@@ -373,6 +418,7 @@ static void start_conn(struct sshtun_forward *f, int fd,
     f->conns = c;
     f->nconns++;
     pthread_mutex_unlock(&f->mu);
+    stats_add(&f->count.conns_total, 1);
     if (workers_run(reader_main, c)) {
         log_msg(f->sess->opts, SSHTUN_LOG_ERROR, "cannot start a thread "
                 "for %s", c->peer);
@@ -428,9 +474,12 @@ static void *accept_main(void *arg)
     return NULL;
 }
 
+static void registry_remove(struct sshtun_forward *f);
+
 /* Free a forward's resources (threads already ended). */
 static void forward_free(struct sshtun_forward *f)
 {
+    registry_remove(f);
     if (f->rl)
         sshtun_listener_close(f->rl);
     if (f->cfg && f->kind->free_cfg)
@@ -606,8 +655,168 @@ void sshtun_forward_close(sshtun_forward *f)
         session_unref(s);
 }
 
-/* Let the session own a forward nobody holds a handle to. */
-void forward_release_handle(struct sshtun_forward *f)
+/* ---------------------------------------------------------------- by spec */
+
+/* Every forward with a spec, of every session, for listing and
+ * cancelling by spec (the session does not know its forwards). */
+static pthread_mutex_t registry_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct sshtun_forward *registry;     /* [registry_mu] */
+
+/* Unlink f if it was registered. */
+static void registry_remove(struct sshtun_forward *f)
+{
+    pthread_mutex_lock(&registry_mu);
+    for (struct sshtun_forward **pp = &registry; *pp; pp = &(*pp)->reg_next)
+        if (*pp == f) {
+            *pp = f->reg_next;
+            break;
+        }
+    pthread_mutex_unlock(&registry_mu);
+}
+
+/* Record the spec a forward was started with, and register it. */
+void forward_set_spec(struct sshtun_forward *f, const char *spec)
+{
+    pthread_mutex_lock(&registry_mu);
+    snprintf(f->spec, sizeof f->spec, "%s", spec);
+    f->reg_next = registry;
+    registry = f;
+    pthread_mutex_unlock(&registry_mu);
+}
+
+/* Whether the session still runs f (not closed by it or the user). */
+static int forward_live(struct sshtun_forward *f)
+{
+    int live;
+
+    pthread_mutex_lock(&f->mu);
+    live = !f->closed_by_session && !f->stopping;
+    pthread_mutex_unlock(&f->mu);
+    return live;
+}
+
+/* Visit the session's live forwards under the registry's lock. */
+int forward_each(struct sshtun_session *s,
+                 int (*fn)(struct sshtun_forward *f, const char *kind,
+                           const char *spec, void *arg),
+                 void *arg)
+{
+    int rc = 0;
+
+    pthread_mutex_lock(&registry_mu);
+    for (struct sshtun_forward *f = registry; f && !rc; f = f->reg_next)
+        if (f->sess == s && forward_live(f))
+            rc = fn(f, f->kind->name, f->spec, arg);
+    pthread_mutex_unlock(&registry_mu);
+    return rc;
+}
+
+/* Find the first matching forward and close it. */
+int forward_close_matching(struct sshtun_session *s,
+                           int (*match)(struct sshtun_forward *f,
+                                        const char *kind, const char *spec,
+                                        void *arg),
+                           void *arg)
+{
+    struct sshtun_forward *f;
+
+    pthread_mutex_lock(&registry_mu);
+    for (f = registry; f; f = f->reg_next)
+        if (f->sess == s && forward_live(f)
+            && match(f, f->kind->name, f->spec, arg))
+            break;
+    if (f) {
+        pthread_mutex_lock(&f->mu);
+        f->refs++;                  /* ours, while closing it */
+        pthread_mutex_unlock(&f->mu);
+    }
+    pthread_mutex_unlock(&registry_mu);
+    if (!f)
+        return -1;
+    if (session_hook_remove(s, &f->hook)) {
+        forward_stop(f);
+        forward_put(f);             /* the hook's */
+    }
+    forward_put(f);                 /* ours */
+    return 0;
+}
+
+/* Let the session own a forward: the caller's handle is given up. */
+void forward_release(struct sshtun_forward *f)
 {
     forward_put(f);
+}
+
+/* What the connections of f hold now: stalled readers, queued bytes. */
+static void conns_snapshot(struct sshtun_forward *f,
+                           struct sshtun_forward_stats *v)
+{
+    pthread_mutex_lock(&f->mu);
+    v->conns_open = (uint64_t)f->nconns;
+    for (struct forward_conn *c = f->conns; c; c = c->next) {
+        if (!c->ch)
+            continue;
+        pthread_mutex_lock(&c->ch->mu);
+        v->queued_bytes += c->ch->in.bytes + c->ch->out.bytes;
+        if (c->ch->in_stalled) {
+            v->stalled++;
+            v->stalled_window += stats_get(&c->ch->in_window);
+        }
+        pthread_mutex_unlock(&c->ch->mu);
+    }
+    pthread_mutex_unlock(&f->mu);
+}
+
+/* The connections of f whose client has stopped reading: peer, bytes
+ * queued for it, the read window left (at most max).  Returns the count
+ * filled. */
+int forward_stalled(struct sshtun_forward *f, struct forward_stalled_conn *out,
+                    int max)
+{
+    int n = 0;
+
+    pthread_mutex_lock(&f->mu);
+    for (struct forward_conn *c = f->conns; c && n < max; c = c->next) {
+        if (!c->ch)
+            continue;
+        pthread_mutex_lock(&c->ch->mu);
+        if (c->ch->in_stalled) {
+            snprintf(out[n].peer, sizeof out[n].peer, "%s", c->peer);
+            out[n].queued = c->ch->in.bytes;
+            out[n].window = stats_get(&c->ch->in_window);
+            n++;
+        }
+        pthread_mutex_unlock(&c->ch->mu);
+    }
+    pthread_mutex_unlock(&f->mu);
+    return n;
+}
+
+/* Fill the caller's struct, up to the size it has. */
+int sshtun_forward_stats(sshtun_forward *f,
+                         struct sshtun_forward_stats *st)
+{
+    struct sshtun_forward_stats v;
+    size_t size;
+
+    if (!f || !st || st->size < offsetof(struct sshtun_forward_stats, kind))
+        return SSHTUN_ERR_INVAL;
+    size = st->size < sizeof v ? st->size : sizeof v;
+    memset(&v, 0, sizeof v);
+    v.size = size;
+    v.version = SSHTUN_STATS_VERSION;
+    snprintf(v.kind, sizeof v.kind, "%s", f->kind->name);
+    snprintf(v.spec, sizeof v.spec, "%s", f->spec);
+    v.port = sshtun_forward_port(f);
+    v.conns_total = stats_get(&f->count.conns_total);
+    v.bytes_up = stats_get(&f->count.bytes_up);
+    v.bytes_down = stats_get(&f->count.bytes_down);
+    for (int i = 0; i < SSHTUN_OPEN_FAILURE_KINDS; i++)
+        v.open_failed[i] = stats_get(&f->count.open_failed[i]);
+    for (int i = 0; i < 9; i++)
+        v.socks_replies[i] = stats_get(&f->count.socks.replies[i]);
+    v.handshakes_timed_out = stats_get(&f->count.socks.handshakes_timed_out);
+    conns_snapshot(f, &v);
+    memcpy(st, &v, size);
+    return 0;
 }

@@ -12,9 +12,12 @@
 #ifndef SSHTUN_FORWARD_H
 #define SSHTUN_FORWARD_H
 
+#include <stdint.h>
+
 #include "sshtun.h"
 
 struct forward_conn;
+struct socks_counters;
 struct sshtun_channel;
 
 /* What differs between forward kinds. */
@@ -62,11 +65,56 @@ struct sshtun_channel *forward_conn_open_path(struct forward_conn *c,
                                               const char *path,
                                               sshtun_error *err);
 
+/* Count a failed channel open (or a remote kind's failed local connect)
+ * by its SSHTUN_ERR_* code. */
+void forward_count_open_failure(struct sshtun_forward *f, int code);
+
+/* The counters a SOCKS kind hands to its socks_io. */
+struct socks_counters *forward_socks_counters(struct sshtun_forward *f);
+
+/* Record the spec a forward was started with (its identity for
+ * statistics and for cancelling by spec). */
+void forward_set_spec(struct sshtun_forward *f, const char *spec);
+
+/* Call fn for each of the session's live forwards that has a spec, with
+ * the forwards' registry locked (fn may read the forward, e.g. with
+ * sshtun_forward_stats, but not close or start one).  Stops at the first
+ * non-zero return and returns it. */
+int forward_each(struct sshtun_session *s,
+                 int (*fn)(struct sshtun_forward *f, const char *kind,
+                           const char *spec, void *arg),
+                 void *arg);
+
+/* Close the first forward for which match returns non-zero (called as
+ * in forward_each).  Returns 0, or -1 if none matched. */
+int forward_close_matching(struct sshtun_session *s,
+                           int (*match)(struct sshtun_forward *f,
+                                        const char *kind, const char *spec,
+                                        void *arg),
+                           void *arg);
+
+/* A connection whose client has stopped reading. */
+struct forward_stalled_conn {
+    char peer[80];
+    uint64_t queued;                /* received, not yet taken */
+    uint64_t window;                /* what the server may still send */
+};
+
+/* Fill out with up to max of f's stalled connections; returns how many. */
+int forward_stalled(struct sshtun_forward *f, struct forward_stalled_conn *out,
+                    int max);
+
+/* Give up the caller's handle: the session owns the forward from now on
+ * (it ends with the session, or by forward_close_matching). */
+void forward_release(struct sshtun_forward *f);
+
+/* Join in_fd/out_fd to an open channel as sshtun_forward_stdio does
+ * (forward_stdio.c); the channel stays the caller's.  On every return
+ * out_fd has been shut down, or closed if it is not a socket. */
+int forward_stdio_run(struct sshtun_channel *ch, int in_fd, int out_fd,
+                      sshtun_error *err);
+
 /* Send all of buf to the client; 0 or -1. */
 int forward_send_all(int fd, const void *buf, size_t len);
-
-/* Let the session own a forward nobody holds a handle to (the forwards
- * the options list: closed with the session, not by the caller). */
-void forward_release_handle(struct sshtun_forward *f);
 
 #endif

@@ -67,7 +67,8 @@ static struct sshtun_channel *dynamic_connect(struct forward_conn *c)
     const struct socks_cfg *cfg = forward_cfg(forward_conn_forward(c));
     const sshtun_options *o = forward_conn_session(c)->opts;
     int fd = forward_conn_fd(c);
-    struct socks_io io = { sock_recv, sock_send, &fd, forward_conn_peer(c) };
+    struct socks_io io = { sock_recv, sock_send, &fd, forward_conn_peer(c),
+                           forward_socks_counters(forward_conn_forward(c)) };
     struct socks *sk = malloc(sizeof *sk);
     struct sshtun_channel *ch = NULL;
     const unsigned char *rest;
@@ -142,6 +143,8 @@ sshtun_forward *sshtun_forward_dynamic(sshtun_session *s, const char *spec,
     }
     f = forward_start(s, &dynamic_kind, cfg, fs.has_bind ? fs.bind : NULL,
                       fs.listen_port, NULL, NULL, err);
+    if (f)
+        forward_set_spec(f, spec);
     if (f)
         log_msg(o, SSHTUN_LOG_VERBOSE, "SOCKS proxy (%s) listening on port "
                 "%d.", o->socks_auth_file ? "5 with username/password"

@@ -68,6 +68,8 @@ sshtun_forward *sshtun_forward_local(sshtun_session *s, const char *spec,
                                                           : NULL,
                       NULL, err);
     if (f)
+        forward_set_spec(f, spec);
+    if (f)
         log_msg(s->opts, SSHTUN_LOG_VERBOSE, "Local forwarding listening "
                 "on %s to %s.", fs->listen_path[0] ? fs->listen_path : "port",
                 spec);

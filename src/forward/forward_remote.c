@@ -110,6 +110,7 @@ static struct sshtun_channel *remote_connect(struct forward_conn *c)
                  : connect_local(cfg->spec.host, cfg->spec.port, NULL, &err);
 
     if (fd < 0) {
+        forward_count_open_failure(forward_conn_forward(c), err.code);
         log_msg(forward_conn_session(c)->opts, SSHTUN_LOG_ERROR, "%s (for a "
                 "connection to %s); closing it", err.msg, forward_conn_peer(c));
         return NULL;
@@ -146,7 +147,8 @@ static struct sshtun_channel *remote_socks_connect(struct forward_conn *c)
     const sshtun_options *o = forward_conn_session(c)->opts;
     struct sshtun_channel *ch = forward_conn_channel(c);
     struct socks_io io = { remote_socks_recv, remote_socks_send, ch,
-                           forward_conn_peer(c) };
+                           forward_conn_peer(c),
+                           forward_socks_counters(forward_conn_forward(c)) };
     struct socks *sk = malloc(sizeof *sk);
     const unsigned char *rest;
     size_t len;
@@ -259,6 +261,8 @@ sshtun_forward *sshtun_forward_remote(sshtun_session *s, const char *spec,
     }
     f = forward_start(s, cfg->dynamic ? &remote_socks_kind : &remote_kind,
                       cfg, NULL, 0, NULL, l, err);
+    if (f)
+        forward_set_spec(f, spec);
     if (f)
         log_msg(s->opts, SSHTUN_LOG_VERBOSE, "Remote forwarding: server "
                 "port %d to %s.", port, cfg->dynamic ? "SOCKS from here"

@@ -26,7 +26,7 @@ static int start_list(sshtun_session *s, const struct opt_list *l,
         sshtun_error e;
         sshtun_forward *f = start(s, l->v[i], &e);
         if (f) {
-            forward_release_handle(f);
+            forward_release(f);
             continue;
         }
         if (options_flag(o->exit_on_forward_failure)) {

@@ -99,33 +99,25 @@ static int in_to_channel(struct stdio_pump *sp)
     }
 }
 
-/* Join in_fd/out_fd to a channel to host:port until both sides end. */
-int sshtun_forward_stdio(sshtun_session *s, const char *host, int port,
-                         int in_fd, int out_fd, sshtun_error *err)
+/* Join in_fd/out_fd to an open channel until both sides end. */
+int forward_stdio_run(struct sshtun_channel *ch, int in_fd, int out_fd,
+                      sshtun_error *err)
 {
-    struct stdio_pump sp = { NULL, in_fd, out_fd, 0, { -1, -1 } };
-    sshtun_error local;
+    struct stdio_pump sp = { ch, in_fd, out_fd, 0, { -1, -1 } };
     pthread_t t;
     int rc;
 
-    if (!err)
-        err = &local;
-    if (!s)
-        return error_set(err, SSHTUN_ERR_INVAL, "no session");
-    sp.ch = sshtun_channel_open_direct(s, host, port, NULL, 0,
-                                       s->opts->connect_timeout > 0
-                                           ? s->opts->connect_timeout * 1000
-                                           : 60000, err);
-    if (!sp.ch)
-        return err->code;
     if (pipe2(sp.done_pipe, O_CLOEXEC) < 0) {
-        sshtun_close(sp.ch);
-        return error_set(err, SSHTUN_ERR_IO, "pipe: %s", strerror(errno));
+        rc = error_set(err, SSHTUN_ERR_IO, "pipe: %s", strerror(errno));
+        if (shutdown(out_fd, SHUT_WR) < 0)
+            close(out_fd);          /* as the channel's EOF would */
+        return rc;
     }
     if ((rc = pthread_create(&t, NULL, channel_to_out, &sp))) {
-        sshtun_close(sp.ch);
         close(sp.done_pipe[0]);
         close(sp.done_pipe[1]);
+        if (shutdown(out_fd, SHUT_WR) < 0)
+            close(out_fd);
         return error_set(err, SSHTUN_ERR_NOMEM, "cannot start thread: %s",
                          strerror(rc));
     }
@@ -135,18 +127,38 @@ int sshtun_forward_stdio(sshtun_session *s, const char *host, int port,
     close(sp.done_pipe[1]);
     if (!rc && sp.out_error)
         rc = SSHTUN_ERR_IO;
-    {
-        /* The channel ended in error (session lost) rather than EOF? */
-        pthread_mutex_lock(&sp.ch->mu);
-        if (!rc && !sp.ch->in_eof && sp.ch->err && sp.ch->err != SSHTUN_ERR_CLOSED)
-            rc = sp.ch->err;
-        if (rc)
-            error_set(err, rc, "%s", sp.ch->errmsg[0] ? sp.ch->errmsg
-                                                    : sshtun_strerror(rc));
-        pthread_mutex_unlock(&sp.ch->mu);
-    }
-    sshtun_close(sp.ch);
+    /* The channel ended in error (session lost) rather than EOF? */
+    pthread_mutex_lock(&ch->mu);
+    if (!rc && !ch->in_eof && ch->err && ch->err != SSHTUN_ERR_CLOSED)
+        rc = ch->err;
+    if (rc)
+        error_set(err, rc, "%s", ch->errmsg[0] ? ch->errmsg
+                                             : sshtun_strerror(rc));
+    pthread_mutex_unlock(&ch->mu);
     if (!rc)
         error_clear(err);
+    return rc;
+}
+
+/* Join in_fd/out_fd to a channel to host:port until both sides end. */
+int sshtun_forward_stdio(sshtun_session *s, const char *host, int port,
+                         int in_fd, int out_fd, sshtun_error *err)
+{
+    struct sshtun_channel *ch;
+    sshtun_error local;
+    int rc;
+
+    if (!err)
+        err = &local;
+    if (!s)
+        return error_set(err, SSHTUN_ERR_INVAL, "no session");
+    ch = sshtun_channel_open_direct(s, host, port, NULL, 0,
+                                    s->opts->connect_timeout > 0
+                                        ? s->opts->connect_timeout * 1000
+                                        : 60000, err);
+    if (!ch)
+        return err->code;
+    rc = forward_stdio_run(ch, in_fd, out_fd, err);
+    sshtun_close(ch);
     return rc;
 }

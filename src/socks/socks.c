@@ -33,6 +33,7 @@ enum stage {
 void socks_init(struct socks *s, int allow_noauth, int allow_userpass)
 {
     memset(s, 0, sizeof *s);
+    s->failed_reply = -1;
     s->allow_noauth = allow_noauth;
     s->allow_userpass = allow_userpass;
     s->stage = ST_VERSION;
@@ -92,6 +93,7 @@ static enum socks_step fail_reply(struct socks *s, enum socks5_reply code,
                                   size_t *outlen)
 {
     *outlen = socks_reply(s, code, out);
+    s->failed_reply = (int)code;
     return fail(s, why);
 }
 

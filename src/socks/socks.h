@@ -64,6 +64,8 @@ struct socks {
     int port;
     int atyp;                       /* 1 IPv4, 3 domain, 4 IPv6 */
     const char *error;              /* what was wrong, on SOCKS_FAIL */
+    int failed_reply;               /* on SOCKS_FAIL: the SOCKS5 code of
+                                       the reply sent with it, or -1 */
 };
 
 /* Initialise for a new client. */

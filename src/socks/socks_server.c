@@ -68,6 +68,10 @@ int socks_server_handshake(const struct socks_io *io,
         if (st == SOCKS_REQUEST)
             return 0;
         if (st == SOCKS_FAIL) {
+            if (outlen && io->counters && sk->failed_reply >= 0
+                && sk->failed_reply < 9)
+                __atomic_fetch_add(&io->counters->replies[sk->failed_reply],
+                                   1, __ATOMIC_RELAXED);
             if (strcmp(sk->error, "username/password refused"))
                 log_msg(o, SSHTUN_LOG_ERROR, "SOCKS client %s: %s",
                         io->peer, sk->error);
@@ -77,6 +81,9 @@ int socks_server_handshake(const struct socks_io *io,
             continue;
         n = io->recv(io->ctx, in, sizeof in, deadline);
         if (n == -2) {
+            if (io->counters)
+                __atomic_fetch_add(&io->counters->handshakes_timed_out, 1,
+                                   __ATOMIC_RELAXED);
             log_msg(o, SSHTUN_LOG_ERROR, "SOCKS client %s: no complete "
                     "request within %d s, closed", io->peer,
                     cfg->timeout_ms / 1000);
@@ -99,6 +106,8 @@ int socks_server_send_reply(const struct socks_io *io, const struct socks *sk,
     unsigned char out[SOCKS_OUT_MAX];
     size_t len = socks_reply(sk, code, out);
 
+    if (io->counters && (unsigned)code < 9)
+        __atomic_fetch_add(&io->counters->replies[code], 1, __ATOMIC_RELAXED);
     return io->send(io->ctx, out, len);
 }
 

@@ -23,6 +23,12 @@ struct socks_cfg {
     int timeout_ms;
 };
 
+/* Counters a forward keeps (atomic adds; NULL in socks_io: none). */
+struct socks_counters {
+    uint64_t replies[9];            /* by SOCKS5 reply code 0..8 */
+    uint64_t handshakes_timed_out;
+};
+
 /* Where the client's bytes come from and go to. */
 struct socks_io {
     /* Up to len bytes before deadline_ms (clock_now_ms based): >0 bytes, 0 at
@@ -33,6 +39,7 @@ struct socks_io {
     int (*send)(void *ctx, const unsigned char *buf, size_t len);
     void *ctx;
     const char *peer;               /* for log lines */
+    struct socks_counters *counters;    /* may be NULL */
 };
 
 /* Build the configuration from the options (SocksAuthFile, SocksAllow,

@@ -208,6 +208,29 @@ START_TEST(flags)
 }
 END_TEST
 
+START_TEST(control_options)
+{
+    expect_ok(parse("-M", "-S", "/run/c", "-O", "check", "host", NULL));
+    ck_assert_int_eq(a.control_master, CTL_YES);
+    ck_assert_str_eq(a.control_path, "/run/c");
+    ck_assert_str_eq(a.control_cmd, "check");
+    /* -o forms on the command line, first value wins as in ssh. */
+    expect_ok(parse("-o", "ControlMaster=auto", "-M", "-o",
+                    "ControlPath /tmp/%C", "-S", "/x", "host", NULL));
+    ck_assert_int_eq(a.control_master, CTL_AUTO);
+    ck_assert_str_eq(a.control_path, "/tmp/%C");
+    expect_ok(parse("-o", "controlmaster=ask", "host", NULL));
+    ck_assert_int_eq(a.control_master, CTL_YES);
+    expect_ok(parse("-o", "ControlMaster no", "host", NULL));
+    ck_assert_int_eq(a.control_master, CTL_NO);
+    expect_error(parse("-o", "ControlMaster=sometimes", "host", NULL),
+                 "ControlMaster: bad value 'sometimes'");
+    /* ControlPersist is ssh's business: accepted and ignored. */
+    expect_ok(parse("-o", "ControlPersist=yes", "host", NULL));
+    ck_assert_int_eq(a.control_master, CTL_UNSET);
+}
+END_TEST
+
 START_TEST(version_and_help)
 {
     expect_ok(parse("-V", NULL));
@@ -464,6 +487,7 @@ static Suite *args_suite(void)
     tcase_add_test(good, cipher_mac_family_gateway_config);
     tcase_add_test(good, flags);
     tcase_add_test(good, version_and_help);
+    tcase_add_test(good, control_options);
     suite_add_tcase(s, good);
 
     tcase_add_checked_fixture(dst, setup, reset);

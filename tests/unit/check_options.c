@@ -109,6 +109,17 @@ static int dummy_pass(const char *prompt, char *buf, size_t size, void *user)
     return -1;
 }
 
+/* Text from a server (a keyboard-interactive prompt) or a client must
+ * reach a terminal without control characters. */
+START_TEST(strip_controls)
+{
+    char text[] = "Password\x1b[2J\r\n\x07: \x7f\xc3\xa9";
+
+    log_strip_controls(text);
+    ck_assert_str_eq(text, "Password?[2J???: ?\xc3\xa9");
+}
+END_TEST
+
 START_TEST(trailing_blanks)
 {
     /* As ssh: blanks after the value are not part of it. */
@@ -650,6 +661,7 @@ static Suite *options_suite(void)
     tcase_add_checked_fixture(dup, setup, teardown);
     tcase_add_test(dup, dup_deep_copy);
     tcase_add_test(dup, dup_empty);
+    tcase_add_test(dup, strip_controls);
     suite_add_tcase(s, dup);
     return s;
 }
