@@ -4,28 +4,33 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <stddef.h>
 
 #include "base/pattern.h"
 
-/* Glob match with '*' and '?', case-insensitive. */
+/* Glob match with '*' and '?', case-insensitive.  Iterative: on a
+ * mismatch only the last '*' is widened by one character, so the cost is
+ * at most len(p) * len(s), however many stars a hostile pattern has. */
 int pattern_match(const char *p, const char *s)
 {
-    while (*p) {
+    const char *star = NULL, *resume = NULL;
+
+    while (*s) {
         if (*p == '*') {
-            while (*p == '*')
-                p++;
-            if (!*p)
-                return 1;
-            for (; *s; s++)
-                if (pattern_match(p, s))
-                    return 1;
+            star = ++p;
+            resume = s;
+        } else if (*p && (*p == '?' || tolower((unsigned char)*p)
+                                           == tolower((unsigned char)*s))) {
+            p++;
+            s++;
+        } else if (star) {
+            p = star;
+            s = ++resume;
+        } else {
             return 0;
         }
-        if (!*s || (*p != '?' && tolower((unsigned char)*p)
-                                     != tolower((unsigned char)*s)))
-            return 0;
-        p++;
-        s++;
     }
-    return !*s;
+    while (*p == '*')
+        p++;
+    return !*p;
 }

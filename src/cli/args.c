@@ -274,6 +274,85 @@ static int apply_option(int c, const char *arg, struct cli_args *a,
     }
 }
 
+/* OpenSSH 9.6's test for a host name from the command line: no leading
+ * '-', no shell metacharacter, blank or control character (they would
+ * reach /bin/sh through ProxyCommand's %h). */
+int args_valid_hostname(const char *s)
+{
+    if (*s == '-')
+        return 0;
+    for (; *s; s++)
+        if (strchr("'`\"$\\;&<>|(){}", *s) || isspace((unsigned char)*s)
+            || iscntrl((unsigned char)*s))
+            return 0;
+    return 1;
+}
+
+/* OpenSSH 9.6's test for a user name from the command line (%r); also
+ * no control characters. */
+int args_valid_user(const char *s)
+{
+    if (*s == '-')
+        return 0;
+    for (; *s; s++) {
+        if (strchr("'`\";&<>|(){}", *s) || iscntrl((unsigned char)*s)
+            || (isspace((unsigned char)*s) && s[1] == '-')
+            || (*s == '\\' && !s[1]))
+            return 0;
+    }
+    return 1;
+}
+
+/* Check user and host of each -J hop "[user@]host[:port]"; 0 or -1. */
+static int check_jump_hops(const char *jump, char *err, size_t errsize)
+{
+    char buf[1024], *save = NULL, *hop;
+
+    if (!jump || !strcasecmp(jump, "none"))
+        return 0;
+    snprintf(buf, sizeof buf, "%s", jump);
+    for (hop = strtok_r(buf, ",", &save); hop;
+         hop = strtok_r(NULL, ",", &save)) {
+        char *at = strrchr(hop, '@'), *host = at ? at + 1 : hop;
+        if (!strncmp(hop, "ssh://", 6) && !at)
+            host = hop + 6;
+        if (at) {
+            *at = '\0';
+            if (!args_valid_user(hop)) {
+                snprintf(err, errsize, "ProxyJump: remote username "
+                         "contains invalid characters");
+                return -1;
+            }
+        }
+        if (!args_valid_hostname(host)) {
+            snprintf(err, errsize, "ProxyJump: hostname contains invalid "
+                     "characters");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Refuse names from the command line that a shell would interpret, as
+ * ssh does since 9.6 (CVE-2023-51385).  Names from config files are the
+ * user's own and are not checked here. */
+static int check_names(const struct cli_args *a, char *err, size_t errsize)
+{
+    const char *user = sshtun_options_get(a->opts, "User", 0);
+
+    if (!args_valid_hostname(a->host)) {
+        snprintf(err, errsize, "hostname contains invalid characters");
+        return -1;
+    }
+    if (user && !args_valid_user(user)) {
+        snprintf(err, errsize, "remote username contains invalid "
+                 "characters");
+        return -1;
+    }
+    return check_jump_hops(sshtun_options_get(a->opts, "ProxyJump", 0), err,
+                           errsize);
+}
+
 /* Parse the command line.  As ssh does, options may also follow the
  * destination; anything else after it would be a remote command. */
 int args_parse(int argc, char **argv, struct cli_args *a, char *err,
@@ -320,6 +399,8 @@ int args_parse(int argc, char **argv, struct cli_args *a, char *err,
         snprintf(err, errsize, "no destination given");
         return -1;
     }
-    return args_destination(dest, a->opts, a->host, sizeof a->host, err,
-                            errsize);
+    if (args_destination(dest, a->opts, a->host, sizeof a->host, err,
+                         errsize))
+        return -1;
+    return check_names(a, err, errsize);
 }

@@ -47,6 +47,11 @@ int args_destination(const char *dest, sshtun_options *opts, char *host,
 /* Split "host:port" or "[v6addr]:port".  Returns 0 or -1. */
 int args_hostport(const char *spec, char *host, size_t hsize, int *port);
 
+/* Whether a host or user name from the command line is safe to hand to
+ * a ProxyCommand's shell (OpenSSH 9.6's rules). */
+int args_valid_hostname(const char *s);
+int args_valid_user(const char *s);
+
 /* The usage text. */
 const char *args_usage(void);
 

@@ -13,6 +13,84 @@
 #include "base/error.h"
 #include "base/pattern.h"
 
+/* The first 12 bytes of an IPv4-mapped IPv6 address. */
+static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                                      0xff, 0xff };
+
+/* One inet_aton part at *p (decimal, 0 octal, 0x hex); -1 if none or
+ * over 32 bits. */
+static long aton_part(const char **p)
+{
+    const char *s = *p;
+    unsigned long v = 0;
+    int base = 10, digits = 0;
+
+    if (!isdigit((unsigned char)*s))
+        return -1;
+    if (*s == '0') {
+        base = 8;
+        s++;
+        digits = 1;
+        if (*s == 'x' || *s == 'X') {
+            base = 16;
+            s++;
+        }
+    }
+    for (;; s++, digits++) {
+        int c = tolower((unsigned char)*s), d;
+        if (isdigit(c) && c - '0' < base)
+            d = c - '0';
+        else if (base == 16 && c >= 'a' && c <= 'f')
+            d = c - 'a' + 10;
+        else
+            break;
+        v = v * (unsigned)base + (unsigned)d;
+        if (v > 0xffffffffUL)
+            return -1;
+    }
+    if (isdigit((unsigned char)*s))
+        return -1;                  /* 8 or 9 in an octal part */
+    (void)digits;
+    *p = s;
+    return (long)v;
+}
+
+/* Parse one of inet_aton's forms: a, a.b, a.b.c, a.b.c.d, parts in
+ * decimal, octal or hex, the last filling the remaining bytes; like
+ * glibc, anything after a blank is ignored.  0, or -1. */
+int allowlist_parse_aton(const char *s, uint8_t out[4])
+{
+    static const unsigned long last_max[] = { 0xffffffffUL, 0xffffffUL,
+                                              0xffffUL, 0xffUL };
+    long part[4];
+    int n = 0;
+    unsigned long v = 0;
+
+    for (;;) {
+        if ((part[n] = aton_part(&s)) < 0)
+            return -1;
+        n++;
+        if (*s != '.')
+            break;
+        if (n == 4)
+            return -1;
+        s++;
+    }
+    if (*s && !isspace((unsigned char)*s))
+        return -1;
+    for (int i = 0; i < n - 1; i++) {
+        if (part[i] > 255)
+            return -1;
+        v |= (unsigned long)part[i] << (24 - 8 * i);
+    }
+    if ((unsigned long)part[n - 1] > last_max[n - 1])
+        return -1;
+    v |= (unsigned long)part[n - 1];
+    for (int i = 0; i < 4; i++)
+        out[i] = (uint8_t)(v >> (24 - 8 * i));
+    return 0;
+}
+
 /* Parse "*", "N" or "N-M" into a port range. */
 static int parse_ports(const char *s, struct allow_rule *r)
 {
@@ -62,6 +140,13 @@ static int parse_net(const char *s, int family, struct allow_rule *r)
     if (inet_pton(family, buf, r->addr) != 1)
         return -1;
     r->kind = family == AF_INET ? ALLOW_NET4 : ALLOW_NET6;
+    if (r->kind == ALLOW_NET6 && r->prefix >= 96
+        && !memcmp(r->addr, v4mapped, sizeof v4mapped)) {
+        /* ::ffff:a.b.c.d/n is an IPv4 rule, as its addresses are. */
+        memmove(r->addr, r->addr + 12, 4);
+        r->prefix -= 96;
+        r->kind = ALLOW_NET4;
+    }
     return 0;
 }
 
@@ -106,6 +191,14 @@ static int parse_rule(const char *rule, struct allow_rule *r)
     }
     if (strspn(host, "0123456789./") == hlen)
         return parse_net(host, AF_INET, r);
+    if (strspn(host, "0123456789.*?") == hlen) {
+        /* Digits, dots and wildcards: an IPv4 address pattern. */
+        memcpy(r->name, host, hlen + 1);
+        r->kind = ALLOW_ADDR4_PATTERN;
+        return 0;
+    }
+    if (allowlist_parse_aton(host, r->addr) == 0)
+        return -1;                  /* a number in disguise: write it as one */
     for (size_t i = 0; i < hlen; i++) {
         unsigned char ch = (unsigned char)host[i];
         if (!isalnum(ch) && !strchr("-._*?", ch))
@@ -153,36 +246,92 @@ static int prefix_equal(const uint8_t *a, const uint8_t *b, int bits)
     return 1;
 }
 
+/* Where a destination really goes, as the rules judge it. */
+struct dest {
+    enum { DEST_NAME, DEST_V4, DEST_V6, DEST_OTHER } kind;
+    uint8_t addr[16];
+    char name[256];                 /* DEST_NAME: lower case, no final dot */
+    char dotted[INET_ADDRSTRLEN];   /* DEST_V4 */
+};
+
+/* Whether s is made only of host name characters. */
+static int name_chars(const char *s)
+{
+    for (; *s; s++)
+        if (!isalnum((unsigned char)*s) && !strchr("-._", *s))
+            return 0;
+    return 1;
+}
+
+/* Judge host: an address (IPv4-mapped IPv6 as IPv4; a name a resolver
+ * reads as a number as that number), a plain name, or neither. */
+static void classify(const char *host, int is_name, struct dest *d)
+{
+    char buf[256], *pct;
+    size_t len = strlen(host);
+
+    memset(d, 0, sizeof *d);
+    d->kind = DEST_OTHER;
+    if (len >= sizeof buf)
+        return;
+    memcpy(buf, host, len + 1);
+    if (is_name && len > 1 && buf[len - 1] == '.')
+        buf[--len] = '\0';         /* "a.b." is "a.b" to a resolver */
+    if (inet_pton(AF_INET, buf, d->addr) == 1
+        || (is_name && allowlist_parse_aton(buf, d->addr) == 0)) {
+        d->kind = DEST_V4;
+    } else {
+        if (is_name && (pct = strchr(buf, '%')))
+            *pct = '\0';           /* fe80::1%eth0: scope aside */
+        if (inet_pton(AF_INET6, buf, d->addr) == 1) {
+            d->kind = DEST_V6;
+            if (!memcmp(d->addr, v4mapped, sizeof v4mapped)) {
+                memmove(d->addr, d->addr + 12, 4);
+                d->kind = DEST_V4;
+            }
+        } else if (is_name && len && name_chars(buf)) {
+            d->kind = DEST_NAME;
+            for (size_t i = 0; i <= len; i++)
+                d->name[i] = (char)tolower((unsigned char)buf[i]);
+        }
+    }
+    if (d->kind == DEST_V4)
+        inet_ntop(AF_INET, d->addr, d->dotted, sizeof d->dotted);
+}
+
+/* Whether one rule (ports aside) covers the destination. */
+static int rule_covers(const struct allow_rule *r, const struct dest *d)
+{
+    switch (r->kind) {
+    case ALLOW_ANY:
+        return 1;
+    case ALLOW_NAME:
+        return d->kind == DEST_NAME && pattern_match(r->name, d->name);
+    case ALLOW_ADDR4_PATTERN:
+        return d->kind == DEST_V4 && pattern_match(r->name, d->dotted);
+    case ALLOW_NET4:
+        return d->kind == DEST_V4 && prefix_equal(r->addr, d->addr,
+                                                  r->prefix);
+    case ALLOW_NET6:
+        return d->kind == DEST_V6 && prefix_equal(r->addr, d->addr,
+                                                  r->prefix);
+    }
+    return 0;
+}
+
 /* Check a destination against the rules. */
 int allowlist_match(const struct allowlist *l, const char *host,
                     int is_name, int port)
 {
-    uint8_t a4[4], a6[16];
-    int is4 = !is_name && inet_pton(AF_INET, host, a4) == 1;
-    int is6 = !is_name && !is4 && inet_pton(AF_INET6, host, a6) == 1;
+    struct dest d;
 
     if (l->n == 0)
         return 1;
+    classify(host, is_name, &d);
     for (int i = 0; i < l->n; i++) {
         const struct allow_rule *r = &l->rules[i];
-        if (port < r->port_lo || port > r->port_hi)
-            continue;
-        switch (r->kind) {
-        case ALLOW_ANY:
+        if (port >= r->port_lo && port <= r->port_hi && rule_covers(r, &d))
             return 1;
-        case ALLOW_NAME:
-            if (is_name && pattern_match(r->name, host))
-                return 1;
-            break;
-        case ALLOW_NET4:
-            if (is4 && prefix_equal(r->addr, a4, r->prefix))
-                return 1;
-            break;
-        case ALLOW_NET6:
-            if (is6 && prefix_equal(r->addr, a6, r->prefix))
-                return 1;
-            break;
-        }
     }
     return 0;
 }

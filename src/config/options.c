@@ -22,16 +22,17 @@
 #include "base/error.h"
 #include "config/fwdspec.h"
 #include "config/options.h"
+#include "config/permitopen.h"
 
 enum kind { K_STR, K_PORT, K_YESNO, K_STRICT, K_SECONDS, K_SECONDS_POSITIVE,
             K_LIST, K_FWD_LOCAL, K_FWD_DYNAMIC, K_FWD_REMOTE, K_ALLOW,
             K_LOGLEVEL, K_SIZE, K_FAMILY, K_COUNT, K_ALGOS, K_PUBKEY,
-            K_POOL_SIZE, K_BUDGET };
+            K_POOL_SIZE, K_BUDGET, K_PERMIT_OPEN };
 
 /* Whether a kind is stored as one string. */
 static int is_string(enum kind k)
 {
-    return k == K_STR || k == K_ALGOS;
+    return k == K_STR || k == K_ALGOS || k == K_PERMIT_OPEN;
 }
 
 /* Whether a kind accumulates values in a struct opt_list. */
@@ -92,6 +93,9 @@ static const struct keyword keywords[] = {
     { "PoolMin", K_POOL_SIZE, F(pool_min) },
     { "PoolMax", K_POOL_SIZE, F(pool_max) },
     { "PoolIdleTime", K_SECONDS, F(pool_idle_time) },
+    { "HostKeyAlias", K_STR, F(host_key_alias) },
+    { "RevokedHostKeys", K_STR, F(revoked_host_keys) },
+    { "PermitRemoteOpen", K_PERMIT_OPEN, F(permit_remote_open) },
     { "MemoryBudget", K_BUDGET, F(memory_budget) },
 };
 
@@ -118,13 +122,13 @@ static const char *const ignored_keywords[] = {
     "GSSAPIAuthentication", "GSSAPIDelegateCredentials", "GSSAPIKeyExchange",
     "GSSAPIClientIdentity", "GSSAPIServerIdentity", "GSSAPIRenewalForcesRekey",
     "GSSAPITrustDns", "HostbasedAcceptedAlgorithms",
-    "HostbasedAuthentication", "HostbasedKeyTypes", "HostKeyAlias", "IgnoreUnknown",
+    "HostbasedAuthentication", "HostbasedKeyTypes", "IgnoreUnknown",
     "IPQoS", "KbdInteractiveDevices",
     "KexAlgorithms", "KnownHostsCommand", "LocalCommand", "NoHostAuthenticationForLocalhost",
     "NumberOfPasswordPrompts", "ObscureKeystrokeTiming",
-    "PermitLocalCommand", "PermitRemoteOpen", "PKCS11Provider",
+    "PermitLocalCommand", "PKCS11Provider",
     "ProxyUseFdpass", "RekeyLimit",
-    "RemoteCommand", "RequestTTY", "RequiredRSASize", "RevokedHostKeys",
+    "RemoteCommand", "RequestTTY", "RequiredRSASize",
     "SecurityKeyProvider", "SendEnv", "SessionType", "SetEnv",
     "StdinNull", "StreamLocalBindMask", "StreamLocalBindUnlink", "SyslogFacility",
     "TCPKeepAlive", "Tag", "Tunnel", "TunnelDevice", "UpdateHostKeys",
@@ -543,6 +547,16 @@ static int parse_fwd_local(void *p, const char *kw, const char *v,
     return list_add(p, spec, kw, err);
 }
 
+/* PermitRemoteOpen: checked, then kept as text (first value wins). */
+static int parse_permit_open(void *p, const char *kw, const char *v,
+                             sshtun_error *err)
+{
+    struct permitopen tmp;
+    int rc = permitopen_parse(&tmp, v, err);
+
+    return rc ? rc : parse_str(p, kw, v, err);
+}
+
 /* A number of connections in a pool. */
 static int parse_pool_size(void *p, const char *kw, const char *v,
                            sshtun_error *err)
@@ -602,6 +616,7 @@ static const value_parser parsers[] = {
     [K_PUBKEY] = parse_pubkey_auth,
     [K_POOL_SIZE] = parse_pool_size,
     [K_BUDGET] = parse_budget,
+    [K_PERMIT_OPEN] = parse_permit_open,
 };
 
 /* Set one keyword's value (first value wins, lists accumulate). */

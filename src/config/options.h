@@ -65,6 +65,9 @@ struct sshtun_options {
     char *control_path;             /* SshtunControlPath (the config
                                        files' control socket; ssh's own
                                        ControlPath is ignored there) */
+    char *host_key_alias;           /* HostKeyAlias: known_hosts name */
+    char *revoked_host_keys;        /* RevokedHostKeys: file of keys */
+    char *permit_remote_open;       /* PermitRemoteOpen (permitopen.h) */
     struct log_sink log;            /* LogLevel (-1 unset) and callback */
     long window_size;               /* bytes, -1 unset */
     long memory_budget;             /* bytes all channels' windows may

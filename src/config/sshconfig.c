@@ -31,7 +31,7 @@
 static const char *const multi_value_keywords[] = {
     "UserKnownHostsFile", "GlobalKnownHostsFile", "LocalForward",
     "RemoteForward", "ProxyCommand", "LocalCommand", "RemoteCommand",
-    "SendEnv", "SetEnv",
+    "SendEnv", "SetEnv", "PermitRemoteOpen",
 };
 
 /* Whether kw is in a list, case-insensitively. */

@@ -231,17 +231,25 @@ static enum step serve_user_close(struct conn *c, struct sshtun_channel *ch)
 }
 
 /* The window after reading: grown while the local reader keeps up,
- * back to its floor when it has stalled. */
+ * back to its floor once it has stalled (its queue full for
+ * CHAN_STALL_MS: a burst can fill it for a moment). */
 static enum step update_window(struct conn *c, struct sshtun_channel *ch,
-                               size_t room)
+                               long nread, size_t room)
 {
     size_t queued;
-    int rc;
+    int rc, stalled = 0;
 
     pthread_mutex_lock(&ch->mu);
     queued = ch->in.bytes;
     pthread_mutex_unlock(&ch->mu);
-    rc = window_update(&ch->win, ch->lch, queued <= CHAN_IN_CAP / 2, !room);
+    if (room)
+        ch->full_since = 0;
+    else if (!ch->full_since)
+        ch->full_since = clock_now_ms();
+    else
+        stalled = clock_now_ms() - ch->full_since >= CHAN_STALL_MS;
+    rc = window_update(&ch->win, ch->lch, nread, queued < CHAN_IN_CAP,
+                       stalled);
     return rc < 0 ? channel_error(c, ch, rc) : STEP_IDLE;
 }
 
@@ -252,19 +260,20 @@ static enum step serve_inbound(struct conn *c, struct sshtun_channel *ch,
 {
     enum step st = STEP_IDLE;
     unsigned long avail = 0;
+    long n = 0;
 
     if (ch->in_eof_seen)
         return STEP_IDLE;
     if (room)
         libssh2_channel_window_read_ex(ch->lch, &avail, NULL);
     if (avail) {
-        long n = read_channel(ch, room, window_read_size(&ch->win));
+        n = read_channel(ch, room, window_read_size(&ch->win));
         if (n < 0)
             return channel_error(c, ch, (int)n);
         if (n > 0)
             st = STEP_PROGRESS;
     }
-    if (update_window(c, ch, room) == STEP_PROGRESS)
+    if (update_window(c, ch, n, room) == STEP_PROGRESS)
         return STEP_PROGRESS;       /* failed: closing */
     if (libssh2_channel_eof(ch->lch)) {
         ch->in_eof_seen = 1;

@@ -26,6 +26,10 @@
 #define CHAN_IN_CAP (256 * 1024)
 #define CHAN_OUT_CAP (256 * 1024)
 
+/* How long the inbound queue must stay full before the reader counts as
+ * stalled (its window then falls back). */
+#define CHAN_STALL_MS 250
+
 /* How long a close may wait for the server's CLOSE before giving up. */
 #define CHAN_CLOSE_GRACE_MS 5000
 
@@ -79,6 +83,7 @@ struct sshtun_channel {
     LIBSSH2_CHANNEL *lch;
     int64_t open_sent_ms;           /* when the open went out */
     struct window win;              /* receive window and its budget */
+    int64_t full_since;             /* inbound queue full since (0: not) */
     struct sshtun_channel *io_next; /* the connection's channel list */
     int eof_sent;
     int in_eof_seen;

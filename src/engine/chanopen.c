@@ -121,6 +121,8 @@ static struct sshtun_channel *open_start(struct sshtun_session *s,
         channel_discard(ch);
         return NULL;
     }
+    if (pool_queue_deep(s))
+        open_waiting(s);
     return ch;
 }
 

@@ -31,6 +31,7 @@ struct conn_io {
     struct transport out;
     struct sshtun_channel *channels;    /* open or closing, served each pass */
     struct sshtun_channel *opening;     /* the open in flight, if any */
+    int stuck_told;                     /* the pool knows it is slow */
     struct sshtun_listener *listeners;  /* remote listeners, in order */
     LIBSSH2_CHANNEL *pump;              /* idle channel that lets us read */
     int alive_pending;                  /* liveness probe awaiting reply */

@@ -72,6 +72,7 @@ static void open_done(struct conn *c, struct sshtun_channel *ch)
     int took = (int)(clock_now_ms() - ch->open_sent_ms);
 
     pool_note_rtt(c, took > 0 ? took : 1);
+    c->io->stuck_told = 0;
     c->io->opening = NULL;
     __atomic_store_n(&c->opening_since, 0, __ATOMIC_RELEASE);
 }
@@ -315,6 +316,28 @@ static int check_alive(struct conn *c)
     return 0;
 }
 
+/* The open in flight has waited past the grace: have the pool make a
+ * connection ready for the next open now, not when someone waits behind
+ * it.  Otherwise shortens *timeout to when the grace ends. */
+static void check_stuck_open(struct conn *c, int *timeout)
+{
+    int64_t age, grace;
+    struct conn *n;
+
+    if (!c->io->opening || c->io->stuck_told)
+        return;
+    age = clock_now_ms() - c->io->opening->open_sent_ms;
+    grace = pool_grace_ms(c->sess);
+    if (age < grace) {
+        if (*timeout < 0 || grace - age < *timeout)
+            *timeout = (int)(grace - age);
+        return;
+    }
+    c->io->stuck_told = 1;
+    if ((n = pool_grow_for_stuck(c)) && iothread_start(n, NULL))
+        pool_start_failed(n);
+}
+
 /* An extra connection with no channel for PoolIdleTime closes.  Returns 1
  * when it leaves; otherwise shortens *timeout to its deadline. */
 static int idle_expired(struct conn *c, int *timeout)
@@ -383,6 +406,7 @@ static int io_loop(struct conn *c)
         } else if (idle_expired(c, &timeout)) {
             return 0;
         }
+        check_stuck_open(c, &timeout);
         /* After progress, data may still wait inside libssh2 where poll()
          * cannot see it: look again without sleeping. */
         if (progress)

@@ -144,7 +144,7 @@ int pool_submit_open(struct sshtun_session *s, struct sshtun_channel *ch,
     else
         __atomic_store_n(&s->pool.open_head, ch, __ATOMIC_RELEASE);
     s->pool.open_tail = ch;
-    s->pool.open_len++;
+    __atomic_add_fetch(&s->pool.open_len, 1, __ATOMIC_RELAXED);
     for (int i = 0; i < s->pool.n; i++) {
         struct conn *c = s->pool.conns[i];
         if (is_free(c) && (!best || __atomic_load_n(&c->nchannels,
@@ -179,7 +179,7 @@ struct sshtun_channel *pool_take_open(struct conn *c)
                          __ATOMIC_RELEASE);
         if (!s->pool.open_head)
             s->pool.open_tail = NULL;
-        s->pool.open_len--;
+        __atomic_sub_fetch(&s->pool.open_len, 1, __ATOMIC_RELAXED);
         ch->in_pool = 0;
         conn_ref(c);                /* the channel's */
         __atomic_add_fetch(&c->nchannels, 1, __ATOMIC_RELAXED);
@@ -222,11 +222,13 @@ static void log_exhausted_locked(struct sshtun_session *s, const char *why)
             "for a connection to be free", why);
 }
 
-/* Whether an open waits with no connection free to take it (s->mu held):
- * growing is then the only way forward. */
-static int must_grow_locked(struct sshtun_session *s)
+/* Whether no connection is free to take the next open (s->mu held):
+ * growing is then the only way forward, for an open that waits (or, with
+ * any_open 0, for the next one to come). */
+static int must_grow_locked(struct sshtun_session *s, int need_waiter)
 {
-    if (!s->pool.open_head || s->stop || s->pool.connecting)
+    if ((need_waiter && !s->pool.open_head) || s->stop
+        || s->pool.connecting)
         return 0;
     for (int i = 0; i < s->pool.n; i++)
         if (is_free(s->pool.conns[i]))
@@ -234,17 +236,18 @@ static int must_grow_locked(struct sshtun_session *s)
     return 1;
 }
 
-/* An open has waited past the grace: a new connection (not started)
- * if the pool may grow, else NULL. */
-struct conn *pool_grow_for_waiting(struct sshtun_session *s)
+/* No connection can take an open soon: a new connection (not started)
+ * if the pool may grow, else NULL.  why: for the log. */
+static struct conn *grow_when_needed(struct sshtun_session *s,
+                                     int need_waiter, const char *why)
 {
     struct conn *c = NULL;
     int waited = 0;
 
     pool_reap(s);
     pthread_mutex_lock(&s->mu);
-    if (must_grow_locked(s) && (s->state == SS_UP
-                                || s->state == SS_RECONNECTING)) {
+    if (must_grow_locked(s, need_waiter)
+        && (s->state == SS_UP || s->state == SS_RECONNECTING)) {
         if (!auth_memo_can_repeat(s->memo, s->opts))
             s->pool.single_only = 1;
         if (s->pool.single_only)
@@ -253,8 +256,7 @@ struct conn *pool_grow_for_waiting(struct sshtun_session *s)
                                  "BatchMode), so it keeps one connection");
         else if (clock_now_ms() < s->pool.retry_at)
             ;                       /* backing off; said when it failed */
-        else if (!(c = grow_locked(s))
-                 && s->pool.n >= options_pool_max(s->opts))
+        else if (!(c = grow_locked(s)) && s->pool.n >= options_pool_max(s->opts))
             log_exhausted_locked(s, "all PoolMax connections have a "
                                  "channel open in flight");
         waited = s->pool.n;
@@ -262,9 +264,30 @@ struct conn *pool_grow_for_waiting(struct sshtun_session *s)
     pthread_mutex_unlock(&s->mu);
     if (c)
         log_msg(s->opts, SSHTUN_LOG_VERBOSE, "pool: opening connection %d "
-                "(%d of at most %d): an open waits behind slow ones", c->id,
-                waited, options_pool_max(s->opts));
+                "(%d of at most %d): %s", c->id, waited,
+                options_pool_max(s->opts), why);
     return c;
+}
+
+/* An open has waited past the grace, or many wait. */
+struct conn *pool_grow_for_waiting(struct sshtun_session *s)
+{
+    return grow_when_needed(s, 1, "opens wait behind slow ones");
+}
+
+/* c's open has been in flight past the grace: have a connection ready
+ * for the next open before anyone waits. */
+struct conn *pool_grow_for_stuck(struct conn *c)
+{
+    return grow_when_needed(c->sess, 0, "an open is slow to be answered");
+}
+
+/* Whether so many opens wait that more connections would send them
+ * sooner (an atomic read: every new open asks). */
+int pool_queue_deep(struct sshtun_session *s)
+{
+    return __atomic_load_n(&s->pool.open_len, __ATOMIC_RELAXED)
+           >= POOL_DEEP_QUEUE;
 }
 
 /* An extra connection's connect phase ended. */
@@ -372,7 +395,7 @@ void pool_fail_queued(struct sshtun_session *s, int code, const char *msg)
         ch->in_pool = 0;
     __atomic_store_n(&s->pool.open_head, NULL, __ATOMIC_RELEASE);
     s->pool.open_tail = NULL;
-    s->pool.open_len = 0;
+    __atomic_store_n(&s->pool.open_len, 0, __ATOMIC_RELAXED);
     pthread_mutex_unlock(&s->mu);
     while (list) {
         struct sshtun_channel *next = list->pool_next;

@@ -6,9 +6,11 @@
  * finished: one destination that does not answer would hold every later
  * open.  So opens wait in the session's queue, not a connection's: a
  * connection takes the next one only when it has no open in flight.  When
- * an open has waited longer than a short grace (PoolGrace below, at least
- * a few round trips), the pool makes another connection in the background
- * (up to PoolMax), which takes the waiting opens.  A stuck open pins its
+ * no connection is free and an open has been in flight (or waited in the
+ * queue) longer than a short grace (POOL_GRACE_MS, at least a few round
+ * trips), or POOL_DEEP_QUEUE opens wait, the pool makes another
+ * connection in the background (up to PoolMax), which takes the next
+ * opens.  A stuck open pins its
  * connection only for opens; its channels keep moving.  Extra connections
  * beyond PoolMin close after PoolIdleTime without channels.
  *
@@ -28,6 +30,9 @@ struct conn;
  * (the grace also covers a few of the connections' round trips). */
 #define POOL_GRACE_MS 150
 
+/* This many opens waiting at once are sent sooner by more connections. */
+#define POOL_DEEP_QUEUE 8
+
 /* The pool makes connection objects; the caller starts their I/O
  * threads (iothread_start) and, if that fails, calls pool_start_failed. */
 
@@ -40,6 +45,14 @@ struct conn *pool_grow_to_min(struct sshtun_session *s);
 /* An open has waited past the grace: one more connection if the pool may
  * grow (below PoolMax, not backing off, logins repeatable), or NULL. */
 struct conn *pool_grow_for_waiting(struct sshtun_session *s);
+
+/* The I/O thread of c: its open has been in flight past the grace; one
+ * more connection if no other is free and the pool may grow, or NULL. */
+struct conn *pool_grow_for_stuck(struct conn *c);
+
+/* Whether at least POOL_DEEP_QUEUE opens wait: worth another connection
+ * at once, without waiting for the grace. */
+int pool_queue_deep(struct sshtun_session *s);
 
 /* Undo the pool entry of a connection whose thread did not start. */
 void pool_start_failed(struct conn *c);

@@ -203,6 +203,8 @@ static void inherit_options(sshtun_options *jo, const sshtun_options *o)
         { "IdentityAgent", offsetof(sshtun_options, identity_agent) },
         { "Ciphers", offsetof(sshtun_options, ciphers) },
         { "MACs", offsetof(sshtun_options, macs) },
+        /* revoked keys are revoked for every hop too */
+        { "RevokedHostKeys", offsetof(sshtun_options, revoked_host_keys) },
     };
 
     for (int i = 0; i < o->identity_files.n; i++)

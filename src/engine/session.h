@@ -69,7 +69,7 @@ struct pool {
     struct sshtun_channel *open_head;   /* [mu] to write; atomic reads:
                                            opens no connection took */
     struct sshtun_channel *open_tail;   /* [mu] */
-    int open_len;                   /* [mu] */
+    int open_len;                   /* [mu] to write; atomic */
 };
 
 struct sshtun_session {

@@ -11,10 +11,14 @@
  */
 #include "config.h"
 
+#include "base/clock.h"
 #include "engine/window.h"
 
 #define WINDOW_FLOOR_MIN (4 * 1024)
 #define WINDOW_READ_MAX (64 * 1024)
+/* A whole window read within this long means the window, not the
+ * source, set the pace: it doubles (as TCP's slow start). */
+#define WINDOW_GROW_MS 1000
 
 static long budget_limit;           /* atomic: bytes, 0 until a session */
 static long budget_used;            /* atomic: promised by all channels */
@@ -54,6 +58,13 @@ long window_floor(void)
     return f < WINDOW_FLOOR_MIN ? WINDOW_FLOOR_MIN : f & ~1023L;
 }
 
+/* Restart the count of what passed through the current target. */
+static void restart_count(struct window *w)
+{
+    w->consumed = 0;
+    w->since_ms = clock_now_ms();
+}
+
 /* Start a channel's window state. */
 void window_init(struct window *w, long floor, long max)
 {
@@ -61,6 +72,7 @@ void window_init(struct window *w, long floor, long max)
     w->target = floor;
     w->max = max > floor ? max : floor;
     w->accounted = 0;
+    restart_count(w);
 }
 
 /* How much to read in one call: a quarter of the floor until the channel
@@ -75,21 +87,26 @@ size_t window_read_size(const struct window *w)
     return chunk < 1024 ? 1024 : chunk;
 }
 
-/* Double the target if the window limited the sender and the budget
- * allows. */
-static void grow(struct window *w, unsigned long left)
+/* Double the target when a whole window's worth passed within
+ * WINDOW_GROW_MS (libssh2 refills the window on every read, so how low
+ * it got says nothing; the pace does) and the budget allows. */
+static void grow(struct window *w, long nread)
 {
     long step = w->target < w->max - w->target ? w->target
                                                : w->max - w->target;
 
-    if (step > 0 && left < (unsigned long)w->target / 4
+    w->consumed += nread;
+    if (w->consumed < w->target)
+        return;
+    if (step > 0 && clock_now_ms() - w->since_ms <= WINDOW_GROW_MS
         && budget_free() >= step)
         w->target += step;
+    restart_count(w);
 }
 
 /* After a pass: grow, top up, or fall back; account what is promised. */
-int window_update(struct window *w, LIBSSH2_CHANNEL *lch, int keeping_up,
-                  int stalled)
+int window_update(struct window *w, LIBSSH2_CHANNEL *lch, long nread,
+                  int keeping_up, int stalled)
 {
     unsigned long avail = 0;
     unsigned long left = libssh2_channel_window_read_ex(lch, &avail, NULL);
@@ -98,8 +115,10 @@ int window_update(struct window *w, LIBSSH2_CHANNEL *lch, int keeping_up,
 
     if (stalled) {
         w->target = w->floor;       /* earn growth again once it reads */
-    } else if (keeping_up) {
-        grow(w, left);
+        restart_count(w);
+    } else {
+        if (keeping_up)
+            grow(w, nread);
         if (w->target > w->floor && left < (unsigned long)w->target / 2
             && budget_free() >= w->target - (long)left) {
             rc = libssh2_channel_receive_window_adjust2(

@@ -5,22 +5,23 @@
  * Every byte a server may send before we read it is memory we promised:
  * the window still granted plus what libssh2 holds unread.  A channel
  * starts with a small window (the floor, which libssh2 1.10 tops up on
- * every read and which can never be taken back) and grows, doubling,
- * while its reader keeps up and the window is what limits the sender, up
- * to WindowSize.  A stalled reader's channel stops growing and falls back
- * to the floor.  All channels of the process share one budget
- * (MemoryBudget): growth and new channels' floors must fit in it, so ten
- * thousand channels never promise more than it.
+ * every read and which can never be taken back) and doubles, as TCP's
+ * slow start does, each time a whole window passes within a second while
+ * its reader keeps up, up to WindowSize.  A stalled reader's channel
+ * stops growing and falls back to the floor.  All channels of the
+ * process share one budget (MemoryBudget): growth and new channels'
+ * floors must fit in it, so ten thousand channels never promise more
+ * than it.
  */
 #ifndef SSHTUN_WINDOW_H
 #define SSHTUN_WINDOW_H
 
 #include <libssh2.h>
 #include <stddef.h>
+#include <stdint.h>
 
-/* The floors a channel may open with: normal, and under memory pressure. */
+/* The floor a channel opens with while the budget has room. */
 #define WINDOW_FLOOR (128 * 1024)
-#define WINDOW_FLOOR_TIGHT (16 * 1024)
 
 /* A channel's window state (owned by its connection's I/O thread). */
 struct window {
@@ -28,6 +29,8 @@ struct window {
     long target;                    /* what we keep granted while reading */
     long max;                       /* WindowSize */
     long accounted;                 /* counted in the process budget */
+    long consumed;                  /* read since the target last changed */
+    int64_t since_ms;               /* when it last changed (clock_now_ms) */
 };
 
 /* Set the process-wide budget (bytes); the largest asked for wins. */
@@ -45,11 +48,12 @@ void window_init(struct window *w, long floor, long max);
 /* How many bytes to ask libssh2 for in one read call. */
 size_t window_read_size(const struct window *w);
 
-/* After a pass over the channel: grow and top up the window while the
- * reader keeps up (keeping_up), fall back when it stalled, and account
- * what is promised.  Returns a negative libssh2 error, or 0. */
-int window_update(struct window *w, LIBSSH2_CHANNEL *lch, int keeping_up,
-                  int stalled);
+/* After a pass over the channel that read nread bytes: grow and top up
+ * the window while the reader keeps up (keeping_up), fall back when it
+ * stalled, and account what is promised.  Returns a negative libssh2
+ * error, or 0. */
+int window_update(struct window *w, LIBSSH2_CHANNEL *lch, long nread,
+                  int keeping_up, int stalled);
 
 /* The channel is gone: give its share back. */
 void window_release(struct window *w);

@@ -12,8 +12,6 @@
  */
 #include "config.h"
 
-#include <errno.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -26,33 +24,13 @@
 #include "config/options.h"
 #include "engine/session.h"
 #include "socks/socks_server.h"
-#include "base/clock.h"
+#include "base/waitq.h"
 
 /* Free a dynamic forward's configuration. */
 static void dynamic_free(void *p)
 {
     socks_server_cfg_free(p);
     free(p);
-}
-
-/* socks_io recv on the client socket, with the handshake deadline. */
-static long sock_recv(void *ctx, unsigned char *buf, size_t len,
-                      int64_t deadline_ms)
-{
-    int fd = *(int *)ctx;
-
-    for (;;) {
-        struct pollfd p = { .fd = fd, .events = POLLIN };
-        int64_t left = deadline_ms - clock_now_ms();
-        ssize_t n;
-
-        if (left <= 0 || poll(&p, 1, (int)left) == 0)
-            return -2;
-        n = recv(fd, buf, len, 0);
-        if (n < 0 && errno == EINTR)
-            continue;
-        return n < 0 ? -1 : (long)n;
-    }
 }
 
 /* socks_io send on the client socket. */
@@ -67,7 +45,7 @@ static struct sshtun_channel *dynamic_connect(struct forward_conn *c)
     const struct socks_cfg *cfg = forward_cfg(forward_conn_forward(c));
     const sshtun_options *o = forward_conn_session(c)->opts;
     int fd = forward_conn_fd(c);
-    struct socks_io io = { sock_recv, sock_send, &fd, forward_conn_peer(c),
+    struct socks_io io = { socks_server_fd_recv, sock_send, &fd, forward_conn_peer(c),
                            forward_socks_counters(forward_conn_forward(c)) };
     struct socks *sk = malloc(sizeof *sk);
     struct sshtun_channel *ch = NULL;
@@ -137,7 +115,7 @@ sshtun_forward *sshtun_forward_dynamic(sshtun_session *s, const char *spec,
         error_set(err, SSHTUN_ERR_NOMEM, "out of memory");
         return NULL;
     }
-    if (socks_server_cfg_load(cfg, o, err)) {
+    if (socks_server_cfg_load(cfg, o, 0, err)) {
         dynamic_free(cfg);
         return NULL;
     }

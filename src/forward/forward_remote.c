@@ -57,8 +57,7 @@ static int connect_local(const char *host, int port, int *sys_errno,
 {
     int fd, flags;
 
-    if (transport_connect(host, port, AF_UNSPEC,
-                          clock_now_ms() + LOCAL_CONNECT_MS,
+    if (transport_connect(host, port, AF_UNSPEC, clock_now_ms() + LOCAL_CONNECT_MS,
                           &fd, sys_errno, err))
         return -1;
     flags = fcntl(fd, F_GETFL);
@@ -146,8 +145,7 @@ static struct sshtun_channel *remote_socks_connect(struct forward_conn *c)
     const struct remote_cfg *cfg = forward_cfg(forward_conn_forward(c));
     const sshtun_options *o = forward_conn_session(c)->opts;
     struct sshtun_channel *ch = forward_conn_channel(c);
-    struct socks_io io = { remote_socks_recv, remote_socks_send, ch,
-                           forward_conn_peer(c),
+    struct socks_io io = { remote_socks_recv, remote_socks_send, ch, forward_conn_peer(c),
                            forward_socks_counters(forward_conn_forward(c)) };
     struct socks *sk = malloc(sizeof *sk);
     const unsigned char *rest;
@@ -162,8 +160,8 @@ static struct sshtun_channel *remote_socks_connect(struct forward_conn *c)
         goto fail;
     fd = connect_local(sk->host, sk->port, &sys_errno, &err);
     if (fd < 0) {
-        enum socks5_reply code =
-            socks_server_reply_for_connect_error(err.code, sys_errno);
+        enum socks5_reply code = socks_server_reply_for_connect_error(err.code,
+                                                                      sys_errno);
         socks_server_send_reply(&io, sk, code);
         log_msg(o, SSHTUN_LOG_ERROR, "SOCKS client %s: %s (reply: %s)",
                 io.peer, err.msg, socks_reply_name(code));
@@ -235,7 +233,7 @@ sshtun_forward *sshtun_forward_remote(sshtun_session *s, const char *spec,
             return NULL;
         }
         cfg->dynamic = 1;
-        if (socks_server_cfg_load(&cfg->socks, s->opts, err)) {
+        if (socks_server_cfg_load(&cfg->socks, s->opts, 1, err)) {
             remote_free(cfg);
             return NULL;
         }

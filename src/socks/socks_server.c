@@ -6,7 +6,9 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <poll.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "base/error.h"
 #include "base/path.h"
@@ -15,14 +17,47 @@
 #include "socks/socks_server.h"
 #include "base/clock.h"
 
+/* socks_io recv on a socket, with the handshake deadline.  A signal
+ * interrupting poll() must not lead to a recv() that waits forever. */
+long socks_server_fd_recv(void *ctx, unsigned char *buf, size_t len,
+                          int64_t deadline_ms)
+{
+    int fd = *(int *)ctx;
+
+    for (;;) {
+        struct pollfd p = { .fd = fd, .events = POLLIN };
+        int64_t left = deadline_ms - clock_now_ms();
+        ssize_t n;
+        int ready;
+
+        if (left <= 0)
+            return -2;
+        ready = poll(&p, 1, (int)(left > INT_MAX ? INT_MAX : left));
+        if (ready < 0 && errno == EINTR)
+            continue;
+        if (ready < 0)
+            return -1;
+        if (ready == 0)
+            return -2;
+        n = recv(fd, buf, len, MSG_DONTWAIT);
+        if (n < 0 && (errno == EINTR || errno == EAGAIN
+                      || errno == EWOULDBLOCK))
+            continue;
+        return n < 0 ? -1 : (long)n;
+    }
+}
+
 /* Build the configuration from the options. */
 int socks_server_cfg_load(struct socks_cfg *cfg, const sshtun_options *o,
-                          sshtun_error *err)
+                          int remote, sshtun_error *err)
 {
     int rc;
 
     memset(cfg, 0, sizeof *cfg);
     cfg->timeout_ms = options_socks_timeout(o) * 1000;
+    if ((rc = permitopen_parse(&cfg->permit,
+                               remote ? o->permit_remote_open : NULL, err)))
+        return rc;
     for (int i = 0; i < o->socks_allow.n; i++)
         if ((rc = allowlist_add(&cfg->allow, o->socks_allow.v[i], err)))
             return rc;
@@ -113,16 +148,21 @@ int socks_server_send_reply(const struct socks_io *io, const struct socks *sk,
 
 /* Apply SocksAllow. */
 int socks_server_check_allowed(const struct socks_io *io,
-                               const struct socks_cfg *cfg,
-                               const struct socks *sk,
+                               const struct socks_cfg *cfg, const struct socks *sk,
                                const sshtun_options *o)
 {
-    if (allowlist_match(&cfg->allow, sk->host, sk->atyp == 0x03, sk->port))
+    const char *by = NULL;
+
+    if (!allowlist_match(&cfg->allow, sk->host, sk->atyp == 0x03, sk->port))
+        by = "SocksAllow";
+    else if (!permitopen_match(&cfg->permit, sk->host, sk->port))
+        by = "PermitRemoteOpen";
+    if (!by)
         return 1;
     socks_server_send_reply(io, sk, SOCKS5_NOT_ALLOWED);
     log_msg(o, SSHTUN_LOG_ERROR, "SOCKS client %s: %s port %d is not "
-            "allowed by SocksAllow (reply: %s)", io->peer, sk->host,
-            sk->port, socks_reply_name(SOCKS5_NOT_ALLOWED));
+            "allowed by %s (reply: %s)", io->peer, sk->host, sk->port, by,
+            socks_reply_name(SOCKS5_NOT_ALLOWED));
     return 0;
 }
 

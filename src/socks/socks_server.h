@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "config/allowlist.h"
+#include "config/permitopen.h"
 #include "socks/socks.h"
 #include "socks/socks_auth.h"
 #include "sshtun.h"
@@ -20,6 +21,7 @@
 struct socks_cfg {
     struct socks_creds creds;       /* n == 0: no authentication */
     struct allowlist allow;
+    struct permitopen permit;       /* PermitRemoteOpen (-R port only) */
     int timeout_ms;
 };
 
@@ -42,10 +44,16 @@ struct socks_io {
     struct socks_counters *counters;    /* may be NULL */
 };
 
+/* socks_io recv for a socket: ctx points to the fd.  Waits in poll()
+ * until the deadline, whatever signals interrupt it. */
+long socks_server_fd_recv(void *ctx, unsigned char *buf, size_t len,
+                          int64_t deadline_ms);
+
 /* Build the configuration from the options (SocksAuthFile, SocksAllow,
- * SocksTimeout).  Returns 0 or an error with err. */
+ * SocksTimeout; PermitRemoteOpen only if remote is set, since ssh applies
+ * it to `-R port` alone).  Returns 0 or an error with err. */
 int socks_server_cfg_load(struct socks_cfg *cfg, const sshtun_options *o,
-                          sshtun_error *err);
+                          int remote, sshtun_error *err);
 void socks_server_cfg_free(struct socks_cfg *cfg);
 
 /* Run the handshake to a decoded request within the timeout, answering
@@ -54,11 +62,10 @@ int socks_server_handshake(const struct socks_io *io,
                            const struct socks_cfg *cfg, struct socks *sk,
                            const sshtun_options *o);
 
-/* Check the request against SocksAllow; refuse it (reply 0x02, log) if
- * not allowed.  Returns 1 if allowed. */
+/* Check the request against SocksAllow and PermitRemoteOpen; refuse it
+ * (reply 0x02, log) if not allowed.  Returns 1 if allowed. */
 int socks_server_check_allowed(const struct socks_io *io,
-                               const struct socks_cfg *cfg,
-                               const struct socks *sk,
+                               const struct socks_cfg *cfg, const struct socks *sk,
                                const sshtun_options *o);
 
 /* Send the final reply for code; 0 or -1. */

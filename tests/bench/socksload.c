@@ -20,16 +20,32 @@
  *       attempts including the warm-up.
  *
  *   socksload many PROXY_PORT TARGET_PORT COUNT BYTES PARALLEL TIMEOUT
+ *                  [OPEN_SECONDS]
  *       Opens COUNT connections through the proxy (PARALLEL handshakes
- *       at a time), prints "opened OK FAIL SECONDS", and waits for a
- *       line on stdin.  Then every open connection sends BYTES and reads
- *       the echo at once (one epoll loop); prints "done OK FAIL SECONDS
- *       P50 P90" (OK: the echo came back whole and unchanged; SECONDS
- *       until the last one was; P50, P90: seconds until half, nine
- *       tenths of them were) and waits for a
- *       line on stdin (or EOF) before closing everything and printing
- *       "closed".  Each handshake and the transfer give up after
- *       TIMEOUT seconds.  "error TEXT" lines tell the first failures.
+ *       at a time, none started after OPEN_SECONDS if given), prints
+ *       "opened OK FAIL SECONDS SKIPPED" (SKIPPED: not tried in time),
+ *       and waits for a line on stdin.  With BYTES 0 it then closes them
+ *       all (held connections).  Otherwise every open connection sends
+ *       BYTES and reads the echo at once (one epoll loop); prints "done
+ *       OK FAIL SECONDS P50 P90" (OK: the echo came back whole and
+ *       unchanged; SECONDS until the last one was; P50, P90: seconds
+ *       until half, nine tenths of them were) and waits for a line on
+ *       stdin (or EOF).  Then it closes everything and prints "closed".
+ *       Each handshake and the transfer give up after TIMEOUT seconds.
+ *       "error TEXT" lines tell the first failures.
+ *
+ *   socksload blackhole PROXY_PORT TARGET_PORT HOLE_PORT THREADS REQUESTS
+ *                       SECONDS BYTES TIMEOUT EVERY
+ *       THREADS workers share REQUESTS requests, none started after
+ *       SECONDS.  Request k, when k % EVERY == EVERY - 1, is a SOCKS
+ *       CONNECT to 127.0.0.1:HOLE_PORT (a destination that never
+ *       answers): it is sent and its socket kept open, unanswered, to
+ *       the end.  The others are as in rate, to TARGET_PORT.  Every step
+ *       gives up after TIMEOUT seconds.  Prints "blackhole OK FAIL HOLES
+ *       HOLE_FAIL ANSWERED NOT_TRIED SECONDS P50_US P99_US": the other
+ *       requests done and failed, hole requests sent (HOLE_FAIL not even
+ *       sent, ANSWERED with any reply by the end), requests not tried,
+ *       the wall time, and the connect -> echo times of those done.
  *
  * Loopback only.  Every socket has send and receive timeouts, so nothing
  * waits forever.
@@ -108,11 +124,57 @@ static const unsigned char *pattern_for(unsigned i)
 
 /* ------------------------------------------------------------ echo server */
 
+/* A connection's unsent echo, kept only while its socket is full, so
+ * 10,000 idle connections cost no buffers. */
 struct echo_conn {
     int fd;
-    size_t len, off;            /* pending bytes buf[off..len) */
-    unsigned char buf[ECHO_BUF];
+    size_t len, off;            /* pending bytes pend[off..len) */
+    unsigned char *pend;        /* NULL when nothing is pending */
 };
+
+/* Send what c has pending; 1: all sent, 0: the socket is full, -1: error. */
+static int echo_flush(struct echo_conn *c)
+{
+    while (c->off < c->len) {
+        ssize_t r = send(c->fd, c->pend + c->off, c->len - c->off,
+                         MSG_NOSIGNAL);
+        if (r < 0 && errno == EAGAIN)
+            return 0;
+        if (r < 0)
+            return -1;
+        c->off += (size_t)r;
+    }
+    free(c->pend);
+    c->pend = NULL;
+    c->len = c->off = 0;
+    return 1;
+}
+
+/* Echo what arrives on c until its socket is empty or full; -1: drop it. */
+static int echo_serve(struct echo_conn *c, unsigned char *buf)
+{
+    for (;;) {
+        ssize_t r = recv(c->fd, buf, ECHO_BUF, 0), s;
+
+        if (r < 0 && errno == EAGAIN)
+            return 0;
+        if (r <= 0)
+            return -1;
+        s = send(c->fd, buf, (size_t)r, MSG_NOSIGNAL);
+        if (s < 0 && errno != EAGAIN)
+            return -1;
+        if (s < 0)
+            s = 0;
+        if (s < r) {
+            c->len = (size_t)(r - s);
+            c->off = 0;
+            if (!(c->pend = malloc(c->len)))
+                return -1;
+            memcpy(c->pend, buf + s, c->len);
+            return 0;
+        }
+    }
+}
 
 static int echo_main(void)
 {
@@ -120,6 +182,7 @@ static int echo_main(void)
     socklen_t sl = sizeof sa;
     int one = 1, lfd, ep;
     struct epoll_event ev, evs[256];
+    static unsigned char buf[ECHO_BUF];
 
     raise_nofile();
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -148,7 +211,7 @@ static int echo_main(void)
             die("epoll_wait");
         for (int i = 0; i < n; i++) {
             struct echo_conn *c = evs[i].data.ptr;
-            ssize_t r;
+            int had;
 
             if (!c) {
                 int fd;
@@ -161,6 +224,7 @@ static int echo_main(void)
                     }
                     c->fd = fd;
                     c->len = c->off = 0;
+                    c->pend = NULL;
                     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
                                sizeof one);
                     ev.events = EPOLLIN;
@@ -169,38 +233,25 @@ static int echo_main(void)
                 }
                 continue;
             }
-            for (;;) {
-                if (c->off < c->len) {
-                    r = send(c->fd, c->buf + c->off, c->len - c->off,
-                             MSG_NOSIGNAL);
-                    if (r < 0 && errno == EAGAIN) {
-                        ev.events = EPOLLOUT;
-                        ev.data.ptr = c;
-                        epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev);
-                        break;
-                    }
-                    if (r < 0)
-                        goto drop;
-                    c->off += (size_t)r;
-                    continue;
-                }
-                if (evs[i].events & EPOLLOUT) {
-                    ev.events = EPOLLIN;
-                    ev.data.ptr = c;
-                    epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev);
-                    evs[i].events = EPOLLIN;
-                }
-                r = recv(c->fd, c->buf, sizeof c->buf, 0);
-                if (r < 0 && errno == EAGAIN)
-                    break;
-                if (r <= 0)
+            had = c->pend != NULL;
+            if (c->pend) {
+                int f = echo_flush(c);
+                if (f < 0)
                     goto drop;
-                c->len = (size_t)r;
-                c->off = 0;
+                if (f == 0)
+                    continue;
+            }
+            if (echo_serve(c, buf) < 0)
+                goto drop;
+            if ((c->pend != NULL) != had) {
+                ev.events = c->pend ? EPOLLOUT : EPOLLIN;
+                ev.data.ptr = c;
+                epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev);
             }
             continue;
 drop:
             close(c->fd);       /* also leaves the epoll set */
+            free(c->pend);
             free(c);
         }
     }
@@ -264,14 +315,15 @@ static void describe(char *err, size_t n, const char *step)
         snprintf(err, n, "%s: connection closed by the proxy", step);
 }
 
-/* Connect to the proxy and run a SOCKS5 no-auth CONNECT to
- * 127.0.0.1:target.  Returns the socket, or -1 with err set. */
-static int socks_open(int proxy_port, int target_port, int timeout_s,
-                      char *err, size_t errlen)
+/* Connect to the proxy, greet it (SOCKS5, no auth) and send a CONNECT
+ * to 127.0.0.1:target without waiting for its reply.  Returns the
+ * socket, or -1 with err set. */
+static int socks_send_connect(int proxy_port, int target_port, int timeout_s,
+                              char *err, size_t errlen)
 {
     struct sockaddr_in sa = { .sin_family = AF_INET };
     unsigned char req[10] = { 5, 1, 0, 1, 127, 0, 0, 1, 0, 0 };
-    unsigned char greet[3] = { 5, 1, 0 }, ans[10];
+    unsigned char greet[3] = { 5, 1, 0 }, ans[2];
     int fd, one = 1;
 
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -297,18 +349,33 @@ static int socks_open(int proxy_port, int target_port, int timeout_s,
                  ans[1]);
         goto fail;
     }
-    if (send_all(fd, req, sizeof req) || recv_all(fd, ans, 2)) {
+    if (send_all(fd, req, sizeof req)) {
         describe(err, errlen, "SOCKS CONNECT");
         goto fail;
     }
+    return fd;
+fail:
+    close(fd);
+    return -1;
+}
+
+/* Read the reply to a CONNECT; 0, or -1 with err set. */
+static int socks_reply(int fd, char *err, size_t errlen)
+{
+    unsigned char ans[4];
+
+    if (recv_all(fd, ans, 2)) {
+        describe(err, errlen, "SOCKS CONNECT");
+        return -1;
+    }
     if (ans[0] != 5 || ans[1] != 0) {
         snprintf(err, errlen, "SOCKS CONNECT: reply code %d", ans[1]);
-        goto fail;
+        return -1;
     }
     /* The rest of the reply: reserved, type, address, port. */
     if (recv_all(fd, ans + 2, 2)) {
         describe(err, errlen, "SOCKS CONNECT reply");
-        goto fail;
+        return -1;
     }
     {
         size_t rest = ans[3] == 1 ? 6 : ans[3] == 4 ? 18 : 0;
@@ -316,17 +383,29 @@ static int socks_open(int proxy_port, int target_port, int timeout_s,
         if (!rest) {
             snprintf(err, errlen, "SOCKS CONNECT reply: address type %d",
                      ans[3]);
-            goto fail;
+            return -1;
         }
         if (recv_all(fd, skip, rest)) {
             describe(err, errlen, "SOCKS CONNECT reply");
-            goto fail;
+            return -1;
         }
     }
+    return 0;
+}
+
+/* Connect to the proxy and run a SOCKS5 no-auth CONNECT to
+ * 127.0.0.1:target.  Returns the socket, or -1 with err set. */
+static int socks_open(int proxy_port, int target_port, int timeout_s,
+                      char *err, size_t errlen)
+{
+    int fd = socks_send_connect(proxy_port, target_port, timeout_s, err,
+                                errlen);
+
+    if (fd >= 0 && socks_reply(fd, err, errlen)) {
+        close(fd);
+        fd = -1;
+    }
     return fd;
-fail:
-    close(fd);
-    return -1;
 }
 
 /* --------------------------------------------------------------- rate */
@@ -340,6 +419,34 @@ struct rate_worker {
     long total;                 /* every attempt */
     char err[200];
 };
+
+/* Send len bytes of data and read them back into buf; 0, or -1 with err
+ * set. */
+static int echo_once(int fd, const unsigned char *data, unsigned char *buf,
+                     size_t len, char *err, size_t errlen)
+{
+    if (send_all(fd, data, len) || recv_all(fd, buf, len)) {
+        describe(err, errlen, "echo");
+        return -1;
+    }
+    if (memcmp(buf, data, len)) {
+        snprintf(err, errlen, "echo: wrong data");
+        return -1;
+    }
+    return 0;
+}
+
+/* Keep a latency sample (microseconds) in a growing array. */
+static void add_sample(uint32_t **lat, size_t *n, size_t *cap, int64_t ns)
+{
+    if (*n == *cap) {
+        *cap = *cap ? 2 * *cap : 4096;
+        *lat = realloc(*lat, *cap * sizeof **lat);
+        if (!*lat)
+            die("realloc");
+    }
+    (*lat)[(*n)++] = (uint32_t)(ns / 1000);
+}
 
 static int r_proxy, r_target, r_bytes;
 static int64_t r_start, r_warm, r_end;
@@ -358,17 +465,10 @@ static void *rate_main(void *arg)
         int64_t t0 = now_ns(), t1;
         int fd = socks_open(r_proxy, r_target, 10, err, sizeof err);
 
-        if (fd >= 0) {
-            if (send_all(fd, data, (size_t)r_bytes)
-                || recv_all(fd, buf, (size_t)r_bytes)) {
-                describe(err, sizeof err, "echo");
-                close(fd);
-                fd = -1;
-            } else if (memcmp(buf, data, (size_t)r_bytes)) {
-                snprintf(err, sizeof err, "echo: wrong data");
-                close(fd);
-                fd = -1;
-            }
+        if (fd >= 0 && echo_once(fd, data, buf, (size_t)r_bytes, err,
+                                 sizeof err)) {
+            close(fd);
+            fd = -1;
         }
         t1 = now_ns();
         w->total++;
@@ -385,13 +485,7 @@ static void *rate_main(void *arg)
         if (t1 < r_warm || t1 >= r_end)
             continue;
         w->ok++;
-        if (w->nlat == w->caplat) {
-            w->caplat = w->caplat ? 2 * w->caplat : 4096;
-            w->lat = realloc(w->lat, w->caplat * sizeof *w->lat);
-            if (!w->lat)
-                die("realloc");
-        }
-        w->lat[w->nlat++] = (uint32_t)((t1 - t0) / 1000);
+        add_sample(&w->lat, &w->nlat, &w->caplat, t1 - t0);
     }
     free(buf);
     return NULL;
@@ -461,7 +555,9 @@ struct many_conn {
 
 static struct many_conn *m_conns;
 static int m_count, m_proxy, m_target, m_timeout;
+static int64_t m_open_end;      /* no new opens after this (0: none) */
 static int m_next;              /* next connection to open [m_mu] */
+static int m_skipped;           /* not tried: past m_open_end [m_mu] */
 static int m_errors;            /* error lines printed [m_mu] */
 static pthread_mutex_t m_mu = PTHREAD_MUTEX_INITIALIZER;
 
@@ -482,6 +578,13 @@ static void *opener_main(void *arg)
 
         pthread_mutex_lock(&m_mu);
         i = m_next++;
+        if (i < m_count && m_open_end && now_ns() > m_open_end) {
+            m_conns[i].fd = -1;
+            m_conns[i].done = -1;
+            m_skipped++;
+            pthread_mutex_unlock(&m_mu);
+            continue;
+        }
         pthread_mutex_unlock(&m_mu);
         if (i >= m_count)
             return NULL;
@@ -502,8 +605,18 @@ static void wait_line(void)
         return;
 }
 
+/* Close every open connection of the many test and say so. */
+static void many_close(void)
+{
+    for (int i = 0; i < m_count; i++)
+        if (m_conns[i].fd >= 0)
+            close(m_conns[i].fd);
+    printf("closed\n");
+    fflush(stdout);
+}
+
 static int many(int proxy, int target, int count, int bytes, int parallel,
-                int timeout)
+                int timeout, int open_seconds)
 {
     pthread_t *t = calloc((size_t)parallel, sizeof *t);
     unsigned char *buf = malloc(ECHO_BUF);
@@ -519,6 +632,7 @@ static int many(int proxy, int target, int count, int bytes, int parallel,
     m_target = target;
     m_timeout = timeout;
     t0 = now_ns();
+    m_open_end = open_seconds ? t0 + (int64_t)open_seconds * 1000000000 : 0;
     for (int i = 0; i < parallel; i++)
         if (pthread_create(&t[i], NULL, opener_main, NULL))
             die("pthread_create");
@@ -527,9 +641,14 @@ static int many(int proxy, int target, int count, int bytes, int parallel,
     t1 = now_ns();
     for (int i = 0; i < count; i++)
         ok += m_conns[i].fd >= 0;
-    printf("opened %d %d %.3f\n", ok, count - ok, (t1 - t0) / 1e9);
+    printf("opened %d %d %.3f %d\n", ok, count - ok, (t1 - t0) / 1e9,
+           m_skipped);
     fflush(stdout);
     wait_line();
+    if (bytes == 0) {
+        many_close();
+        return 0;
+    }
 
     if ((ep = epoll_create1(EPOLL_CLOEXEC)) < 0)
         die("epoll_create1");
@@ -632,10 +751,156 @@ failed:
            p50 / 1e3, p90 / 1e3);
     fflush(stdout);
     wait_line();
-    for (int i = 0; i < count; i++)
-        if (m_conns[i].fd >= 0)
-            close(m_conns[i].fd);
-    printf("closed\n");
+    many_close();
+    return 0;
+}
+
+/* ---------------------------------------------------------- black hole */
+
+struct hole_worker {
+    pthread_t t;
+    unsigned id;
+    uint32_t *lat;              /* microseconds, healthy requests done */
+    size_t nlat, caplat;
+    long ok, fail;              /* healthy requests */
+    long hole_fail;             /* hole requests not even sent */
+    int *held;                  /* hole requests sent, kept open */
+    size_t nheld, capheld;
+    char err[200];
+};
+
+static int h_proxy, h_target, h_hole, h_bytes, h_timeout, h_every;
+static long h_requests;
+static int64_t h_end;           /* no new request after this */
+static long h_next;             /* next request number [h_mu] */
+static pthread_mutex_t h_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* The next request number, or -1 when the count or the time is up. */
+static long hole_next(void)
+{
+    long k;
+
+    pthread_mutex_lock(&h_mu);
+    k = h_next < h_requests && now_ns() < h_end ? h_next++ : -1;
+    pthread_mutex_unlock(&h_mu);
+    return k;
+}
+
+/* Send a CONNECT to the black hole and keep the socket, unanswered. */
+static void hole_send(struct hole_worker *w)
+{
+    char err[150];
+    int fd = socks_send_connect(h_proxy, h_hole, h_timeout, err, sizeof err);
+
+    if (fd < 0) {
+        if (!w->fail && !w->hole_fail)
+            snprintf(w->err, sizeof w->err, "black hole request: %s", err);
+        w->hole_fail++;
+        return;
+    }
+    if (w->nheld == w->capheld) {
+        w->capheld = w->capheld ? 2 * w->capheld : 64;
+        w->held = realloc(w->held, w->capheld * sizeof *w->held);
+        if (!w->held)
+            die("realloc");
+    }
+    w->held[w->nheld++] = fd;
+}
+
+static void *hole_main(void *arg)
+{
+    struct hole_worker *w = arg;
+    unsigned char *buf = malloc((size_t)h_bytes);
+    long k;
+
+    while ((k = hole_next()) >= 0) {
+        const unsigned char *data = pattern_for((unsigned)k);
+        char err[200];
+        int64_t t0 = now_ns();
+        int fd;
+
+        if (k % h_every == h_every - 1) {
+            hole_send(w);
+            continue;
+        }
+        fd = socks_open(h_proxy, h_target, h_timeout, err, sizeof err);
+        if (fd >= 0 && echo_once(fd, data, buf, (size_t)h_bytes, err,
+                                 sizeof err)) {
+            close(fd);
+            fd = -1;
+        }
+        if (fd < 0) {
+            if (!w->fail && !w->hole_fail)
+                snprintf(w->err, sizeof w->err, "%s", err);
+            w->fail++;
+            continue;
+        }
+        close(fd);
+        w->ok++;
+        add_sample(&w->lat, &w->nlat, &w->caplat, now_ns() - t0);
+    }
+    free(buf);
+    return NULL;
+}
+
+/* Close the held hole requests; returns how many had an answer. */
+static long hole_close(struct hole_worker *w)
+{
+    long answered = 0;
+
+    for (size_t i = 0; i < w->nheld; i++) {
+        unsigned char c;
+        answered += recv(w->held[i], &c, 1, MSG_DONTWAIT) == 1;
+        close(w->held[i]);
+    }
+    return answered;
+}
+
+static int blackhole(int proxy, int target, int hole, int threads,
+                     long requests, double seconds, int bytes, int timeout,
+                     int every)
+{
+    struct hole_worker *w = calloc((size_t)threads, sizeof *w);
+    long ok = 0, fail = 0, holes = 0, hole_fail = 0, answered = 0;
+    int64_t t0 = now_ns();
+    const char *err = NULL;
+    uint32_t *all;
+    size_t n = 0;
+
+    h_proxy = proxy;
+    h_target = target;
+    h_hole = hole;
+    h_bytes = bytes;
+    h_timeout = timeout;
+    h_every = every;
+    h_requests = requests;
+    h_end = t0 + (int64_t)(seconds * 1e9);
+    for (int i = 0; i < threads; i++) {
+        w[i].id = (unsigned)i;
+        if (pthread_create(&w[i].t, NULL, hole_main, &w[i]))
+            die("pthread_create");
+    }
+    for (int i = 0; i < threads; i++)
+        pthread_join(w[i].t, NULL);
+    all = malloc((size_t)(requests + 1) * sizeof *all);
+    for (int i = 0; i < threads; i++) {
+        ok += w[i].ok;
+        fail += w[i].fail;
+        holes += (long)w[i].nheld;
+        hole_fail += w[i].hole_fail;
+        answered += hole_close(&w[i]);
+        if (!err && w[i].err[0])
+            err = w[i].err;
+        memcpy(all + n, w[i].lat, w[i].nlat * sizeof *all);
+        n += w[i].nlat;
+    }
+    qsort(all, n, sizeof *all, cmp_u32);
+    if (err)
+        printf("error %s\n", err);
+    printf("blackhole %ld %ld %ld %ld %ld %ld %.3f %u %u\n", ok, fail,
+           holes, hole_fail, answered, requests - h_next,
+           (now_ns() - t0) / 1e9, n ? all[n / 2] : 0,
+           n ? all[n * 99 / 100] : 0);
     fflush(stdout);
     return 0;
 }
@@ -665,16 +930,27 @@ int main(int argc, char **argv)
         return rate(arg_int(argv[2], 1, 65535), arg_int(argv[3], 1, 65535),
                     arg_int(argv[4], 1, 1024), atof(argv[5]),
                     arg_int(argv[6], 1, MAX_BYTES));
-    if (argc == 8 && !strcmp(argv[1], "many"))
+    if ((argc == 8 || argc == 9) && !strcmp(argv[1], "many"))
         return many(arg_int(argv[2], 1, 65535), arg_int(argv[3], 1, 65535),
                     arg_int(argv[4], 1, 1000000),
-                    arg_int(argv[5], 1, MAX_BYTES),
-                    arg_int(argv[6], 1, 1024), arg_int(argv[7], 1, 3600));
+                    arg_int(argv[5], 0, MAX_BYTES),
+                    arg_int(argv[6], 1, 1024), arg_int(argv[7], 1, 3600),
+                    argc == 9 ? arg_int(argv[8], 0, 3600) : 0);
+    if (argc == 11 && !strcmp(argv[1], "blackhole"))
+        return blackhole(arg_int(argv[2], 1, 65535),
+                         arg_int(argv[3], 1, 65535),
+                         arg_int(argv[4], 1, 65535), arg_int(argv[5], 1, 1024),
+                         arg_int(argv[6], 1, 10000000), atof(argv[7]),
+                         arg_int(argv[8], 1, MAX_BYTES),
+                         arg_int(argv[9], 1, 3600),
+                         arg_int(argv[10], 2, 1000));
     fprintf(stderr,
             "usage: socksload echo\n"
             "       socksload rate PROXY_PORT TARGET_PORT THREADS SECONDS "
             "BYTES\n"
             "       socksload many PROXY_PORT TARGET_PORT COUNT BYTES "
-            "PARALLEL TIMEOUT\n");
+            "PARALLEL TIMEOUT [OPEN_SECONDS]\n"
+            "       socksload blackhole PROXY_PORT TARGET_PORT HOLE_PORT "
+            "THREADS REQUESTS SECONDS BYTES TIMEOUT EVERY\n");
     return 2;
 }

@@ -29,9 +29,10 @@ def host_pub(kind):
         return f.read().split()[:2]
 
 
-def connects(known_hosts, strict="yes", env=None):
+def connects(known_hosts, strict="yes", env=None, extra=(), **kw):
     """True if sshtun authenticates and stays up (then stopped by SIGTERM)."""
-    t = F.Sshtun(sshd, known_hosts=known_hosts, strict=strict, env=env)
+    t = F.Sshtun(sshd, *extra, known_hosts=known_hosts, strict=strict, env=env,
+                 **kw)
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and t.proc.poll() is None:
         if "Authenticated" in t.stderr():
@@ -165,6 +166,154 @@ def test_rsa_only_server_explained():
     rc, err = F.run_sshtun(rsa, strict="yes")
     assert rc == 255, (rc, err)
     assert "RSA" in err and "handshake" in err, err
+
+
+def pinned(name=None, kind="ed25519"):
+    """A known_hosts line pinning the server's key under name."""
+    k, blob = host_pub(kind)
+    return "%s %s %s" % (name or "[127.0.0.1]:%d" % sshd.port, k, blob)
+
+
+def other_key():
+    path = os.path.join(sshd.dir, "kh_other_%d" % time.monotonic_ns())
+    F.keygen(path)
+    with open(path + ".pub") as f:
+        return f.read().split()[:2]
+
+
+def test_names_are_case_insensitive():
+    """ssh lowercases names: a key pinned for localhost serves LocalHost."""
+    path = kh_file("kh_case", [pinned("[localhost]:%d" % sshd.port)])
+    ok, err = connects(path, dest_host="LocalHost")
+    assert ok, err
+    path = kh_file("kh_case2", [pinned("[LOCALHOST]:%d" % sshd.port)])
+    ok, err = connects(path, dest_host="localhost")
+    assert ok, err
+
+
+def test_wildcard_and_negated_patterns():
+    path = kh_file("kh_glob", [pinned("otherhost,[127.0.0.*]:%d" % sshd.port)])
+    ok, err = connects(path)
+    assert ok, err
+    # A negated pattern takes the host out of the line, even if another
+    # pattern of the line matches.
+    path = kh_file("kh_negated", [pinned("[127.0.0.*]:%d,![127.0.0.1]:*"
+                                         % sshd.port)])
+    rc, err = F.run_sshtun(sshd, known_hosts=path, strict="yes")
+    assert rc == 255 and "No ED25519 host key is known" in err, (rc, err)
+
+
+def test_revoked_key_refused_everywhere():
+    kind, blob = host_pub("ed25519")
+    lines = [pinned(), "@revoked * %s %s" % (kind, blob)]
+    for strict in ("yes", "accept-new", "no"):
+        path = kh_file("kh_revoked_" + strict, lines)
+        rc, err = F.run_sshtun(sshd, known_hosts=path, strict=strict)
+        assert rc == 255, (strict, rc, err)
+        assert "REVOKED" in err and "%s:2" % path in err, err
+        assert "Authenticated" not in err, err
+        assert open(path).read().count("\n") == 2, "known_hosts was written"
+    # A @revoked line for another key does not matter.
+    okind, oblob = other_key()
+    path = kh_file("kh_revoked_other", [pinned(), "@revoked * %s %s" % (okind, oblob)])
+    ok, err = connects(path)
+    assert ok, err
+
+
+def test_cert_authority_only_is_refused():
+    okind, oblob = other_key()
+    line = "@cert-authority [127.0.0.*]:%d %s %s" % (sshd.port, okind, oblob)
+    for strict in ("yes", "accept-new", "no"):
+        path = kh_file("kh_ca_" + strict, [line])
+        rc, err = F.run_sshtun(sshd, known_hosts=path, strict=strict)
+        assert rc == 255, (strict, rc, err)
+        assert "@cert-authority" in err and "%s:1" % path in err, err
+        assert open(path).read() == line + "\n", "a key was added"
+    # With the host's own key pinned as well, the key decides.
+    path = kh_file("kh_ca_pinned", [line, pinned()])
+    ok, err = connects(path)
+    assert ok, err
+
+
+def test_host_key_alias():
+    path = kh_file("kh_alias", [pinned("gateway.example")])
+    ok, err = connects(path, extra=("-o", "HostKeyAlias=Gateway.Example"))
+    assert ok, err
+    rc, err = F.run_sshtun(sshd, known_hosts=path, strict="yes")
+    assert rc == 255 and "No ED25519" in err, (rc, err)
+    # accept-new records the key under the alias.
+    path = kh_file("kh_alias_new", [])
+    ok, err = connects(path, strict="accept-new",
+                       extra=("-o", "HostKeyAlias=relay.example"))
+    assert ok, err
+    kind, blob = host_pub("ed25519")
+    assert open(path).read() == "relay.example %s %s\n" % (kind, blob)
+    # A pattern is never written: it would pin the key for other hosts.
+    path = kh_file("kh_alias_star", [])
+    rc, err = F.run_sshtun(sshd, "-o", "HostKeyAlias=*", known_hosts=path,
+                           strict="accept-new")
+    assert rc == 255 and "not a plain host name" in err, (rc, err)
+    assert open(path).read() == ""
+
+
+def test_revoked_host_keys_file():
+    kind, blob = host_pub("ed25519")
+    path = kh_file("kh_rhk", [pinned()])
+    revoked = kh_file("revoked_keys", ["# revoked", "%s %s old server" % (kind, blob)])
+    rc, err = F.run_sshtun(sshd, "-o", "RevokedHostKeys=%s" % revoked,
+                           known_hosts=path)
+    assert rc == 255 and "REVOKED" in err and "%s:2" % revoked in err, (rc, err)
+    okind, oblob = other_key()
+    fine = kh_file("revoked_other", ["%s %s" % (okind, oblob)])
+    ok, err = connects(path, extra=("-o", "RevokedHostKeys=%s" % fine))
+    assert ok, err
+    # An unreadable file or a binary KRL fails closed.
+    rc, err = F.run_sshtun(sshd, "-o", "RevokedHostKeys=%s.missing" % revoked,
+                           known_hosts=path)
+    assert rc == 255 and "RevokedHostKeys" in err, (rc, err)
+    krl = os.path.join(sshd.dir, "krl")
+    subprocess.run(["ssh-keygen", "-q", "-k", "-f", krl,
+                    os.path.join(sshd.dir, "host_ed25519.pub")], check=True,
+                   timeout=30, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    rc, err = F.run_sshtun(sshd, "-o", "RevokedHostKeys=%s" % krl,
+                           known_hosts=path)
+    assert rc == 255 and "binary KRL" in err, (rc, err)
+
+
+def test_check_host_ip_accepted():
+    ok, err = connects(sshd.known_hosts, extra=("-o", "CheckHostIP=yes"))
+    assert ok, err
+
+
+def test_shell_metacharacters_refused():
+    """CVE-2023-51385: a destination is pasted into ProxyCommand's shell."""
+    marker = os.path.join(sshd.dir, "injected")
+    path = kh_file("kh_inject", [])
+    for dest in ("gw$(touch %s)" % marker, "gw`touch %s`" % marker,
+                 "a;touch %s" % marker):
+        args = [F.SSHTUN, "-F", "/dev/null", "-o", "ProxyCommand=nc %h %p",
+                "-o", "UserKnownHostsFile=%s" % path,
+                "-o", "StrictHostKeyChecking=accept-new", "-N", dest]
+        p = subprocess.run(args, env=sshd.env(), stdin=subprocess.DEVNULL,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                           timeout=30)
+        err = p.stderr.decode(errors="replace")
+        assert p.returncode == 255, (dest, p.returncode, err)
+        assert "hostname contains invalid characters" in err, err
+        args[-1] = "u$(touch %s)@gw" % marker
+        p = subprocess.run(args, env=sshd.env(), stdin=subprocess.DEVNULL,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                           timeout=30)
+        assert p.returncode == 255, p.stderr
+        assert b"username contains invalid" in p.stderr, p.stderr
+        args[-1] = "-J"
+        args += ["gw$(touch %s)" % marker, "host"]
+        p = subprocess.run(args, env=sshd.env(), stdin=subprocess.DEVNULL,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                           timeout=30)
+        assert p.returncode == 255 and b"ProxyJump: hostname" in p.stderr, p.stderr
+    assert not os.path.exists(marker)
+    assert open(path).read() == ""
 
 
 if __name__ == "__main__":

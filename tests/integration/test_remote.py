@@ -94,6 +94,66 @@ def test_remote_dynamic_socks():
         F.stop(httpd)
 
 
+def socks5_open(port, host, dport):
+    """A SOCKS5 CONNECT through the proxy on port; (reply code, socket)."""
+    s = F.connect(port)
+    s.settimeout(20)
+    s.sendall(b"\x05\x01\x00")
+    assert s.recv(2) == b"\x05\x00"
+    if all(c.isdigit() or c == "." for c in host) and host.count(".") == 3:
+        addr = b"\x01" + socket.inet_aton(host)
+    else:                   # a name, as the client gave it
+        addr = b"\x03" + bytes([len(host)]) + host.encode()
+    s.sendall(b"\x05\x01\x00" + addr + dport.to_bytes(2, "big"))
+    head = s.recv(10)
+    return head[1], s
+
+
+def test_permit_remote_open():
+    """PermitRemoteOpen limits where a -R port SOCKS proxy connects."""
+    a, b = F.TcpServer(F.echo_handler), F.TcpServer(F.echo_handler)
+    rp = F.free_port()
+    t = F.Sshtun(sshd, "-o", "PermitRemoteOpen=127.0.0.1:%d localhost:*" % a.port,
+                 "-R", str(rp), wait_ports=[rp])
+    try:
+        data = F.pattern(300000, seed=7)
+        for host, port, want in (("127.0.0.1", a.port, 0), ("127.0.0.1", b.port, 2),
+                                 ("localhost", b.port, 0), ("127.1", a.port, 2),
+                                 ("LOCALHOST", a.port, 0)):
+            code, s = socks5_open(rp, host, port)
+            assert code == want, (host, port, code, t.stderr())
+            if code == 0:
+                assert F.echo_roundtrip(s, data) == data
+            s.close()
+        assert "not allowed by PermitRemoteOpen" in t.stderr(), t.stderr()
+    finally:
+        t.stop()
+    for value, want in (("none", 2), ("any", 0), ("*:%d" % a.port, 0),
+                        ("127.0.0.1:*", 0), ("*:1", 2)):
+        rp = F.free_port()
+        t = F.Sshtun(sshd, "-o", "PermitRemoteOpen=%s" % value, "-R", str(rp),
+                     wait_ports=[rp])
+        try:
+            code, s = socks5_open(rp, "127.0.0.1", a.port)
+            s.close()
+            assert code == want, (value, code, t.stderr())
+        finally:
+            t.stop()
+    # A -D proxy is not limited by it (ssh applies it to -R only).
+    dp = F.free_port()
+    t = F.Sshtun(sshd, "-o", "PermitRemoteOpen=none", "-D", str(dp), wait_ports=[dp])
+    try:
+        code, s = socks5_open(dp, "127.0.0.1", a.port)
+        s.close()
+        assert code == 0, t.stderr()
+    finally:
+        t.stop()
+        a.close()
+        b.close()
+    rc, err = F.run_sshtun(sshd, "-o", "PermitRemoteOpen=nohost", "-R", "0")
+    assert rc == 255 and "PermitRemoteOpen: bad entry 'nohost'" in err, err
+
+
 def test_server_refuses():
     nofwd = F.shared_sshd("AllowTcpForwarding no\n")
     rc, err = F.run_sshtun(nofwd, "-o", "ExitOnForwardFailure=yes",

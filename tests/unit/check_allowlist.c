@@ -341,7 +341,7 @@ START_TEST(match_ipv4)
     ck_assert(addr_ok(l, "10.255.255.255", 80));
     ck_assert(!addr_ok(l, "11.0.0.0", 80));
     ck_assert(!addr_ok(l, "9.255.255.255", 80));
-    ck_assert(!addr_ok(l, "::ffff:10.0.0.1", 80));      /* another family */
+    ck_assert(addr_ok(l, "::ffff:10.0.0.1", 80));       /* mapped: IPv4 */
 
     /* A prefix ending inside a byte. */
     l = rules("10.0.0.0/9");
@@ -412,7 +412,7 @@ START_TEST(match_ipv6)
     l = rules("[::/0]");
     ck_assert(addr_ok(l, "::", 1));
     ck_assert(addr_ok(l, "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 1));
-    ck_assert(addr_ok(l, "::ffff:1.2.3.4", 1));
+    ck_assert(!addr_ok(l, "::ffff:1.2.3.4", 1));    /* mapped: IPv4 */
     ck_assert(!addr_ok(l, "1.2.3.4", 1));
     ck_assert(!name_ok(l, "example.com", 1));
 }
@@ -420,31 +420,122 @@ END_TEST
 
 START_TEST(names_never_networks)
 {
-    /* A name that looks like an address is still a name: it is resolved
-     * on the far side, so it cannot be checked against a network. */
+    /* A real name is resolved on the far side, so it is never checked
+     * against a network; but a name a resolver reads as a number is that
+     * address. */
     struct allowlist *l = rules("10.0.0.0/8,[::1],127.0.0.1");
 
-    ck_assert(!name_ok(l, "10.0.0.1", 80));
-    ck_assert(!name_ok(l, "::1", 80));
-    ck_assert(!name_ok(l, "127.0.0.1", 80));
     ck_assert(!name_ok(l, "localhost", 80));
+    ck_assert(!name_ok(l, "10.0.0.1.example", 80));
+    ck_assert(name_ok(l, "10.0.0.1", 80));      /* the address, by name */
+    ck_assert(name_ok(l, "::1", 80));
+    ck_assert(name_ok(l, "127.0.0.1", 80));
     ck_assert(addr_ok(l, "10.0.0.1", 80));
     ck_assert(addr_ok(l, "::1", 80));
     ck_assert(addr_ok(l, "127.0.0.1", 80));
 
-    /* And addresses are never matched against name patterns. */
-    l = rules("10.*,*");
-    ck_assert(addr_ok(l, "10.0.0.1", 80));              /* by the '*' */
-    l = rules("10.*:80,*.1:80,*:443");
-    ck_assert(name_ok(l, "10.0.0.1", 80));
+    /* Addresses are never matched against name patterns. */
+    l = rules("*.example,*:443");
     ck_assert(!addr_ok(l, "10.0.0.1", 80));
-    ck_assert(!addr_ok(l, "::1", 80));
     ck_assert(addr_ok(l, "10.0.0.1", 443));
 
     /* Text that is no address is not matched as one. */
     l = rules("0.0.0.0/0,[::/0]");
     ck_assert(!addr_ok(l, "not-an-address", 80));
     ck_assert(!addr_ok(l, "", 80));
+    ck_assert(!name_ok(l, "not-an-address", 80));
+}
+END_TEST
+
+START_TEST(mapped_ipv6_is_ipv4)
+{
+    struct allowlist *l = rules("10.0.0.0/8");
+
+    /* ::ffff:10.0.0.1 goes to 10.0.0.1: judged as that IPv4 address. */
+    ck_assert(addr_ok(l, "::ffff:10.0.0.1", 80));
+    ck_assert(addr_ok(l, "::FFFF:0a00:0001", 80));
+    ck_assert(!addr_ok(l, "::ffff:11.0.0.1", 80));
+    ck_assert(name_ok(l, "::ffff:10.0.0.1", 80));
+    /* An IPv6 rule does not let a mapped IPv4 address through... */
+    l = rules("[::/0]");
+    ck_assert(!addr_ok(l, "::ffff:1.2.3.4", 1));
+    ck_assert(addr_ok(l, "::1.2.3.4", 1));      /* not mapped: IPv6 */
+    /* ...and a mapped rule is an IPv4 rule. */
+    l = rules("[::ffff:10.0.0.0/104]");
+    ck_assert_int_eq(l->rules[0].kind, ALLOW_NET4);
+    ck_assert_int_eq(l->rules[0].prefix, 8);
+    ck_assert(addr_ok(l, "10.1.2.3", 1));
+    ck_assert(addr_ok(l, "::ffff:10.1.2.3", 1));
+    ck_assert(!addr_ok(l, "11.1.2.3", 1));
+}
+END_TEST
+
+START_TEST(address_patterns_never_names)
+{
+    /* 192.168.1.* is an address pattern: the name
+     * 192.168.1.5.attacker.example resolves anywhere. */
+    struct allowlist *l = rules("192.168.1.*");
+
+    ck_assert_int_eq(l->rules[0].kind, ALLOW_ADDR4_PATTERN);
+    ck_assert(addr_ok(l, "192.168.1.5", 80));
+    ck_assert(!addr_ok(l, "192.168.2.5", 80));
+    ck_assert(!name_ok(l, "192.168.1.5.attacker.example", 80));
+    ck_assert(!name_ok(l, "192.168.1.x", 80));
+    ck_assert(name_ok(l, "192.168.1.5", 80));   /* a number by name */
+    ck_assert(addr_ok(l, "::ffff:192.168.1.9", 80));
+    l = rules("10.?.*.1:22");
+    ck_assert(addr_ok(l, "10.3.200.1", 22));
+    ck_assert(!addr_ok(l, "10.33.200.1", 22));
+    ck_assert(!addr_ok(l, "10.3.200.1", 23));
+    l = rules("*.1");
+    ck_assert_int_eq(l->rules[0].kind, ALLOW_ADDR4_PATTERN);
+    ck_assert(!name_ok(l, "a.1", 80));
+}
+END_TEST
+
+START_TEST(numeric_names_are_addresses)
+{
+    /* inet_aton's forms are all 127.0.0.1 to a resolver. */
+    static const char *const loopback[] = {
+        "127.1", "127.0.1", "2130706433", "0x7f.1", "0x7F000001",
+        "017700000001", "0177.0.0.01", "127.1 junk",
+    };
+    struct allowlist *l = rules("127.0.0.0/8:80");
+    uint8_t a[4];
+
+    for (size_t i = 0; i < sizeof loopback / sizeof loopback[0]; i++) {
+        ck_assert_msg(name_ok(l, loopback[i], 80), "%s", loopback[i]);
+        ck_assert_int_eq(allowlist_parse_aton(loopback[i], a), 0);
+        ck_assert_int_eq(a[0], 127);
+        ck_assert_int_eq(a[3], 1);
+    }
+    /* So a name rule never lets them through. */
+    l = rules("*:443,localhost,box7*,*x*,*junk*,*.0.1.");
+    for (size_t i = 0; i < sizeof loopback / sizeof loopback[0]; i++)
+        ck_assert_msg(!name_ok(l, loopback[i], 80), "%s", loopback[i]);
+    ck_assert(name_ok(l, "localhost", 80));
+    ck_assert(name_ok(l, "box7.lan", 80));
+    ck_assert(!name_ok(l, "127.0.0.1.", 80));   /* a final dot */
+    ck_assert(name_ok(rules("127.0.0.1"), "127.0.0.1.", 80));
+    /* Not numbers: ordinary names. */
+    ck_assert_int_eq(allowlist_parse_aton("1e100.net", a), -1);
+    ck_assert_int_eq(allowlist_parse_aton("08.1", a), -1);
+    ck_assert_int_eq(allowlist_parse_aton("256.1.1.1", a), -1);
+    ck_assert_int_eq(allowlist_parse_aton("1.2.3.4.5", a), -1);
+    ck_assert_int_eq(allowlist_parse_aton("1.2.65536", a), -1);
+    ck_assert_int_eq(allowlist_parse_aton("4294967296", a), -1);
+    ck_assert_int_eq(allowlist_parse_aton("", a), -1);
+    ck_assert_int_eq(allowlist_parse_aton("1..2", a), -1);
+    ck_assert_int_eq(allowlist_parse_aton("1.2.65535", a), 0);
+    ck_assert_int_eq(a[2], 255);
+    /* Names with characters no host name has match no name rule. */
+    l = rules("*.example");
+    ck_assert(!name_ok(l, "127.0.0.1 .example", 80));
+    ck_assert(!name_ok(l, "a b.example", 80));
+    ck_assert(name_ok(l, "www.example.", 80));  /* a final dot */
+    /* A name rule that is a number in disguise is refused. */
+    bad("0x7f.1", "0x7f.1");
+    bad("127.1", "127.1");
 }
 END_TEST
 
@@ -484,6 +575,9 @@ static Suite *allowlist_suite(void)
     tcase_add_test(match, match_ipv4);
     tcase_add_test(match, match_ipv6);
     tcase_add_test(match, names_never_networks);
+    tcase_add_test(match, mapped_ipv6_is_ipv4);
+    tcase_add_test(match, address_patterns_never_names);
+    tcase_add_test(match, numeric_names_are_addresses);
     tcase_add_test(match, first_match_any_rule);
     suite_add_tcase(s, match);
     return s;

@@ -430,6 +430,53 @@ START_TEST(jump_host)
 }
 END_TEST
 
+START_TEST(shell_names_refused)
+{
+    /* CVE-2023-51385: names from the command line reach ProxyCommand's
+     * shell through %h and %r; refused as ssh 9.6 does. */
+    static const char *const hosts[] = {
+        "gw$(touch x)", "gw`id`", "a;b", "a&b", "a|b", "a>b", "a<b",
+        "a'b", "a\"b", "a\\b", "a b", "a\tb", "a\nb", "a\x01b",
+        "a(b", "a{b",
+    };
+    static const char *const users[] = {
+        "u$(id)", "u`id`", "u;x", "u'x", "-u", "u\n", "u -x", "u\\",
+    };
+    char buf[64];
+
+    for (size_t i = 0; i < sizeof hosts / sizeof hosts[0]; i++) {
+        expect_error(parse(hosts[i], NULL), "hostname contains invalid");
+        snprintf(buf, sizeof buf, "user@%s", hosts[i]);
+        expect_error(parse(buf, NULL), "hostname contains invalid");
+        snprintf(buf, sizeof buf, "ok,%s:22", hosts[i]);
+        expect_error(parse("-J", buf, "host", NULL),
+                     "ProxyJump: hostname contains invalid");
+        expect_error(parse("-o", "ProxyJump=gw,x@y,bad;hop", "host", NULL),
+                     "ProxyJump: hostname contains invalid");
+    }
+    expect_error(parse("--", "-oProxyCommand=x", NULL),
+                 "hostname contains invalid");
+    expect_error(parse("-J", "-oProxyCommand=x", "host", NULL),
+                 "ProxyJump: hostname contains invalid");
+    for (size_t i = 0; i < sizeof users / sizeof users[0]; i++) {
+        snprintf(buf, sizeof buf, "%s@host", users[i]);
+        expect_error(parse("--", buf, NULL),
+                     "remote username contains invalid");
+        expect_error(parse("-l", users[i], "host", NULL),
+                     "remote username contains invalid");
+        snprintf(buf, sizeof buf, "%s@gw", users[i]);
+        expect_error(parse("-J", buf, "host", NULL),
+                     "ProxyJump: remote username contains invalid");
+    }
+    /* Ordinary names, IPv6 addresses and user names with a '$' or a
+     * blank are fine (ssh allows them too). */
+    expect_ok(parse("-J", "me@gw.example:2222,[fe80::1%eth0]:22",
+                    "First.Last@[2001:db8::1]:22", NULL));
+    expect_ok(parse("-l", "DOMAIN\\user$", "host_1.example", NULL));
+    expect_ok(parse("-l", "with space", "host", NULL));
+}
+END_TEST
+
 START_TEST(bad_values)
 {
     expect_error(parse("-L", "8080:host", "host", NULL),
@@ -504,6 +551,7 @@ static Suite *args_suite(void)
     tcase_add_test(bad, options_after_destination);
     tcase_add_test(good, jump_host);
     tcase_add_test(bad, bad_values);
+    tcase_add_test(bad, shell_names_refused);
     tcase_add_test(bad, state_does_not_leak);
     suite_add_tcase(s, bad);
     return s;

@@ -445,6 +445,7 @@ START_TEST(string_keywords)
     static const char *const kws[] = {
         "HostName", "User", "IdentityAgent", "UserKnownHostsFile",
         "GlobalKnownHostsFile", "Ciphers", "MACs", "HostKeyAlgorithms",
+        "HostKeyAlias", "RevokedHostKeys",
     };
 
     for (size_t i = 0; i < sizeof kws / sizeof kws[0]; i++) {
@@ -454,6 +455,26 @@ START_TEST(string_keywords)
         ck_assert_str_eq(sshtun_options_get(o, kws[i], 0), kws[i]);
         ck_assert_ptr_null(sshtun_options_get(o, kws[i], 1));
     }
+}
+END_TEST
+
+START_TEST(permit_remote_open)
+{
+    set_bad("PermitRemoteOpen", "nohost", "bad entry 'nohost'", 0);
+    set_bad("PermitRemoteOpen", "a:b", "bad entry 'a:b'", 0);
+    set_bad("PermitRemoteOpen", "a:0", "bad entry", 0);
+    set_bad("PermitRemoteOpen", ":80", "bad entry", 0);
+    set_bad("PermitRemoteOpen", "[::1:80", "bad entry", 0);
+    set_bad("PermitRemoteOpen", "a:1 any", "'any' must be the only", 0);
+    set_bad("PermitRemoteOpen", "none a:1", "'none' must be the only", 0);
+    ck_assert_ptr_null(sshtun_options_get(o, "PermitRemoteOpen", 0));
+    set_ok("PermitRemoteOpen", "host:80 [::1]:* *:443 10.0.0.1:22");
+    set_ok("PermitRemoteOpen", "any");      /* the first value wins */
+    ck_assert_str_eq(sshtun_options_get(o, "PermitRemoteOpen", 0),
+                     "host:80 [::1]:* *:443 10.0.0.1:22");
+    /* CheckHostIP is accepted, with any value, and has no effect. */
+    set_ok("CheckHostIP", "yes");
+    set_ok("CheckHostIP", "no");
 }
 END_TEST
 
@@ -494,6 +515,10 @@ START_TEST(dynamic_and_socks_keywords)
     ck_assert_int_eq(options_socks_timeout(o), 3);
     ck_assert_int_eq(sshtun_options_set(o, "SocksTimeout", "x", &err),
                      SSHTUN_ERR_INVAL);
+    /* There is always a deadline: 0 and none are refused, as the manual
+     * says. */
+    set_bad("SocksTimeout", "0", "at least 1 second", 1);
+    set_bad("SocksTimeout", "none", "at least 1 second", 1);
 }
 END_TEST
 
@@ -660,6 +685,7 @@ static Suite *options_suite(void)
 
     tcase_add_checked_fixture(dup, setup, teardown);
     tcase_add_test(dup, dup_deep_copy);
+    tcase_add_test(dup, permit_remote_open);
     tcase_add_test(dup, dup_empty);
     tcase_add_test(dup, strip_controls);
     suite_add_tcase(s, dup);

@@ -101,7 +101,12 @@ START_TEST(forwards_and_lists)
                            "LocalForward 127.0.0.1:8081 db:5433\n"
                            "DynamicForward 1080\n"
                            "RemoteForward 9000 localhost:22\n"
-                           "UserKnownHostsFile /a /b\n", "h", &err), 0);
+                           "UserKnownHostsFile /a /b\n"
+                           "PermitRemoteOpen localhost:80  [::1]:*\n"
+                           "HostKeyAlias gw-alias\n", "h", &err), 0);
+    ck_assert_str_eq(sshtun_options_get(o, "PermitRemoteOpen", 0),
+                     "localhost:80 [::1]:*");
+    ck_assert_str_eq(sshtun_options_get(o, "HostKeyAlias", 0), "gw-alias");
     ck_assert_str_eq(sshtun_options_get(o, "LocalForward", 0),
                      "8080:db:5432");
     ck_assert_str_eq(sshtun_options_get(o, "LocalForward", 1),
