@@ -12,13 +12,14 @@
  */
 #include "config.h"
 
-#include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "control/ctlpath.h"
 #include "control/muxmsg.h"
+
+#include "check_util.h"
 
 /* Encode m, split the frame, parse it back into out (whose text points
  * into a buffer that stays valid until the next call). */
@@ -256,13 +257,4 @@ static Suite *mux_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(mux_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+CHECK_MAIN(mux_suite)

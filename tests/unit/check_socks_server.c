@@ -8,7 +8,6 @@
  */
 #include "config.h"
 
-#include <check.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -19,6 +18,8 @@
 
 #include "base/clock.h"
 #include "socks/socks_server.h"
+
+#include "check_util.h"
 
 struct storm {
     pthread_t target;
@@ -111,13 +112,4 @@ static Suite *socks_server_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(socks_server_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+CHECK_MAIN(socks_server_suite)
