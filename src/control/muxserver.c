@@ -29,6 +29,7 @@
 
 #include "base/clock.h"
 #include "base/error.h"
+#include "engine/bridge.h"
 #include "config/fwdspec.h"
 #include "config/options.h"
 #include "control/ctlpath.h"
@@ -361,12 +362,12 @@ static int handle_stdio(struct mux_client *c, const struct mux_msg *m)
     else if (!(ch = open_stdio(c, m, &e)))
         reply_text(c->fd, MUX_S_FAILURE, m->rid, e.msg);
     else if (reply_value(c->fd, MUX_S_SESSION_OPENED, m->rid, 1) == 0) {
-        if (forward_stdio_run(ch, in_fd, out_fd, &e))
+        if (bridge_run(ch, in_fd, out_fd, &e))
             log_msg(c->srv->sess->opts, SSHTUN_LOG_VERBOSE, "control: stdio "
                     "forward to %s:%u: %s", m->connect_host, m->connect_port,
                     e.msg);
         if (!out_is_sock)
-            out_fd = -1;            /* closed by forward_stdio_run */
+            out_fd = -1;            /* closed by bridge_run */
     }
     if (ch) {
         set_channel(c, NULL);

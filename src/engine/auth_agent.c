@@ -19,7 +19,8 @@
 #include "base/clock.h"
 #include "config/algolist.h"
 #include "engine/agent.h"
-#include "engine/auth_int.h"
+#include "engine/auth_agent.h"
+#include "engine/auth_state.h"
 #include "engine/rsasign.h"
 #include "engine/sshbuf.h"
 
@@ -73,7 +74,7 @@ static int offer(struct auth_state *st, int fd, const uint8_t *blob,
     }
     log_msg(st->o, SSHTUN_LOG_VERBOSE, "Offering agent key %s with %s (offer "
             "%d)", label, alg, st->offers + 1);
-    return auth_pubkey_offer(st, offered, (size_t)n, sign_with_agent, &as);
+    return auth_state_offer(st, offered, (size_t)n, sign_with_agent, &as);
 }
 
 /* The key type named at the head of a blob into out ("" if none). */
@@ -111,13 +112,13 @@ static int usable(struct auth_state *st, const char *type,
 {
     if (!strncmp(type, "sk-", 3) || strstr(type, "-cert-v01@")
         || !strcmp(type, "ssh-dss")) {
-        auth_note(st, "skipped agent key %s (%s keys cannot be used)", label,
+        auth_state_note(st, "skipped agent key %s (%s keys cannot be used)", label,
                   type);
         return 0;
     }
     if (!strcmp(type, "ssh-rsa") ? st->n_rsa_algs == 0
                                  : !algolist_has(st->accepted, type)) {
-        auth_note(st, "skipped agent key %s: %s is not in "
+        auth_state_note(st, "skipped agent key %s: %s is not in "
                   "PubkeyAcceptedAlgorithms", label, type);
         return 0;
     }
@@ -140,11 +141,11 @@ static int try_id(struct auth_state *st, int fd, const struct agent_id *id)
     if (rc == 0 || (rc == SSHTUN_ERR_AUTH && rsa && st->n_rsa_algs > 1)) {
         struct auth_memo_entry *who = agent_who(id);
         if (rc == 0 && who)
-            auth_pubkey_won_identity(st, who);
+            auth_state_won(st, who);
         if (rc == 0)
             free(who);
         else
-            auth_pubkey_defer(st, NULL, id->blob, id->blob_len, 1, who, label);
+            auth_state_defer(st, NULL, id->blob, id->blob_len, 1, who, label);
     }
     return rc;
 }

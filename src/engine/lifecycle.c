@@ -23,6 +23,8 @@
 #include "base/workers.h"
 #include "engine/iothread.h"
 #include "engine/pool.h"
+#include "engine/bridge.h"
+#include "engine/proxy.h"
 #include "engine/session.h"
 #include "engine/window.h"
 
@@ -62,6 +64,12 @@ static int complete_options(sshtun_options *o, sshtun_error *err)
     return 0;
 }
 
+/* How a connection reaches a jump host: through this file's own public
+ * calls, registered with proxy.c, which runs below them. */
+static const struct proxy_jump_ops jump_ops = {
+    sshtun_session_connect, sshtun_session_close, bridge_stdio,
+};
+
 /* Connect, verify, authenticate; returns the session or NULL. */
 sshtun_session *sshtun_session_connect(const sshtun_options *opts,
                                        sshtun_error *err)
@@ -78,6 +86,7 @@ sshtun_session *sshtun_session_connect(const sshtun_options *opts,
     if (!(s = session_new(opts, err)))
         return NULL;
     window_budget_set(options_memory_budget(s->opts));
+    proxy_set_jump_ops(&jump_ops);
     if (complete_options(s->opts, err) || !(c = pool_add_primary(s, err))) {
         session_unref(s);
         return NULL;

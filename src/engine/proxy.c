@@ -26,6 +26,20 @@
 
 #define REAP_GRACE_MS 1000
 
+static const struct proxy_jump_ops *jump_ops;   /* atomic: set once */
+
+/* Register the jump host operations. */
+void proxy_set_jump_ops(const struct proxy_jump_ops *ops)
+{
+    __atomic_store_n(&jump_ops, ops, __ATOMIC_RELEASE);
+}
+
+/* The registered operations (set before any session can exist). */
+static const struct proxy_jump_ops *ops(void)
+{
+    return __atomic_load_n(&jump_ops, __ATOMIC_ACQUIRE);
+}
+
 /* Whether a string option is set to something other than "none". */
 static int set_and_not_none(const char *v)
 {
@@ -117,7 +131,7 @@ static void *bridge_main(void *arg)
     const sshtun_options *o = c->sess->opts;
     sshtun_error err;
 
-    if (sshtun_forward_stdio(c->io->jump, o->hostname, options_port(o),
+    if (ops()->stdio(c->io->jump, o->hostname, options_port(o),
                              c->io->bridge_fd, c->io->bridge_fd, &err)) {
         /* Say why, and let the handshake waiting on the other end see
          * EOF at once rather than time out. */
@@ -277,7 +291,7 @@ static int start_jump(struct conn *c, int *fd, sshtun_error *err)
         sshtun_options_set(jo, "ProxyJump", hops, NULL);
     inherit_options(jo, o);
     log_msg(o, SSHTUN_LOG_VERBOSE, "Connecting to jump host %s.", name);
-    c->io->jump = sshtun_session_connect(jo, err);
+    c->io->jump = ops()->connect(jo, err);
     sshtun_options_free(jo);
     if (!c->io->jump) {
         char why[sizeof err->msg];
@@ -325,7 +339,7 @@ void proxy_close(struct conn *c)
         io->proxy_pid = 0;
     }
     if (io->jump) {
-        sshtun_session_close(io->jump);  /* ends the bridge's channel */
+        ops()->close(io->jump);     /* ends the bridge's channel */
         io->jump = NULL;
     }
     if (io->bridge_fd >= 0) {

@@ -22,6 +22,7 @@
 #include "engine/channel.h"
 #include "engine/chanopen.h"
 #include "base/error.h"
+#include "base/fdio.h"
 #include "base/workers.h"
 #include "forward/forward.h"
 #include "forward/listener.h"
@@ -77,25 +78,6 @@ struct sshtun_forward {
     struct fwd_counters count;      /* atomic adds, no lock */
 };
 
-/* Send all of buf to the client. */
-int forward_send_all(int fd, const void *buf, size_t len)
-{
-    const unsigned char *p = buf;
-
-    while (len) {
-        ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-        if (n < 0 && errno == ENOTSOCK)     /* a pipe or a file (-W) */
-            n = write(fd, p, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 /* Writer: channel -> client.  EOF from the server becomes SHUT_WR. */
 static void *writer_main(void *arg)
 {
@@ -104,7 +86,7 @@ static void *writer_main(void *arg)
     int rc;
 
     while ((rc = channel_recv_chunk(c->ch, &k, NULL)) == 1) {
-        int bad = forward_send_all(c->fd, k->data + k->off, k->len - k->off);
+        int bad = fdio_send_all(c->fd, k->data + k->off, k->len - k->off);
         if (!bad)
             stats_add(&c->fwd->count.bytes_down, k->len - k->off);
         chunk_put(k);

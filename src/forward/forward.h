@@ -108,13 +108,4 @@ int forward_stalled(struct sshtun_forward *f, struct forward_stalled_conn *out,
  * (it ends with the session, or by forward_close_matching). */
 void forward_release(struct sshtun_forward *f);
 
-/* Join in_fd/out_fd to an open channel as sshtun_forward_stdio does
- * (forward_stdio.c); the channel stays the caller's.  On every return
- * out_fd has been shut down, or closed if it is not a socket. */
-int forward_stdio_run(struct sshtun_channel *ch, int in_fd, int out_fd,
-                      sshtun_error *err);
-
-/* Send all of buf to the client; 0 or -1. */
-int forward_send_all(int fd, const void *buf, size_t len);
-
 #endif

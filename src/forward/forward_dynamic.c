@@ -18,6 +18,7 @@
 
 #include "engine/channel.h"
 #include "base/error.h"
+#include "base/fdio.h"
 #include "forward/forward.h"
 #include "config/fwdspec.h"
 #include "base/log.h"
@@ -36,7 +37,7 @@ static void dynamic_free(void *p)
 /* socks_io send on the client socket. */
 static int sock_send(void *ctx, const unsigned char *buf, size_t len)
 {
-    return forward_send_all(*(int *)ctx, buf, len);
+    return fdio_send_all(*(int *)ctx, buf, len);
 }
 
 /* Connect step: SOCKS handshake, rules, channel open, reply. */

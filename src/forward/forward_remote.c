@@ -24,6 +24,7 @@
 
 #include "engine/channel.h"
 #include "base/error.h"
+#include "base/fdio.h"
 #include "forward/forward.h"
 #include "config/fwdspec.h"
 #include "base/log.h"
@@ -170,7 +171,7 @@ static struct sshtun_channel *remote_socks_connect(struct forward_conn *c)
     if (socks_server_send_reply(&io, sk, SOCKS5_SUCCEEDED))
         goto fail;
     rest = socks_leftover(sk, &len);
-    if (len && forward_send_all(fd, rest, len))
+    if (len && fdio_send_all(fd, rest, len))
         goto fail;
     forward_conn_set_fd(c, fd);
     memset(sk, 0, sizeof *sk);
