@@ -69,7 +69,7 @@ void chunk_pool_drain(void)
 }
 
 /* Append a chunk; the queue takes ownership. */
-void chunkq_push(struct chunkq *q, struct chunk *c)
+void chunk_queue_push(struct chunkq *q, struct chunk *c)
 {
     c->next = NULL;
     if (q->tail)
@@ -82,7 +82,7 @@ void chunkq_push(struct chunkq *q, struct chunk *c)
 }
 
 /* Append, merging small data into the tail chunk. */
-void chunkq_append(struct chunkq *q, struct chunk *c)
+void chunk_queue_append(struct chunkq *q, struct chunk *c)
 {
     struct chunk *t = q->tail;
     size_t n = c->len - c->off;
@@ -93,18 +93,18 @@ void chunkq_append(struct chunkq *q, struct chunk *c)
         q->bytes += n;
         chunk_put(c);
     } else {
-        chunkq_push(q, c);
+        chunk_queue_push(q, c);
     }
 }
 
 /* Whether the queue's memory has reached cap. */
-int chunkq_full(const struct chunkq *q, size_t cap)
+int chunk_queue_full(const struct chunkq *q, size_t cap)
 {
     return q->held >= cap;
 }
 
 /* Bytes that may still be appended within cap. */
-size_t chunkq_room(const struct chunkq *q, size_t cap)
+size_t chunk_queue_room(const struct chunkq *q, size_t cap)
 {
     size_t tail_free = q->tail ? CHUNK_SIZE - q->tail->len : 0;
 
@@ -115,7 +115,7 @@ size_t chunkq_room(const struct chunkq *q, size_t cap)
 }
 
 /* Detach the first chunk; the caller takes ownership. */
-struct chunk *chunkq_pop(struct chunkq *q)
+struct chunk *chunk_queue_pop(struct chunkq *q)
 {
     struct chunk *c = q->head;
 
@@ -131,7 +131,7 @@ struct chunk *chunkq_pop(struct chunkq *q)
 }
 
 /* Copy bytes out of the queue, freeing chunks as they empty. */
-size_t chunkq_read(struct chunkq *q, void *buf, size_t len)
+size_t chunk_queue_read(struct chunkq *q, void *buf, size_t len)
 {
     unsigned char *out = buf;
     size_t done = 0;
@@ -158,10 +158,10 @@ size_t chunkq_read(struct chunkq *q, void *buf, size_t len)
 }
 
 /* Drop everything in the queue. */
-void chunkq_clear(struct chunkq *q)
+void chunk_queue_clear(struct chunkq *q)
 {
     struct chunk *c;
 
-    while ((c = chunkq_pop(q)))
+    while ((c = chunk_queue_pop(q)))
         chunk_put(c);
 }

@@ -10,7 +10,7 @@
  * A queue counts both what it holds for its reader (bytes) and what it
  * costs (held: whole chunks, however little data each has), and caps are
  * checked against the cost: a peer sending 1-byte packets must not make
- * a queue hold thousands of nearly empty chunks.  chunkq_append copies
+ * a queue hold thousands of nearly empty chunks.  chunk_queue_append copies
  * small data into the tail chunk for the same reason.
  */
 #ifndef SSHTUN_CHUNK_H
@@ -46,28 +46,28 @@ void chunk_put(struct chunk *c);
 void chunk_pool_drain(void);
 
 /* Append c (with unread data) to q; q owns c afterwards. */
-void chunkq_push(struct chunkq *q, struct chunk *c);
+void chunk_queue_push(struct chunkq *q, struct chunk *c);
 
 /* Append c to q, copying its data into q's tail chunk instead when it
  * fits there (c then goes back to the pool); q owns c afterwards. */
-void chunkq_append(struct chunkq *q, struct chunk *c);
+void chunk_queue_append(struct chunkq *q, struct chunk *c);
 
 /* Whether q's chunks take cap bytes of memory or more. */
-int chunkq_full(const struct chunkq *q, size_t cap);
+int chunk_queue_full(const struct chunkq *q, size_t cap);
 
 /* How many more bytes may be appended to q while its memory stays
  * within cap (plus at most one chunk): the free end of the tail chunk,
  * and whole new chunks while held < cap. */
-size_t chunkq_room(const struct chunkq *q, size_t cap);
+size_t chunk_queue_room(const struct chunkq *q, size_t cap);
 
 /* Remove and return the first chunk; the caller owns it.  NULL if empty. */
-struct chunk *chunkq_pop(struct chunkq *q);
+struct chunk *chunk_queue_pop(struct chunkq *q);
 
 /* Copy up to len unread bytes out of q into buf, releasing emptied chunks;
  * returns the number of bytes copied. */
-size_t chunkq_read(struct chunkq *q, void *buf, size_t len);
+size_t chunk_queue_read(struct chunkq *q, void *buf, size_t len);
 
 /* Release every chunk in q to the pool. */
-void chunkq_clear(struct chunkq *q);
+void chunk_queue_clear(struct chunkq *q);
 
 #endif

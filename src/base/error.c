@@ -42,7 +42,7 @@ const char *sshtun_strerror(int code)
 }
 
 /* Set err to code and a formatted message; returns code. */
-int err_set(sshtun_error *err, int code, const char *fmt, ...)
+int error_set(sshtun_error *err, int code, const char *fmt, ...)
 {
     if (err) {
         va_list ap;
@@ -55,7 +55,7 @@ int err_set(sshtun_error *err, int code, const char *fmt, ...)
 }
 
 /* Clear err to success. */
-void err_clear(sshtun_error *err)
+void error_clear(sshtun_error *err)
 {
     if (err) {
         err->code = SSHTUN_OK;
@@ -64,7 +64,7 @@ void err_clear(sshtun_error *err)
 }
 
 /* Map libssh2's open-failure text to a code (see libssh2 channel.c). */
-int err_from_open_failure(const char *msg)
+int error_from_open_failure(const char *msg)
 {
     if (!msg)
         return SSHTUN_ERR_OPEN_FAILED;
@@ -82,7 +82,7 @@ int err_from_open_failure(const char *msg)
 }
 
 /* RFC 4254 name of an open-failure code. */
-const char *err_open_reason(int code)
+const char *error_open_reason(int code)
 {
     switch (code) {
     case SSHTUN_ERR_PROHIBITED: return "administratively prohibited";

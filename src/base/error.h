@@ -12,17 +12,17 @@
 #include "sshtun.h"
 
 /* Set err (if not NULL) to code and a printf-style message; returns code. */
-int err_set(sshtun_error *err, int code, const char *fmt, ...)
+int error_set(sshtun_error *err, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* Clear err to SSHTUN_OK and an empty message. */
-void err_clear(sshtun_error *err);
+void error_clear(sshtun_error *err);
 
 /* Map libssh2's channel-open failure text ("Channel open failure (connect
  * failed)") to an SSHTUN_ERR_* code. */
-int err_from_open_failure(const char *libssh2_msg);
+int error_from_open_failure(const char *libssh2_msg);
 
 /* The reason part of an open-failure code, as RFC 4254 names it. */
-const char *err_open_reason(int code);
+const char *error_open_reason(int code);
 
 #endif

@@ -1,5 +1,5 @@
 /*
- * waitq.h - FIFO queues of waiting threads, and deadlines.
+ * waitq.h - FIFO queues of waiting threads.
  *
  * Mirrors the Erlang owner's req_queue: callers of recv (or send, or
  * open) that cannot proceed wait in arrival order, each on its own
@@ -40,14 +40,5 @@ void waitq_wake_all(struct waitq *q);
 
 /* 1 if nobody waits. */
 int waitq_empty(const struct waitq *q);
-
-/* Milliseconds on CLOCK_MONOTONIC. */
-int64_t now_ms(void);
-
-/* Fill ts with now + timeout_ms and return it, or NULL if timeout_ms < 0. */
-struct timespec *deadline_after(struct timespec *ts, int timeout_ms);
-
-/* Convert a now_ms()-based deadline to a timespec. */
-void ms_to_timespec(int64_t ms, struct timespec *ts);
 
 #endif

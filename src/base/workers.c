@@ -11,7 +11,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 
-#include "base/waitq.h"
+#include "base/clock.h"
 #include "base/workers.h"
 
 struct worker {
@@ -53,7 +53,7 @@ static int wait_job(struct worker *w)
     w->next = idle;
     idle = w;
     nidle++;
-    ms_to_timespec(now_ms() + WORKERS_IDLE_MS, &ts);
+    clock_ms_to_timespec(clock_now_ms() + WORKERS_IDLE_MS, &ts);
     while (!w->fn && !w->quit && rc != ETIMEDOUT)
         rc = pthread_cond_timedwait(&w->cv, &mu, &ts);
     if (!w->fn) {                   /* timed out or drained */

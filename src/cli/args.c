@@ -27,13 +27,13 @@ static const char usage_text[] =
 "              destination\n";
 
 /* The usage text. */
-const char *cli_usage(void)
+const char *args_usage(void)
 {
     return usage_text;
 }
 
 /* Split "host:port" or "[v6addr]:port".  Returns 0 or -1. */
-int cli_hostport(const char *spec, char *host, size_t hsize, int *port)
+int args_hostport(const char *spec, char *host, size_t hsize, int *port)
 {
     const char *colon, *h = spec;
     size_t hlen;
@@ -77,8 +77,8 @@ static int set(sshtun_options *o, const char *kw, const char *v, char *err,
 }
 
 /* Split the destination into User, HostName and Port. */
-int cli_destination(const char *dest, sshtun_options *o, char *hostout,
-                    size_t hostsize, char *err, size_t errsize)
+int args_destination(const char *dest, sshtun_options *o, char *hostout,
+                     size_t hostsize, char *err, size_t errsize)
 {
     char buf[1024], *host, *at, *port = NULL;
     int uri = 0;
@@ -257,8 +257,8 @@ static int apply_option(int c, const char *arg, struct cli_args *a,
     case 'N': case 'T': case 'n': case 'C':
         return 0;                   /* sshtun never runs a command or tty */
     case 'W':
-        if (cli_hostport(arg, a->stdio_host, sizeof a->stdio_host,
-                         &a->stdio_port)) {
+        if (args_hostport(arg, a->stdio_host, sizeof a->stdio_host,
+                          &a->stdio_port)) {
             snprintf(err, errsize, "Bad stdio forwarding specification "
                      "'%s': expected host:port", arg);
             return -1;
@@ -277,7 +277,7 @@ static int apply_option(int c, const char *arg, struct cli_args *a,
 /* OpenSSH 9.6's test for a host name from the command line: no leading
  * '-', no shell metacharacter, blank or control character (they would
  * reach /bin/sh through ProxyCommand's %h). */
-int cli_valid_hostname(const char *s)
+int args_valid_hostname(const char *s)
 {
     if (*s == '-')
         return 0;
@@ -290,7 +290,7 @@ int cli_valid_hostname(const char *s)
 
 /* OpenSSH 9.6's test for a user name from the command line (%r); also
  * no control characters. */
-int cli_valid_user(const char *s)
+int args_valid_user(const char *s)
 {
     if (*s == '-')
         return 0;
@@ -318,13 +318,13 @@ static int check_jump_hops(const char *jump, char *err, size_t errsize)
             host = hop + 6;
         if (at) {
             *at = '\0';
-            if (!cli_valid_user(hop)) {
+            if (!args_valid_user(hop)) {
                 snprintf(err, errsize, "ProxyJump: remote username "
                          "contains invalid characters");
                 return -1;
             }
         }
-        if (!cli_valid_hostname(host)) {
+        if (!args_valid_hostname(host)) {
             snprintf(err, errsize, "ProxyJump: hostname contains invalid "
                      "characters");
             return -1;
@@ -340,11 +340,11 @@ static int check_names(const struct cli_args *a, char *err, size_t errsize)
 {
     const char *user = sshtun_options_get(a->opts, "User", 0);
 
-    if (!cli_valid_hostname(a->host)) {
+    if (!args_valid_hostname(a->host)) {
         snprintf(err, errsize, "hostname contains invalid characters");
         return -1;
     }
-    if (user && !cli_valid_user(user)) {
+    if (user && !args_valid_user(user)) {
         snprintf(err, errsize, "remote username contains invalid "
                  "characters");
         return -1;
@@ -355,8 +355,8 @@ static int check_names(const struct cli_args *a, char *err, size_t errsize)
 
 /* Parse the command line.  As ssh does, options may also follow the
  * destination; anything else after it would be a remote command. */
-int cli_parse(int argc, char **argv, struct cli_args *a, char *err,
-              size_t errsize)
+int args_parse(int argc, char **argv, struct cli_args *a, char *err,
+               size_t errsize)
 {
     /* '+': stop at the destination; ':': report a missing argument as ':'. */
     static const char optstring[] = "+:46c:fF:ghi:l:L:m:MnO:o:p:qS:TNVvCD:R:W:J:";
@@ -399,8 +399,8 @@ int cli_parse(int argc, char **argv, struct cli_args *a, char *err,
         snprintf(err, errsize, "no destination given");
         return -1;
     }
-    if (cli_destination(dest, a->opts, a->host, sizeof a->host, err,
-                        errsize))
+    if (args_destination(dest, a->opts, a->host, sizeof a->host, err,
+                         errsize))
         return -1;
     return check_names(a, err, errsize);
 }

@@ -33,26 +33,26 @@ enum { CTL_UNSET = 0, CTL_NO, CTL_YES, CTL_AUTO };
 
 /* Parse argv into a (already created) options object.  Returns 0, or -1
  * with a one-line message in err. */
-int cli_parse(int argc, char **argv, struct cli_args *a, char *err,
-              size_t errsize);
+int args_parse(int argc, char **argv, struct cli_args *a, char *err,
+               size_t errsize);
 
 /* Split "[user@]host[:port]" or "ssh://[user@]host[:port]": User and
  * Port go into the options, the host name into host (it becomes HostName
  * only after the config files had their say, as in ssh).  Returns 0 or -1
  * with err. */
-int cli_destination(const char *dest, sshtun_options *opts, char *host,
-                    size_t hostsize, char *err,
-                    size_t errsize);
+int args_destination(const char *dest, sshtun_options *opts, char *host,
+                     size_t hostsize, char *err,
+                     size_t errsize);
 
 /* Split "host:port" or "[v6addr]:port".  Returns 0 or -1. */
-int cli_hostport(const char *spec, char *host, size_t hsize, int *port);
+int args_hostport(const char *spec, char *host, size_t hsize, int *port);
 
 /* Whether a host or user name from the command line is safe to hand to
  * a ProxyCommand's shell (OpenSSH 9.6's rules). */
-int cli_valid_hostname(const char *s);
-int cli_valid_user(const char *s);
+int args_valid_hostname(const char *s);
+int args_valid_user(const char *s);
 
 /* The usage text. */
-const char *cli_usage(void);
+const char *args_usage(void);
 
 #endif

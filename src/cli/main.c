@@ -29,7 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "base/waitq.h"
+#include "base/clock.h"
 #include "cli/args.h"
 #include "cli/notify.h"
 #include "cli/prompt.h"
@@ -211,12 +211,12 @@ static int configure(int argc, char **argv, struct cli_args *a)
     sshtun_error e;
     char err[600];
 
-    if (cli_parse(argc, argv, a, err, sizeof err)) {
-        fprintf(stderr, "sshtun: %s\n%s", err, cli_usage());
+    if (args_parse(argc, argv, a, err, sizeof err)) {
+        fprintf(stderr, "sshtun: %s\n%s", err, args_usage());
         return EXIT_FATAL;
     }
     if (a->show_help) {
-        fputs(cli_usage(), stdout);
+        fputs(args_usage(), stdout);
         return 0;
     }
     if (a->show_version) {
@@ -251,7 +251,7 @@ static int control_path(struct cli_args *a, char *path, size_t size)
     gethostname(local, sizeof local - 1);
     in.host = o->hostname ? o->hostname : a->host;
     in.orig_host = a->host;
-    in.port = opts_port(o);
+    in.port = options_port(o);
     in.local_user = pw ? pw->pw_name : "";
     in.ruser = o->user ? o->user : in.local_user;
     in.local_host = local;
@@ -341,15 +341,15 @@ static void notify_state(struct running *r)
 /* Wait for a stop request or the session's end.  Returns the exit code. */
 static int run_until_done(struct running *r)
 {
-    int64_t watchdog = notify_watchdog_ms(), next_dog = now_ms();
+    int64_t watchdog = notify_watchdog_ms(), next_dog = clock_now_ms();
 
     for (;;) {
         struct pollfd p = { .fd = stop_pipe[0], .events = POLLIN };
         char what;
 
-        if (watchdog && now_ms() >= next_dog) {
+        if (watchdog && clock_now_ms() >= next_dog) {
             notify_send("WATCHDOG=1");
-            next_dog = now_ms() + watchdog;
+            next_dog = clock_now_ms() + watchdog;
         }
         if (poll(&p, 1, 250) > 0 && read(stop_pipe[0], &what, 1) == 1) {
             if (what == 'x')

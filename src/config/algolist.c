@@ -133,13 +133,13 @@ static int expand(const char *kw, const char *list, const char *known,
 
     while (next_name(&list, pat)) {
         if (!*pat)
-            return err_set(err, SSHTUN_ERR_INVAL, "%s: empty name in list",
-                           kw);
+            return error_set(err, SSHTUN_ERR_INVAL, "%s: empty name in list",
+                             kw);
         if ((n = add_matches(out, size, known, pat)) < 0)
-            return err_set(err, SSHTUN_ERR_INVAL, "%s: list too long", kw);
+            return error_set(err, SSHTUN_ERR_INVAL, "%s: list too long", kw);
         if (n == 0)
-            return err_set(err, SSHTUN_ERR_INVAL, "%s: unknown algorithm "
-                           "'%s'", kw, pat);
+            return error_set(err, SSHTUN_ERR_INVAL, "%s: unknown algorithm "
+                             "'%s'", kw, pat);
     }
     return 0;
 }
@@ -153,15 +153,15 @@ int algolist_assemble(const char *kw, const char *spec, const char *def,
     int rc;
 
     if (!size)
-        return err_set(err, SSHTUN_ERR_INVAL, "%s: no room", kw);
+        return error_set(err, SSHTUN_ERR_INVAL, "%s: no room", kw);
     out[0] = '\0';
     if (!spec || !*spec)
         return expand(kw, def, known, out, size, err);
     if (spec[0] == '-') {
         while (next_name(&def, name))
             if (!matches_any(spec + 1, name) && add_name(out, size, name))
-                return err_set(err, SSHTUN_ERR_INVAL, "%s: list too long",
-                               kw);
+                return error_set(err, SSHTUN_ERR_INVAL, "%s: list too long",
+                                 kw);
         return 0;
     }
     if (spec[0] == '+')

@@ -216,17 +216,17 @@ int allowlist_add(struct allowlist *l, const char *spec, sshtun_error *err)
     char buf[1024], *save = NULL, *tok;
 
     if (!spec || strlen(spec) >= sizeof buf)
-        return err_set(err, SSHTUN_ERR_INVAL, "SocksAllow: bad value");
+        return error_set(err, SSHTUN_ERR_INVAL, "SocksAllow: bad value");
     strcpy(buf, spec);
     for (tok = strtok_r(buf, ", \t", &save); tok;
          tok = strtok_r(NULL, ", \t", &save)) {
         if (l->n == ALLOW_MAX_RULES)
-            return err_set(err, SSHTUN_ERR_INVAL, "SocksAllow: more than %d "
-                           "rules", ALLOW_MAX_RULES);
+            return error_set(err, SSHTUN_ERR_INVAL, "SocksAllow: more than %d "
+                             "rules", ALLOW_MAX_RULES);
         if (parse_rule(tok, &l->rules[l->n]))
-            return err_set(err, SSHTUN_ERR_INVAL, "SocksAllow: bad rule "
-                           "'%s' (want HOST[:PORTS], e.g. *.example.com:443, "
-                           "10.0.0.0/8:*, [fd00::/8]:22)", tok);
+            return error_set(err, SSHTUN_ERR_INVAL, "SocksAllow: bad rule "
+                             "'%s' (want HOST[:PORTS], e.g. *.example.com:443, "
+                             "10.0.0.0/8:*, [fd00::/8]:22)", tok);
         l->n++;
     }
     return 0;

@@ -203,7 +203,7 @@ void sshtun_options_free(sshtun_options *o)
 }
 
 /* Whether kw is one of OpenSSH's that mean nothing here. */
-int opts_keyword_ignored(const char *kw)
+int options_keyword_ignored(const char *kw)
 {
     for (size_t i = 0; i < NIGNORED; i++)
         if (!strcasecmp(kw, ignored_keywords[i]))
@@ -288,10 +288,10 @@ static int list_add(struct opt_list *l, const char *v, const char *kw,
                     sshtun_error *err)
 {
     if (l->n == OPT_LIST_MAX)
-        return err_set(err, SSHTUN_ERR_INVAL, "%s: too many values (max %d)",
-                       kw, OPT_LIST_MAX);
+        return error_set(err, SSHTUN_ERR_INVAL, "%s: too many values (max %d)",
+                         kw, OPT_LIST_MAX);
     if (!(l->v[l->n] = strdup(v)))
-        return err_set(err, SSHTUN_ERR_NOMEM, "out of memory");
+        return error_set(err, SSHTUN_ERR_NOMEM, "out of memory");
     l->n++;
     return 0;
 }
@@ -307,8 +307,8 @@ static void set_int(void *p, int v)
 static int bad_value(sshtun_error *err, const char *kw, const char *v,
                      const char *want)
 {
-    return err_set(err, SSHTUN_ERR_INVAL, "%s: bad value '%s' (%s)", kw, v,
-                   want);
+    return error_set(err, SSHTUN_ERR_INVAL, "%s: bad value '%s' (%s)", kw, v,
+                     want);
 }
 
 /* A forward in either the -L/-R form or the config form ("port
@@ -333,7 +333,7 @@ static int parse_str(void *p, const char *kw, const char *v,
     if (!*v)
         return bad_value(err, kw, v, "empty");
     if (!*(char **)p && !(*(char **)p = strdup(v)))
-        return err_set(err, SSHTUN_ERR_NOMEM, "out of memory");
+        return error_set(err, SSHTUN_ERR_NOMEM, "out of memory");
     return 0;
 }
 
@@ -524,7 +524,7 @@ static int parse_allow(void *p, const char *kw, const char *v,
     int rc;
 
     if (!tmp)
-        return err_set(err, SSHTUN_ERR_NOMEM, "out of memory");
+        return error_set(err, SSHTUN_ERR_NOMEM, "out of memory");
     rc = allowlist_add(tmp, v, err);
     free(tmp);
     return rc ? rc : list_add(p, v, kw, err);
@@ -543,9 +543,9 @@ static int parse_fwd_remote(void *p, const char *kw, const char *v,
         return rc;
     if (fwdspec_parse_local(spec, &fs, NULL)
         && fwdspec_parse_dynamic(spec, &fs, NULL))
-        return err_set(err, SSHTUN_ERR_INVAL, "Bad remote forwarding "
-                       "specification '%.300s': expected [bind_address:]"
-                       "port:host:hostport or [bind_address:]port", v);
+        return error_set(err, SSHTUN_ERR_INVAL, "Bad remote forwarding "
+                         "specification '%.300s': expected [bind_address:]"
+                         "port:host:hostport or [bind_address:]port", v);
     return list_add(p, spec, kw, err);
 }
 
@@ -643,13 +643,13 @@ int sshtun_options_set(sshtun_options *o, const char *kw, const char *v,
     const struct keyword *k;
 
     if (!o || !kw || !v)
-        return err_set(err, SSHTUN_ERR_INVAL, "missing option or value");
+        return error_set(err, SSHTUN_ERR_INVAL, "missing option or value");
     k = find_keyword(kw);
     if (!k) {
-        if (opts_keyword_ignored(kw))
+        if (options_keyword_ignored(kw))
             return 0;               /* OpenSSH's, meaningless here */
-        return err_set(err, SSHTUN_ERR_INVAL,
-                       "Bad configuration option: %s", kw);
+        return error_set(err, SSHTUN_ERR_INVAL,
+                         "Bad configuration option: %s", kw);
     }
     return parsers[k->kind]((char *)o + k->off, k->name, v, err);
 }
@@ -667,8 +667,8 @@ int sshtun_options_parse(sshtun_options *o, const char *line,
     while (line[n] && line[n] != '=' && !isspace((unsigned char)line[n]))
         n++;
     if (n == 0 || n >= sizeof kw)
-        return err_set(err, SSHTUN_ERR_INVAL,
-                       "Bad configuration option: '%s'", line);
+        return error_set(err, SSHTUN_ERR_INVAL,
+                         "Bad configuration option: '%s'", line);
     memcpy(kw, line, n);
     kw[n] = '\0';
     v = line + n;
@@ -679,7 +679,7 @@ int sshtun_options_parse(sshtun_options *o, const char *line,
     while (*v && isspace((unsigned char)*v))
         v++;
     if (!*v)
-        return err_set(err, SSHTUN_ERR_INVAL, "%s: missing value", kw);
+        return error_set(err, SSHTUN_ERR_INVAL, "%s: missing value", kw);
     {
         /* Trailing blanks are not part of the value, as in ssh. */
         char value[1024];
@@ -687,7 +687,7 @@ int sshtun_options_parse(sshtun_options *o, const char *line,
         while (len && isspace((unsigned char)v[len - 1]))
             len--;
         if (len >= sizeof value)
-            return err_set(err, SSHTUN_ERR_INVAL, "%s: value too long", kw);
+            return error_set(err, SSHTUN_ERR_INVAL, "%s: value too long", kw);
         memcpy(value, v, len);
         value[len] = '\0';
         return sshtun_options_set(o, kw, value, err);
@@ -719,7 +719,7 @@ int sshtun_options_add_identity(sshtun_options *o, const char *key,
                                 sshtun_error *err)
 {
     if (!o || !key || !*key)
-        return err_set(err, SSHTUN_ERR_INVAL, "no key");
+        return error_set(err, SSHTUN_ERR_INVAL, "no key");
     return list_add(&o->identity_data, key, "identity", err);
 }
 
@@ -738,66 +738,66 @@ void sshtun_options_set_passphrase(sshtun_options *o,
     o->pass_user = user;
 }
 
-int opts_port(const sshtun_options *o) { return o->port > 0 ? o->port : 22; }
-int opts_flag(int v) { return v > 0; }
+int options_port(const sshtun_options *o) { return o->port > 0 ? o->port : 22; }
+int options_flag(int v) { return v > 0; }
 
-int opts_log_level(const sshtun_options *o)
+int options_log_level(const sshtun_options *o)
 {
     return o->log.level >= 0 ? o->log.level : SSHTUN_LOG_INFO;
 }
 
-int opts_server_alive_count(const sshtun_options *o)
+int options_server_alive_count(const sshtun_options *o)
 {
     return o->server_alive_count_max > 0 ? o->server_alive_count_max : 3;
 }
 
-int opts_socks_timeout(const sshtun_options *o)
+int options_socks_timeout(const sshtun_options *o)
 {
     return o->socks_timeout > 0 ? o->socks_timeout
                                 : OPTS_DEFAULT_SOCKS_TIMEOUT;
 }
 
-int opts_max_connections(const sshtun_options *o)
+int options_max_connections(const sshtun_options *o)
 {
     return o->max_connections > 0 ? o->max_connections
                                   : OPTS_DEFAULT_MAX_CONNECTIONS;
 }
 
-int opts_max_handshakes(const sshtun_options *o)
+int options_max_handshakes(const sshtun_options *o)
 {
     return o->max_handshakes > 0 ? o->max_handshakes
                                  : OPTS_DEFAULT_MAX_HANDSHAKES;
 }
 
-long opts_window_size(const sshtun_options *o)
+long options_window_size(const sshtun_options *o)
 {
     return o->window_size > 0 ? o->window_size : OPTS_DEFAULT_WINDOW;
 }
 
-long opts_memory_budget(const sshtun_options *o)
+long options_memory_budget(const sshtun_options *o)
 {
     return o->memory_budget > 0 ? o->memory_budget : OPTS_DEFAULT_BUDGET;
 }
 
-int opts_pool_max(const sshtun_options *o)
+int options_pool_max(const sshtun_options *o)
 {
     return o->pool_max > 0 ? o->pool_max : OPTS_DEFAULT_POOL_MAX;
 }
 
-int opts_pool_min(const sshtun_options *o)
+int options_pool_min(const sshtun_options *o)
 {
     int n = o->pool_min > 0 ? o->pool_min : 1;
 
-    return n < opts_pool_max(o) ? n : opts_pool_max(o);
+    return n < options_pool_max(o) ? n : options_pool_max(o);
 }
 
-int64_t opts_pool_idle_ms(const sshtun_options *o)
+int64_t options_pool_idle_ms(const sshtun_options *o)
 {
     return (o->pool_idle_time >= 0 ? o->pool_idle_time
                                    : OPTS_DEFAULT_POOL_IDLE) * (int64_t)1000;
 }
 
-int opts_strict(const sshtun_options *o)
+int options_strict(const sshtun_options *o)
 {
     return o->strict >= 0 ? o->strict : STRICT_ASK;
 }
@@ -815,7 +815,7 @@ static int list_dup(struct opt_list *dst, const struct opt_list *src)
 }
 
 /* Deep copy of options. */
-sshtun_options *opts_dup(const sshtun_options *o)
+sshtun_options *options_dup(const sshtun_options *o)
 {
     sshtun_options *c = malloc(sizeof *c);
     int bad = 0;

@@ -92,26 +92,26 @@ struct sshtun_options {
 #define log_msg(o, level, ...) log_line((o) ? &(o)->log : NULL, level, __VA_ARGS__)
 
 /* Effective values with ssh's defaults applied. */
-int opts_port(const sshtun_options *o);
-int opts_log_level(const sshtun_options *o);
-long opts_window_size(const sshtun_options *o);
-int opts_strict(const sshtun_options *o);
-long opts_memory_budget(const sshtun_options *o);
-int opts_pool_min(const sshtun_options *o);
-int opts_pool_max(const sshtun_options *o);
-int64_t opts_pool_idle_ms(const sshtun_options *o);      /* 0: never */
-int opts_flag(int v);               /* -1 (unset) -> 0 */
+int options_port(const sshtun_options *o);
+int options_log_level(const sshtun_options *o);
+long options_window_size(const sshtun_options *o);
+int options_strict(const sshtun_options *o);
+long options_memory_budget(const sshtun_options *o);
+int options_pool_min(const sshtun_options *o);
+int options_pool_max(const sshtun_options *o);
+int64_t options_pool_idle_ms(const sshtun_options *o);      /* 0: never */
+int options_flag(int v);               /* -1 (unset) -> 0 */
 
 /* Whether kw is an OpenSSH keyword sshtun accepts and ignores. */
-int opts_keyword_ignored(const char *kw);
+int options_keyword_ignored(const char *kw);
 
 /* Deep copy (for a session to keep its own); NULL if out of memory. */
-sshtun_options *opts_dup(const sshtun_options *o);
+sshtun_options *options_dup(const sshtun_options *o);
 
 /* Seconds a SOCKS client has to complete its handshake. */
 #define OPTS_DEFAULT_SOCKS_TIMEOUT 10
-int opts_socks_timeout(const sshtun_options *o);
-int opts_server_alive_count(const sshtun_options *o);
+int options_socks_timeout(const sshtun_options *o);
+int options_server_alive_count(const sshtun_options *o);
 
 /* Per forward: connections open at once (ForwardMaxConnections), and
  * connections still in their handshake (a SOCKS exchange, a channel
@@ -119,8 +119,8 @@ int opts_server_alive_count(const sshtun_options *o);
 #define OPTS_DEFAULT_MAX_CONNECTIONS 10000
 #define OPTS_DEFAULT_MAX_HANDSHAKES 1000
 #define OPTS_MAX_LIMIT 65536
-int opts_max_connections(const sshtun_options *o);
-int opts_max_handshakes(const sshtun_options *o);
+int options_max_connections(const sshtun_options *o);
+int options_max_handshakes(const sshtun_options *o);
 
 /* Default window: measured best over a 20 ms link (see tests/bench). */
 #define OPTS_DEFAULT_WINDOW (16L * 1024 * 1024)

@@ -50,28 +50,28 @@ static int parse_words(struct permitopen *p, const char *value,
     int words = 0;
 
     if (strlen(value) >= sizeof buf)
-        return err_set(err, SSHTUN_ERR_INVAL, "PermitRemoteOpen: too long");
+        return error_set(err, SSHTUN_ERR_INVAL, "PermitRemoteOpen: too long");
     strcpy(buf, value);
     for (tok = strtok_r(buf, " \t", &save); tok;
          tok = strtok_r(NULL, " \t", &save), words++) {
         if (!strcasecmp(tok, "any") || !strcasecmp(tok, "none")) {
             if (words || strtok_r(NULL, " \t", &save))
-                return err_set(err, SSHTUN_ERR_INVAL, "PermitRemoteOpen: "
-                               "'%s' must be the only value", tok);
+                return error_set(err, SSHTUN_ERR_INVAL, "PermitRemoteOpen: "
+                                 "'%s' must be the only value", tok);
             p->any = !strcasecmp(tok, "any");
             return 0;
         }
         if (p->n == PERMITOPEN_MAX)
-            return err_set(err, SSHTUN_ERR_INVAL, "PermitRemoteOpen: more "
-                           "than %d entries", PERMITOPEN_MAX);
+            return error_set(err, SSHTUN_ERR_INVAL, "PermitRemoteOpen: more "
+                             "than %d entries", PERMITOPEN_MAX);
         if (parse_entry(tok, p, p->n))
-            return err_set(err, SSHTUN_ERR_INVAL, "PermitRemoteOpen: bad "
-                           "entry '%.300s' (want host:port, [ipv6]:port, "
-                           "any or none; host or port may be *)", tok);
+            return error_set(err, SSHTUN_ERR_INVAL, "PermitRemoteOpen: bad "
+                             "entry '%.300s' (want host:port, [ipv6]:port, "
+                             "any or none; host or port may be *)", tok);
         p->n++;
     }
     if (!words)
-        return err_set(err, SSHTUN_ERR_INVAL, "PermitRemoteOpen: empty");
+        return error_set(err, SSHTUN_ERR_INVAL, "PermitRemoteOpen: empty");
     return 0;
 }
 

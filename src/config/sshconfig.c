@@ -35,7 +35,7 @@ static const char *const multi_value_keywords[] = {
 };
 
 /* Whether kw is in a list, case-insensitively. */
-static int in_list(const char *kw, const char *const *list, size_t n)
+static int sshconfig_in_list(const char *kw, const char *const *list, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         if (!strcasecmp(kw, list[i]))
@@ -44,7 +44,7 @@ static int in_list(const char *kw, const char *const *list, size_t n)
 }
 
 /* Host line semantics: some positive pattern matches, no negated one. */
-int config_host_matches(const char *patterns, const char *host)
+int sshconfig_host_matches(const char *patterns, const char *host)
 {
     char buf[CONFIG_LINE_MAX], *save = NULL, *tok;
     int matched = 0;
@@ -64,7 +64,7 @@ int config_host_matches(const char *patterns, const char *host)
 
 /* Split a line into words, honouring double quotes; "Key=value" splits
  * at the first '='.  Returns the word count, or -1 on a bad quote. */
-static int split_line(char *line, char **argv, int max)
+static int sshconfig_split_line(char *line, char **argv, int max)
 {
     int n = 0;
     char *p = line;
@@ -94,8 +94,8 @@ static int split_line(char *line, char **argv, int max)
 
 /* Expand %h (host as given), %d (local home), %u (local user) and %% in
  * a HostName/IdentityFile value. */
-static void expand_tokens(const char *in, const char *host, char *out,
-                          size_t size)
+static void sshconfig_expand_tokens(const char *in, const char *host, char *out,
+                                    size_t size)
 {
     size_t o = 0;
 
@@ -136,9 +136,9 @@ static void expand_tokens(const char *in, const char *host, char *out,
 }
 
 /* Apply one keyword line. */
-static int apply_keyword(struct config_ctx *ctx, int argc, char **argv,
-                         const char *path, int lineno, int depth,
-                         sshtun_error *err)
+static int sshconfig_apply_keyword(struct sshconfig_ctx *ctx, int argc,
+                                   char **argv, const char *path, int lineno,
+                                   int depth, sshtun_error *err)
 {
     char value[CONFIG_LINE_MAX];
     sshtun_error e;
@@ -150,12 +150,12 @@ static int apply_keyword(struct config_ctx *ctx, int argc, char **argv,
                 return err ? err->code : SSHTUN_ERR_INVAL;
         return 0;
     }
-    if (opts_keyword_ignored(kw))
+    if (options_keyword_ignored(kw))
         return 0;                   /* any arguments, as ssh reads them */
     if (argc < 2)
-        return err_set(err, SSHTUN_ERR_INVAL, "%s:%d: %s: missing value",
-                       path, lineno, kw);
-    if (in_list(kw, multi_value_keywords, sizeof multi_value_keywords
+        return error_set(err, SSHTUN_ERR_INVAL, "%s:%d: %s: missing value",
+                         path, lineno, kw);
+    if (sshconfig_in_list(kw, multi_value_keywords, sizeof multi_value_keywords
                                               / sizeof multi_value_keywords[0])) {
         size_t o = 0;
         value[0] = '\0';
@@ -163,29 +163,29 @@ static int apply_keyword(struct config_ctx *ctx, int argc, char **argv,
             o += (size_t)snprintf(value + o, sizeof value - o, "%s%s",
                                   i > 1 ? " " : "", argv[i]);
     } else if (argc > 2) {
-        return err_set(err, SSHTUN_ERR_INVAL, "%s:%d: %s: too many "
-                       "arguments", path, lineno, kw);
+        return error_set(err, SSHTUN_ERR_INVAL, "%s:%d: %s: too many "
+                         "arguments", path, lineno, kw);
     } else if (!strcasecmp(kw, "HostName") || !strcasecmp(kw, "IdentityFile")) {
-        expand_tokens(argv[1], ctx->host, value, sizeof value);
+        sshconfig_expand_tokens(argv[1], ctx->host, value, sizeof value);
     } else {
         snprintf(value, sizeof value, "%s", argv[1]);
     }
     if (sshtun_options_set(ctx->opts, kw, value, &e))
-        return err_set(err, SSHTUN_ERR_INVAL, "%s:%d: %s", path, lineno,
-                       e.msg);
+        return error_set(err, SSHTUN_ERR_INVAL, "%s:%d: %s", path, lineno,
+                         e.msg);
     return 0;
 }
 
 /* Apply a whole file. */
-int config_apply(struct config_ctx *ctx, const char *text, const char *path,
-                 int depth, sshtun_error *err)
+int sshconfig_apply(struct sshconfig_ctx *ctx, const char *text,
+                    const char *path, int depth, sshtun_error *err)
 {
     int active = 1, lineno = 0;
     const char *p = text;
 
     if (depth > INCLUDE_DEPTH_MAX)
-        return err_set(err, SSHTUN_ERR_INVAL, "%s: Include nested too "
-                       "deeply", path);
+        return error_set(err, SSHTUN_ERR_INVAL, "%s: Include nested too "
+                         "deeply", path);
     while (*p) {
         char line[CONFIG_LINE_MAX], *argv[CONFIG_ARGS_MAX];
         const char *end = strchr(p, '\n');
@@ -194,8 +194,8 @@ int config_apply(struct config_ctx *ctx, const char *text, const char *path,
 
         lineno++;
         if (len >= sizeof line)
-            return err_set(err, SSHTUN_ERR_INVAL, "%s:%d: line too long",
-                           path, lineno);
+            return error_set(err, SSHTUN_ERR_INVAL, "%s:%d: line too long",
+                             path, lineno);
         memcpy(line, p, len);
         line[len] = '\0';
         if (len && line[len - 1] == '\r')
@@ -218,16 +218,16 @@ int config_apply(struct config_ctx *ctx, const char *text, const char *path,
                     snprintf(cmd, sizeof cmd, "%s", q);
                     if (sshtun_options_set(ctx->opts, "ProxyCommand", cmd,
                                            &e))
-                        return err_set(err, SSHTUN_ERR_INVAL, "%s:%d: %s",
-                                       path, lineno, e.msg);
+                        return error_set(err, SSHTUN_ERR_INVAL, "%s:%d: %s",
+                                         path, lineno, e.msg);
                 }
                 continue;
             }
         }
-        argc = split_line(line, argv, CONFIG_ARGS_MAX);
+        argc = sshconfig_split_line(line, argv, CONFIG_ARGS_MAX);
         if (argc < 0)
-            return err_set(err, SSHTUN_ERR_INVAL, "%s:%d: unbalanced "
-                           "quote", path, lineno);
+            return error_set(err, SSHTUN_ERR_INVAL, "%s:%d: unbalanced "
+                             "quote", path, lineno);
         if (argc == 0)
             continue;
         if (!strcasecmp(argv[0], "Host")) {
@@ -236,7 +236,7 @@ int config_apply(struct config_ctx *ctx, const char *text, const char *path,
             for (int i = 1; i < argc && o + 1 < sizeof pats; i++)
                 o += (size_t)snprintf(pats + o, sizeof pats - o, "%s ",
                                       argv[i]);
-            active = config_host_matches(pats, ctx->host);
+            active = sshconfig_host_matches(pats, ctx->host);
             continue;
         }
         if (!strcasecmp(argv[0], "Match")) {
@@ -246,7 +246,8 @@ int config_apply(struct config_ctx *ctx, const char *text, const char *path,
         }
         if (!active)
             continue;
-        if ((rc = apply_keyword(ctx, argc, argv, path, lineno, depth, err)))
+        if ((rc = sshconfig_apply_keyword(ctx, argc, argv, path, lineno,
+                                          depth, err)))
             return rc;
     }
     return 0;
@@ -257,7 +258,7 @@ int config_apply(struct config_ctx *ctx, const char *text, const char *path,
 #define CONFIG_FILE_MAX (1024 * 1024)
 
 /* Read a whole file; NULL with errno set on failure. */
-static char *read_file(const char *path)
+static char *sshconfig_read_file(const char *path)
 {
     FILE *fp = fopen(path, "r");
     char *text;
@@ -284,24 +285,25 @@ static char *read_file(const char *path)
 }
 
 /* Apply one file (which must exist). */
-static int apply_file(struct config_ctx *ctx, const char *path, int depth,
-                      sshtun_error *err)
+static int sshconfig_apply_file(struct sshconfig_ctx *ctx, const char *path,
+                                int depth, sshtun_error *err)
 {
-    char *text = read_file(path);
+    char *text = sshconfig_read_file(path);
     int rc;
 
     if (!text)
-        return err_set(err, SSHTUN_ERR_IO, "Can't open config file %s: %s",
-                       path, strerror(errno));
-    rc = config_apply(ctx, text, path, depth, err);
+        return error_set(err, SSHTUN_ERR_IO, "Can't open config file %s: %s",
+                         path, strerror(errno));
+    rc = sshconfig_apply(ctx, text, path, depth, err);
     free(text);
     return rc;
 }
 
 /* Include: a glob, relative to the including file's directory (~/.ssh or
  * /etc/ssh); files that do not exist are skipped, as in ssh. */
-static int include_files(struct config_ctx *ctx, const char *pattern,
-                         int depth, sshtun_error *err)
+static int sshconfig_include_files(struct sshconfig_ctx *ctx,
+                                   const char *pattern, int depth,
+                                   sshtun_error *err)
 {
     char path[PATH_MAX];
     glob_t g;
@@ -317,7 +319,7 @@ static int include_files(struct config_ctx *ctx, const char *pattern,
     if (glob(path, 0, NULL, &g) != 0)
         return 0;
     for (size_t i = 0; i < g.gl_pathc && !rc; i++)
-        rc = apply_file(ctx, g.gl_pathv[i], depth, err);
+        rc = sshconfig_apply_file(ctx, g.gl_pathv[i], depth, err);
     globfree(&g);
     return rc;
 }
@@ -326,12 +328,12 @@ static int include_files(struct config_ctx *ctx, const char *pattern,
 int sshtun_options_apply_config(sshtun_options *o, const char *file,
                                 const char *host, sshtun_error *err)
 {
-    struct config_ctx ctx = { o, host, include_files, NULL, 0 };
+    struct sshconfig_ctx ctx = { o, host, sshconfig_include_files, NULL, 0 };
     char path[PATH_MAX], dir[PATH_MAX];
     int rc = 0;
 
     if (!o || !host || !*host)
-        return err_set(err, SSHTUN_ERR_INVAL, "no host to look up");
+        return error_set(err, SSHTUN_ERR_INVAL, "no host to look up");
     if (file && (!strcmp(file, "none") || !strcmp(file, "/dev/null"))) {
         /* nothing to read */
     } else if (file) {
@@ -344,16 +346,16 @@ int sshtun_options_apply_config(sshtun_options *o, const char *file,
         else
             snprintf(dir, sizeof dir, ".");
         ctx.user = dir;
-        rc = apply_file(&ctx, path, 0, err);
+        rc = sshconfig_apply_file(&ctx, path, 0, err);
     } else {
         path_expand_tilde(path, sizeof path, "~/.ssh/config");
         path_expand_tilde(dir, sizeof dir, "~/.ssh");
         ctx.user = dir;
         if (access(path, F_OK) == 0)
-            rc = apply_file(&ctx, path, 0, err);
+            rc = sshconfig_apply_file(&ctx, path, 0, err);
         if (!rc && access("/etc/ssh/ssh_config", F_OK) == 0) {
             ctx.user = (void *)"/etc/ssh";
-            rc = apply_file(&ctx, "/etc/ssh/ssh_config", 0, err);
+            rc = sshconfig_apply_file(&ctx, "/etc/ssh/ssh_config", 0, err);
         }
     }
     if (rc)
@@ -364,6 +366,6 @@ int sshtun_options_apply_config(sshtun_options *o, const char *file,
                 "Match", ctx.match_blocks_skipped);
     if (!o->hostname)
         return sshtun_options_set(o, "HostName", host, err);
-    err_clear(err);
+    error_clear(err);
     return 0;
 }

@@ -15,12 +15,12 @@
 
 #include "sshtun.h"
 
-struct config_ctx {
+struct sshconfig_ctx {
     sshtun_options *opts;
     const char *host;               /* the destination as given */
     /* Called for "Include PATTERN" in an active block; returns 0 or an
      * error with err.  May be NULL (Include then ignored). */
-    int (*include)(struct config_ctx *ctx, const char *pattern, int depth,
+    int (*include)(struct sshconfig_ctx *ctx, const char *pattern, int depth,
                    sshtun_error *err);
     void *user;
     int match_blocks_skipped;       /* for a warning */
@@ -28,10 +28,10 @@ struct config_ctx {
 
 /* Apply one file's text.  Returns 0 or SSHTUN_ERR_INVAL with err naming
  * path:line. */
-int config_apply(struct config_ctx *ctx, const char *text, const char *path,
-                 int depth, sshtun_error *err);
+int sshconfig_apply(struct sshconfig_ctx *ctx, const char *text,
+                    const char *path, int depth, sshtun_error *err);
 
 /* Whether host matches a Host line's pattern list (pure). */
-int config_host_matches(const char *patterns, const char *host);
+int sshconfig_host_matches(const char *patterns, const char *host);
 
 #endif

@@ -117,7 +117,7 @@ static int refused(const char *what, const struct mux_msg *rep)
                 rep->text);
     else
         fprintf(stderr, "sshtun: %s: unexpected reply %s\n", what,
-                mux_type_name(rep->type));
+                muxmsg_type_name(rep->type));
     return -1;
 }
 

@@ -15,7 +15,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "base/waitq.h"
+#include "base/clock.h"
 #include "control/muxio.h"
 
 /* Read exactly n bytes before the deadline (0: none).  Returns 0, -1 on
@@ -31,7 +31,7 @@ static int read_full(int fd, unsigned char *buf, size_t n, int64_t deadline)
         ssize_t r;
 
         if (deadline) {
-            int64_t left = deadline - now_ms();
+            int64_t left = deadline - clock_now_ms();
             if (left <= 0)
                 return -2;
             wait = (int)left;
@@ -55,7 +55,7 @@ static int read_full(int fd, unsigned char *buf, size_t n, int64_t deadline)
 int muxio_read(int fd, struct mux_msg *m, unsigned char **body,
                int timeout_ms, char *err, size_t errsize)
 {
-    int64_t deadline = timeout_ms < 0 ? 0 : now_ms() + timeout_ms;
+    int64_t deadline = timeout_ms < 0 ? 0 : clock_now_ms() + timeout_ms;
     unsigned char hdr[4];
     size_t len;
     int rc;
@@ -81,7 +81,7 @@ int muxio_read(int fd, struct mux_msg *m, unsigned char **body,
                  : "connection closed inside a message");
         return -1;
     }
-    return mux_parse(*body, len, m, err, errsize);
+    return muxmsg_parse(*body, len, m, err, errsize);
 }
 
 /* Send all of buf. */
@@ -109,7 +109,7 @@ int muxio_send(int fd, const struct mux_msg *m)
 
     if (!buf)
         return -1;
-    if ((n = mux_encode(m, buf, cap)))
+    if ((n = muxmsg_encode(m, buf, cap)))
         rc = write_full(fd, buf, n);
     free(buf);
     return rc;

@@ -97,8 +97,8 @@ static void wr_str(struct wr *w, const void *s, size_t n)
 }
 
 /* Split off one frame. */
-long mux_frame(const unsigned char *buf, size_t len,
-               const unsigned char **body, size_t *body_len)
+long muxmsg_frame(const unsigned char *buf, size_t len,
+                  const unsigned char **body, size_t *body_len)
 {
     uint32_t n;
     struct rd r = { buf, len };
@@ -191,8 +191,8 @@ static int parse_fields(struct rd *r, struct mux_msg *m)
 }
 
 /* Parse one body. */
-int mux_parse(const unsigned char *body, size_t len, struct mux_msg *m,
-              char *err, size_t errsize)
+int muxmsg_parse(const unsigned char *body, size_t len, struct mux_msg *m,
+                 char *err, size_t errsize)
 {
     struct rd r = { body, len };
 
@@ -202,12 +202,13 @@ int mux_parse(const unsigned char *body, size_t len, struct mux_msg *m,
         return -1;
     }
     if (parse_fields(&r, m)) {
-        snprintf(err, errsize, "malformed %s message", mux_type_name(m->type));
+        snprintf(err, errsize, "malformed %s message",
+                 muxmsg_type_name(m->type));
         return -1;
     }
     if (r.left) {
         snprintf(err, errsize, "%zu stray bytes after %s", r.left,
-                 mux_type_name(m->type));
+                 muxmsg_type_name(m->type));
         return -1;
     }
     return 0;
@@ -258,7 +259,7 @@ static int encode_fields(const struct mux_msg *m, struct wr *w)
 }
 
 /* Encode one frame. */
-size_t mux_encode(const struct mux_msg *m, unsigned char *buf, size_t size)
+size_t muxmsg_encode(const struct mux_msg *m, unsigned char *buf, size_t size)
 {
     struct wr w = { buf, size, 0, 0 };
 
@@ -274,7 +275,7 @@ size_t mux_encode(const struct mux_msg *m, unsigned char *buf, size_t size)
 }
 
 /* A type's name. */
-const char *mux_type_name(uint32_t type)
+const char *muxmsg_type_name(uint32_t type)
 {
     static const struct { uint32_t type; const char *name; } names[] = {
         { MUX_MSG_HELLO, "MUX_MSG_HELLO" },

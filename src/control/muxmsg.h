@@ -78,19 +78,19 @@ struct mux_msg {
 /* Find the first complete frame in buf.  Returns its total size with
  * *body and *body_len set, 0 if more bytes are needed, or -1 if the length
  * is out of bounds (the stream cannot be trusted after that). */
-long mux_frame(const unsigned char *buf, size_t len,
-               const unsigned char **body, size_t *body_len);
+long muxmsg_frame(const unsigned char *buf, size_t len,
+                  const unsigned char **body, size_t *body_len);
 
 /* Parse a frame body.  Unknown types parse with only type (and rid, if
  * present) set.  Returns 0, or -1 with a reason in err. */
-int mux_parse(const unsigned char *body, size_t len, struct mux_msg *m,
-              char *err, size_t errsize);
+int muxmsg_parse(const unsigned char *body, size_t len, struct mux_msg *m,
+                 char *err, size_t errsize);
 
 /* Encode m as a whole frame into buf.  Returns the frame's size, or 0 if
  * it does not fit or the type has no encoding. */
-size_t mux_encode(const struct mux_msg *m, unsigned char *buf, size_t size);
+size_t muxmsg_encode(const struct mux_msg *m, unsigned char *buf, size_t size);
 
 /* The name of a message type, for messages ("MUX_C_OPEN_FWD"). */
-const char *mux_type_name(uint32_t type);
+const char *muxmsg_type_name(uint32_t type);
 
 #endif

@@ -27,7 +27,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "base/error.h"
+#include "engine/bridge.h"
 #include "config/fwdspec.h"
 #include "config/options.h"
 #include "control/ctlpath.h"
@@ -91,7 +93,7 @@ static int temp_name(const char *path, char *tmp, size_t size)
 {
     const char *slash = strrchr(path, '/');
     int dirlen = slash ? (int)(slash - path + 1) : 0;
-    unsigned r = (unsigned)getpid() * 2654435761u ^ (unsigned)now_ms();
+    unsigned r = (unsigned)getpid() * 2654435761u ^ (unsigned)clock_now_ms();
     int n = snprintf(tmp, size, "%.*s.sshtun%08x", dirlen, path, r);
 
     return n < 0 || (size_t)n >= size || n > CTLPATH_MAX ? -1 : 0;
@@ -107,18 +109,18 @@ static int bind_socket(const char *path, int replace_stale, sshtun_error *err)
     int fd, rc;
 
     if (strlen(path) > CTLPATH_MAX || temp_name(path, tmp, sizeof tmp))
-        return err_set(err, SSHTUN_ERR_INVAL, "ControlPath '%.200s' too "
-                       "long: a Unix socket path holds at most %d bytes",
-                       path, CTLPATH_MAX);
+        return error_set(err, SSHTUN_ERR_INVAL, "ControlPath '%.200s' too "
+                         "long: a Unix socket path holds at most %d bytes",
+                         path, CTLPATH_MAX);
     memcpy(sa.sun_path, tmp, strlen(tmp) + 1);
     if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
-        return err_set(err, SSHTUN_ERR_IO, "socket: %s", strerror(errno));
+        return error_set(err, SSHTUN_ERR_IO, "socket: %s", strerror(errno));
     old = umask(0177);
     rc = bind(fd, (struct sockaddr *)&sa, sizeof sa);
     umask(old);
     if (rc < 0 || listen(fd, 64) < 0) {
-        err_set(err, SSHTUN_ERR_BIND, "control socket %s: %s", tmp,
-                strerror(errno));
+        error_set(err, SSHTUN_ERR_BIND, "control socket %s: %s", tmp,
+                  strerror(errno));
         close(fd);
         return err->code;
     }
@@ -127,9 +129,9 @@ static int bind_socket(const char *path, int replace_stale, sshtun_error *err)
         && muxserver_path_stale(path) == 1 && unlink(path) == 0)
         rc = link(tmp, path);
     if (rc < 0) {
-        err_set(err, SSHTUN_ERR_BIND, "control socket %s: %s", path,
-                errno == EEXIST ? "already exists (another master is "
-                "running, or remove the stale socket)" : strerror(errno));
+        error_set(err, SSHTUN_ERR_BIND, "control socket %s: %s", path,
+                  errno == EEXIST ? "already exists (another master is "
+                  "running, or remove the stale socket)" : strerror(errno));
         unlink(tmp);
         close(fd);
         return err->code;
@@ -245,9 +247,9 @@ static sshtun_forward *start_forward(sshtun_session *s, uint32_t type,
                                      const char *spec, sshtun_error *err)
 {
     if (s->forwarding_disabled) {
-        err_set(err, SSHTUN_ERR_HOSTKEY_CHANGED, "Port forwarding is "
-                "disabled to avoid man-in-the-middle attacks (the host key "
-                "has changed).");
+        error_set(err, SSHTUN_ERR_HOSTKEY_CHANGED, "Port forwarding is "
+                  "disabled to avoid man-in-the-middle attacks (the host key "
+                  "has changed).");
         return NULL;
     }
     switch (type) {
@@ -323,16 +325,16 @@ static struct sshtun_channel *open_stdio(struct mux_client *c,
     struct sshtun_channel *ch;
 
     if (m->connect_port < 1 || m->connect_port > 65535) {
-        err_set(err, SSHTUN_ERR_INVAL, "bad port %u", m->connect_port);
+        error_set(err, SSHTUN_ERR_INVAL, "bad port %u", m->connect_port);
         return NULL;
     }
-    ch = chan_open_direct_start(c->srv->sess, m->connect_host,
-                                (int)m->connect_port, NULL, 0, err);
+    ch = chanopen_direct_start(c->srv->sess, m->connect_host,
+                               (int)m->connect_port, NULL, 0, err);
     if (!ch)
         return NULL;
     if (set_channel(c, ch))
-        chan_abort(ch);
-    if (chan_wait_open(ch, o->connect_timeout > 0 ? o->connect_timeout * 1000
+        channel_abort(ch);
+    if (chanopen_wait(ch, o->connect_timeout > 0 ? o->connect_timeout * 1000
                                                   : 60000, err) == 0)
         return ch;
     set_channel(c, NULL);
@@ -360,12 +362,12 @@ static int handle_stdio(struct mux_client *c, const struct mux_msg *m)
     else if (!(ch = open_stdio(c, m, &e)))
         reply_text(c->fd, MUX_S_FAILURE, m->rid, e.msg);
     else if (reply_value(c->fd, MUX_S_SESSION_OPENED, m->rid, 1) == 0) {
-        if (forward_stdio_run(ch, in_fd, out_fd, &e))
+        if (bridge_run(ch, in_fd, out_fd, &e))
             log_msg(c->srv->sess->opts, SSHTUN_LOG_VERBOSE, "control: stdio "
                     "forward to %s:%u: %s", m->connect_host, m->connect_port,
                     e.msg);
         if (!out_is_sock)
-            out_fd = -1;            /* closed by forward_stdio_run */
+            out_fd = -1;            /* closed by bridge_run */
     }
     if (ch) {
         set_channel(c, NULL);
@@ -464,7 +466,7 @@ static void *client_main(void *arg)
                                             || m.version != MUX_VERSION)) {
                 log_msg(o, SSHTUN_LOG_ERROR, "control: expected hello "
                         "version %d, got %s", MUX_VERSION,
-                        mux_type_name(m.type));
+                        muxmsg_type_name(m.type));
                 rc = -1;
             } else if (!rc) {
                 rc = said_hello ? dispatch(c, &m) : 0;
@@ -604,7 +606,7 @@ struct muxserver *muxserver_start(sshtun_session *s, const char *path,
     int fd;
 
     if (!srv) {
-        err_set(err, SSHTUN_ERR_NOMEM, "out of memory");
+        error_set(err, SSHTUN_ERR_NOMEM, "out of memory");
         return NULL;
     }
     if ((fd = bind_socket(path, replace_stale, err)) < 0) {
@@ -620,8 +622,8 @@ struct muxserver *muxserver_start(sshtun_session *s, const char *path,
     pthread_mutex_init(&srv->ops_mu, NULL);
     if (pipe2(srv->stop_pipe, O_CLOEXEC) < 0
         || pthread_create(&srv->accept_thread, NULL, accept_main, srv)) {
-        err_set(err, SSHTUN_ERR_IO, "cannot start the control socket: %s",
-                strerror(errno));
+        error_set(err, SSHTUN_ERR_IO, "cannot start the control socket: %s",
+                  strerror(errno));
         unlink(path);
         close(fd);
         pthread_mutex_destroy(&srv->mu);
@@ -661,7 +663,7 @@ void muxserver_stop(struct muxserver *srv)
         if (c->fd >= 0)
             shutdown(c->fd, SHUT_RDWR);
         if (c->ch)
-            chan_abort(c->ch);
+            channel_abort(c->ch);
     }
     pthread_mutex_unlock(&srv->mu);
     reap_clients(srv, 1);

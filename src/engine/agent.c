@@ -19,7 +19,7 @@
 
 #include "base/fdreserve.h"
 #include "base/path.h"
-#include "base/waitq.h"
+#include "base/clock.h"
 #include "engine/agent.h"
 
 /* The agent's socket path. */
@@ -45,7 +45,7 @@ static int wait_fd(int fd, short events, int64_t deadline_ms)
     struct pollfd p = { .fd = fd, .events = events };
 
     for (;;) {
-        int64_t left = deadline_ms - now_ms();
+        int64_t left = deadline_ms - clock_now_ms();
         int n;
         if (left <= 0)
             return -ETIMEDOUT;

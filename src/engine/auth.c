@@ -14,72 +14,18 @@
 
 #include "base/error.h"
 #include "base/log.h"
-#include "base/waitq.h"
+#include "base/clock.h"
 #include "config/algolist.h"
 #include "config/options.h"
 #include "engine/auth.h"
-#include "engine/auth_int.h"
+#include "engine/auth_agent.h"
+#include "engine/auth_pubkey.h"
+#include "engine/auth_state.h"
 #include "engine/rsasign.h"
 #include "engine/ssherr.h"
 
 #define PASSWORD_TRIES 3
 #define DEFAULT_METHODS "publickey,keyboard-interactive,password"
-
-/* Add a note to the final failure message. */
-void auth_note(struct auth_state *st, const char *fmt, ...)
-{
-    size_t used = strlen(st->notes);
-    va_list ap;
-
-    if (used + 3 >= sizeof st->notes)
-        return;
-    if (used)
-        strcat(st->notes, "; ");
-    used = strlen(st->notes);
-    va_start(ap, fmt);
-    vsnprintf(st->notes + used, sizeof st->notes - used, fmt, ap);
-    va_end(ap);
-}
-
-/* Wait for the socket while rc is EAGAIN. */
-int auth_retry_wait(struct auth_state *st, int rc, int64_t deadline)
-{
-    int w;
-
-    if (rc != LIBSSH2_ERROR_EAGAIN)
-        return 0;
-    if ((w = st->ctx->wait(st->ctx->wait_arg, deadline, st->err)))
-        return w;
-    return 1;
-}
-
-/* Map a final libssh2 result. */
-int auth_result(struct auth_state *st, int rc)
-{
-    if (rc == 0 || libssh2_userauth_authenticated(st->ctx->ssh))
-        return 0;
-    if (rc == LIBSSH2_ERROR_SOCKET_RECV || rc == LIBSSH2_ERROR_SOCKET_SEND
-        || rc == LIBSSH2_ERROR_SOCKET_DISCONNECT
-        || rc == LIBSSH2_ERROR_TIMEOUT)
-        return err_set(st->err, SSHTUN_ERR_SESSION, "connection lost during "
-                       "authentication: %s", ssherr_text(st->ctx->ssh));
-    return SSHTUN_ERR_AUTH;
-}
-
-/* Ask the user. */
-int auth_ask(struct auth_state *st, const char *prompt, char *buf,
-             size_t size)
-{
-    const sshtun_options *o = st->o;
-
-    if (!o->pass_fn || opts_flag(o->batch_mode))
-        return -1;
-    if (o->pass_fn(prompt, buf, size, o->pass_user) != 0) {
-        OPENSSL_cleanse(buf, size);
-        return -1;
-    }
-    return 0;
-}
 
 /* The authentication running on this thread, for kbdint_answer: libssh2
  * calls it synchronously inside libssh2_userauth_keyboard_interactive_ex
@@ -118,11 +64,11 @@ static int may_ask_secrets(struct auth_state *st, const char *method)
 {
     if (st->ctx->no_secrets) {
         /* As ssh: never a password to a server whose key changed. */
-        auth_note(st, "%s is disabled: the host key has changed", method);
+        auth_state_note(st, "%s is disabled: the host key has changed", method);
         return 0;
     }
-    if (!st->o->pass_fn || opts_flag(st->o->batch_mode)) {
-        auth_note(st, "%s needs a prompt (BatchMode=yes or no way to ask)",
+    if (!st->o->pass_fn || options_flag(st->o->batch_mode)) {
+        auth_state_note(st, "%s needs a prompt (BatchMode=yes or no way to ask)",
                   method);
         return 0;
     }
@@ -138,16 +84,16 @@ static int try_kbdint(struct auth_state *st)
     if (!may_ask_secrets(st, "keyboard-interactive"))
         return SSHTUN_ERR_AUTH;
     for (int tries = 0; tries < PASSWORD_TRIES; tries++) {
-        int64_t deadline = now_ms() + AUTH_STEP_MS;
+        int64_t deadline = clock_now_ms() + AUTH_STEP_MS;
         kbdint_state = st;
         do {
             rc = libssh2_userauth_keyboard_interactive_ex(
                 ssh, st->user, (unsigned)strlen(st->user), kbdint_answer);
-        } while ((w = auth_retry_wait(st, rc, deadline)) == 1);
+        } while ((w = auth_state_wait(st, rc, deadline)) == 1);
         kbdint_state = NULL;
         if (w < 0)
             return w;
-        if ((rc = auth_result(st, rc)) != SSHTUN_ERR_AUTH) {
+        if ((rc = auth_state_result(st, rc)) != SSHTUN_ERR_AUTH) {
             st->won->method = AUTH_METHOD_KBDINT;
             return rc;
         }
@@ -160,15 +106,15 @@ static int try_kbdint(struct auth_state *st)
 /* Send one password: 0, SSHTUN_ERR_AUTH or a session-level error. */
 static int send_password(struct auth_state *st, const char *pass)
 {
-    int64_t deadline = now_ms() + AUTH_STEP_MS;
+    int64_t deadline = clock_now_ms() + AUTH_STEP_MS;
     int rc, w;
 
     do {
         rc = libssh2_userauth_password_ex(st->ctx->ssh, st->user,
                                           (unsigned)strlen(st->user), pass,
                                           (unsigned)strlen(pass), NULL);
-    } while ((w = auth_retry_wait(st, rc, deadline)) == 1);
-    return w < 0 ? w : auth_result(st, rc);
+    } while ((w = auth_state_wait(st, rc, deadline)) == 1);
+    return w < 0 ? w : auth_state_result(st, rc);
 }
 
 /* password: the memo's first, then asking up to PASSWORD_TRIES times. */
@@ -195,7 +141,7 @@ static int try_password(struct auth_state *st)
     snprintf(prompt, sizeof prompt, "%s@%s's password: ", st->user,
              st->o->hostname);
     for (int tries = 0; tries < PASSWORD_TRIES; tries++) {
-        if (auth_ask(st, prompt, pass, sizeof st->won->secret))
+        if (auth_state_ask(st, prompt, pass, sizeof st->won->secret))
             return SSHTUN_ERR_AUTH;
         if ((rc = send_password(st, pass)) != SSHTUN_ERR_AUTH) {
             st->won->method = AUTH_METHOD_PASSWORD;
@@ -213,7 +159,7 @@ static int try_password(struct auth_state *st)
  * "none" already succeeded, or an error. */
 static int list_methods(struct auth_state *st)
 {
-    int64_t deadline = now_ms() + AUTH_STEP_MS;
+    int64_t deadline = clock_now_ms() + AUTH_STEP_MS;
     const char *list;
     int rc;
 
@@ -225,8 +171,8 @@ static int list_methods(struct auth_state *st)
         if (list)
             break;
         if (libssh2_session_last_errno(st->ctx->ssh) != LIBSSH2_ERROR_EAGAIN)
-            return err_set(st->err, SSHTUN_ERR_SESSION, "authentication: %s",
-                           ssherr_text(st->ctx->ssh));
+            return error_set(st->err, SSHTUN_ERR_SESSION, "authentication: %s",
+                             ssherr_text(st->ctx->ssh));
         if ((rc = st->ctx->wait(st->ctx->wait_arg, deadline, st->err)))
             return rc;
     }
@@ -300,10 +246,10 @@ static int state_init(struct auth_state *st, struct auth_ctx *s,
         return SSHTUN_ERR_INVAL;
     pick_rsa_algs(st);
     if (!(st->won = calloc(1, sizeof *st->won)))
-        return err_set(err, SSHTUN_ERR_NOMEM, "out of memory");
+        return error_set(err, SSHTUN_ERR_NOMEM, "out of memory");
     if (s->memo) {
         if (!(st->memo = calloc(1, sizeof *st->memo)))
-            return err_set(err, SSHTUN_ERR_NOMEM, "out of memory");
+            return error_set(err, SSHTUN_ERR_NOMEM, "out of memory");
         if (!auth_memo_get(s->memo, st->memo)) {
             free(st->memo);
             st->memo = NULL;
@@ -356,16 +302,16 @@ int auth_run(struct auth_ctx *s, const char *user, sshtun_error *err)
     int rc;
 
     if (!st)
-        return err_set(err, SSHTUN_ERR_NOMEM, "out of memory");
+        return error_set(err, SSHTUN_ERR_NOMEM, "out of memory");
     if (!(rc = state_init(st, s, user, err))
         && (rc = list_methods(st)) == 0) {
         rc = run_methods(st);
         if (rc == 0)
             auth_memo_record(s->memo, st->won);
         else if (rc == SSHTUN_ERR_AUTH)
-            err_set(err, SSHTUN_ERR_AUTH, "%s@%s: Permission denied (%s)%s%s",
-                    user, s->opts->hostname, st->methods,
-                    st->notes[0] ? ": " : ".", st->notes);
+            error_set(err, SSHTUN_ERR_AUTH, "%s@%s: Permission denied (%s)%s%s",
+                      user, s->opts->hostname, st->methods,
+                      st->notes[0] ? ": " : ".", st->notes);
     } else if (rc == 1) {
         rc = 0;
     }

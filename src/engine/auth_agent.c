@@ -16,10 +16,11 @@
 #include <unistd.h>
 
 #include "base/log.h"
-#include "base/waitq.h"
+#include "base/clock.h"
 #include "config/algolist.h"
 #include "engine/agent.h"
-#include "engine/auth_int.h"
+#include "engine/auth_agent.h"
+#include "engine/auth_state.h"
 #include "engine/rsasign.h"
 #include "engine/sshbuf.h"
 
@@ -45,7 +46,7 @@ static LIBSSH2_USERAUTH_PUBLICKEY_SIGN_FUNC(sign_with_agent)
 
     (void)session;
     rc = agent_sign(as->fd, as->blob, as->blob_len, data, data_len,
-                    as->flags, as->alg, now_ms() + AUTH_STEP_MS, sig,
+                    as->flags, as->alg, clock_now_ms() + AUTH_STEP_MS, sig,
                     sig_len);
     if (rc)
         log_msg(as->o, SSHTUN_LOG_VERBOSE, "ssh-agent did not sign with %s "
@@ -73,7 +74,7 @@ static int offer(struct auth_state *st, int fd, const uint8_t *blob,
     }
     log_msg(st->o, SSHTUN_LOG_VERBOSE, "Offering agent key %s with %s (offer "
             "%d)", label, alg, st->offers + 1);
-    return auth_offer(st, offered, (size_t)n, sign_with_agent, &as);
+    return auth_state_offer(st, offered, (size_t)n, sign_with_agent, &as);
 }
 
 /* The key type named at the head of a blob into out ("" if none). */
@@ -111,13 +112,13 @@ static int usable(struct auth_state *st, const char *type,
 {
     if (!strncmp(type, "sk-", 3) || strstr(type, "-cert-v01@")
         || !strcmp(type, "ssh-dss")) {
-        auth_note(st, "skipped agent key %s (%s keys cannot be used)", label,
+        auth_state_note(st, "skipped agent key %s (%s keys cannot be used)", label,
                   type);
         return 0;
     }
     if (!strcmp(type, "ssh-rsa") ? st->n_rsa_algs == 0
                                  : !algolist_has(st->accepted, type)) {
-        auth_note(st, "skipped agent key %s: %s is not in "
+        auth_state_note(st, "skipped agent key %s: %s is not in "
                   "PubkeyAcceptedAlgorithms", label, type);
         return 0;
     }
@@ -140,11 +141,11 @@ static int try_id(struct auth_state *st, int fd, const struct agent_id *id)
     if (rc == 0 || (rc == SSHTUN_ERR_AUTH && rsa && st->n_rsa_algs > 1)) {
         struct auth_memo_entry *who = agent_who(id);
         if (rc == 0 && who)
-            auth_won_identity(st, who);
+            auth_state_won(st, who);
         if (rc == 0)
             free(who);
         else
-            auth_defer(st, NULL, id->blob, id->blob_len, 1, who, label);
+            auth_state_defer(st, NULL, id->blob, id->blob_len, 1, who, label);
     }
     return rc;
 }
@@ -167,7 +168,7 @@ static int open_agent(struct auth_state *st)
 
     if (agent_socket_path(st->o, path, sizeof path))
         return -1;
-    if ((fd = agent_connect(path, now_ms() + AGENT_CONNECT_MS)) < 0)
+    if ((fd = agent_connect(path, clock_now_ms() + AGENT_CONNECT_MS)) < 0)
         log_msg(st->o, SSHTUN_LOG_DEBUG, "ssh-agent at %s not usable: %s",
                 path, strerror(errno));
     return fd;
@@ -179,7 +180,7 @@ int auth_agent(struct auth_state *st)
     struct agent_ids *ids = calloc(1, sizeof *ids);
     int fd = ids ? open_agent(st) : -1, rc = SSHTUN_ERR_AUTH;
 
-    if (fd >= 0 && agent_list(fd, now_ms() + AGENT_LIST_MS, ids))
+    if (fd >= 0 && agent_list(fd, clock_now_ms() + AGENT_LIST_MS, ids))
         log_msg(st->o, SSHTUN_LOG_DEBUG, "ssh-agent did not list its keys");
     else if (fd >= 0)
         log_msg(st->o, SSHTUN_LOG_DEBUG, "ssh-agent holds %d usable keys",

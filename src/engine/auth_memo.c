@@ -116,5 +116,5 @@ int auth_memo_can_repeat(const struct auth_memo *m, const sshtun_options *o)
     pthread_mutex_lock(&mm->mu);
     kbdint = mm->e.method == AUTH_METHOD_KBDINT;
     pthread_mutex_unlock(&mm->mu);
-    return !(kbdint && o && opts_flag(o->batch_mode));
+    return !(kbdint && o && options_flag(o->batch_mode));
 }

@@ -22,9 +22,11 @@
 #include "base/fdreserve.h"
 #include "base/log.h"
 #include "base/path.h"
-#include "base/waitq.h"
+#include "base/clock.h"
 #include "config/algolist.h"
-#include "engine/auth_int.h"
+#include "engine/auth_agent.h"
+#include "engine/auth_pubkey.h"
+#include "engine/auth_state.h"
 #include "engine/keyfile.h"
 #include "engine/rsasign.h"
 #include "engine/sshkey.h"
@@ -63,22 +65,6 @@ static LIBSSH2_USERAUTH_PUBLICKEY_SIGN_FUNC(sign_with_key)
            ? -1 : 0;
 }
 
-/* Offer a blob, signing with sign. */
-int auth_offer(struct auth_state *st, const uint8_t *blob, size_t len,
-               LIBSSH2_USERAUTH_PUBLICKEY_SIGN_FUNC((*sign)), void *arg)
-{
-    int64_t deadline = now_ms() + AUTH_STEP_MS;
-    void *abstract = arg;
-    int rc, w;
-
-    st->offers++;
-    do {
-        rc = libssh2_userauth_publickey(st->ctx->ssh, st->user, blob, len,
-                                        sign, &abstract);
-    } while ((w = auth_retry_wait(st, rc, deadline)) == 1);
-    return w < 0 ? w : auth_result(st, rc);
-}
-
 /* Offer an RSA key held here under alg. */
 static int offer_rsa(struct auth_state *st, EVP_PKEY *key, const char *alg,
                      const char *label)
@@ -91,19 +77,7 @@ static int offer_rsa(struct auth_state *st, EVP_PKEY *key, const char *alg,
         return SSHTUN_ERR_AUTH;
     log_msg(st->o, SSHTUN_LOG_VERBOSE, "Offering RSA key %s with %s (offer "
             "%d)", label, alg, st->offers + 1);
-    return auth_offer(st, blob, (size_t)n, sign_with_key, &ks);
-}
-
-/* Fill st->won with who's identity. */
-void auth_won_identity(struct auth_state *st,
-                       const struct auth_memo_entry *who)
-{
-    st->won->method = AUTH_METHOD_PUBLICKEY;
-    st->won->identity = who->identity;
-    memcpy(st->won->path, who->path, sizeof st->won->path);
-    st->won->index = who->index;
-    st->won->blob_len = who->blob_len;
-    memcpy(st->won->blob, who->blob, who->blob_len);
+    return auth_state_offer(st, blob, (size_t)n, sign_with_key, &ks);
 }
 
 /* A copy of who with secret pass, for a deferred fallback. */
@@ -120,33 +94,6 @@ static struct auth_memo_entry *copy_who(const struct auth_memo_entry *who,
     return c;
 }
 
-/* Remember a pending RSA fallback. */
-void auth_defer(struct auth_state *st, EVP_PKEY *key, const uint8_t *blob,
-                size_t blob_len, int next_alg, struct auth_memo_entry *who,
-                const char *label)
-{
-    struct auth_retry *r;
-    uint8_t *b = NULL;
-
-    if (st->n_retry == AUTH_RETRY_MAX || !who
-        || (blob && !(b = malloc(blob_len)))) {
-        EVP_PKEY_free(key);
-        if (who)
-            OPENSSL_cleanse(who, sizeof *who);
-        free(who);
-        return;
-    }
-    r = &st->retry[st->n_retry++];
-    r->key = key;
-    r->blob = b;
-    if (b)
-        memcpy(b, blob, blob_len);
-    r->blob_len = blob_len;
-    r->next_alg = next_alg;
-    r->who = who;
-    snprintf(r->label, sizeof r->label, "%s", label);
-}
-
 /* Offer an RSA key held here under the first accepted algorithm. */
 static int try_rsa_key(struct auth_state *st, EVP_PKEY *key,
                        struct key_try *kt, const char *pass)
@@ -154,16 +101,17 @@ static int try_rsa_key(struct auth_state *st, EVP_PKEY *key,
     int rc;
 
     if (!st->n_rsa_algs) {
-        auth_note(st, "skipped RSA key %s: PubkeyAcceptedAlgorithms allows "
+        auth_state_note(st, "skipped RSA key %s: PubkeyAcceptedAlgorithms allows "
                   "no RSA algorithm", kt->label);
         return SSHTUN_ERR_AUTH;
     }
     rc = offer_rsa(st, key, st->rsa_algs[0], kt->label);
     if (rc == 0)
-        auth_won_identity(st, kt->who);
+        auth_state_won(st, kt->who);
     else if (rc == SSHTUN_ERR_AUTH && st->n_rsa_algs > 1
              && EVP_PKEY_up_ref(key))
-        auth_defer(st, key, NULL, 0, 1, copy_who(kt->who, pass), kt->label);
+        auth_state_defer(st, key, NULL, 0, 1, copy_who(kt->who, pass),
+                          kt->label);
     return rc;
 }
 
@@ -172,7 +120,7 @@ static int try_rsa_key(struct auth_state *st, EVP_PKEY *key,
 static int try_libssh2_key(struct auth_state *st, struct key_try *kt,
                            const char *pass)
 {
-    int64_t deadline = now_ms() + AUTH_STEP_MS;
+    int64_t deadline = clock_now_ms() + AUTH_STEP_MS;
     int rc, w;
 
     log_msg(st->o, SSHTUN_LOG_VERBOSE, "Offering %s key %s (offer %d)",
@@ -183,17 +131,17 @@ static int try_libssh2_key(struct auth_state *st, struct key_try *kt,
         rc = libssh2_userauth_publickey_frommemory(
             st->ctx->ssh, st->user, strlen(st->user), NULL, 0, kt->data,
             kt->len, pass);
-    } while ((w = auth_retry_wait(st, rc, deadline)) == 1);
+    } while ((w = auth_state_wait(st, rc, deadline)) == 1);
     if (w < 0)
         return w;
     if (rc == LIBSSH2_ERROR_FILE || rc == LIBSSH2_ERROR_METHOD_NOT_SUPPORTED) {
         if (pass)
             return SSHTUN_ERR_KEY;
-        auth_note(st, "could not load key %s", kt->label);
+        auth_state_note(st, "could not load key %s", kt->label);
         return SSHTUN_ERR_AUTH;
     }
-    if ((rc = auth_result(st, rc)) == 0)
-        auth_won_identity(st, kt->who);
+    if ((rc = auth_state_result(st, rc)) == 0)
+        auth_state_won(st, kt->who);
     return rc;
 }
 
@@ -221,9 +169,9 @@ static int attempt_key(struct auth_state *st, struct key_try *kt,
     case SSHKEY_NEED_PASS:
         return KEY_NEEDS_PASS;
     case SSHKEY_NOMEM:
-        return err_set(st->err, SSHTUN_ERR_NOMEM, "out of memory");
+        return error_set(st->err, SSHTUN_ERR_NOMEM, "out of memory");
     default:
-        auth_note(st, "cannot use %s: %s", kt->label, why);
+        auth_state_note(st, "cannot use %s: %s", kt->label, why);
         log_msg(st->o, SSHTUN_LOG_VERBOSE, "Cannot use %s: %s", kt->label,
                 why);
         return SSHTUN_ERR_AUTH;
@@ -258,8 +206,8 @@ static int with_passphrase(struct auth_state *st, struct key_try *kt)
     snprintf(prompt, sizeof prompt, "Enter passphrase for key '%s': ",
              kt->label);
     for (int tries = 0; tries < PASSPHRASE_TRIES; tries++) {
-        if (auth_ask(st, prompt, pass, sizeof kt->who->secret)) {
-            auth_note(st, "skipped encrypted key %s (no passphrase given; "
+        if (auth_state_ask(st, prompt, pass, sizeof kt->who->secret)) {
+            auth_state_note(st, "skipped encrypted key %s (no passphrase given; "
                       "BatchMode=yes or no way to ask)", kt->label);
             return SSHTUN_ERR_AUTH;
         }
@@ -271,7 +219,7 @@ static int with_passphrase(struct auth_state *st, struct key_try *kt)
         log_msg(st->o, SSHTUN_LOG_ERROR, "Bad passphrase, try again for %s",
                 kt->label);
     }
-    auth_note(st, "wrong passphrase for %s", kt->label);
+    auth_state_note(st, "wrong passphrase for %s", kt->label);
     return SSHTUN_ERR_AUTH;
 }
 
@@ -280,17 +228,17 @@ static int key_usable(struct auth_state *st, const struct key_try *kt)
 {
     switch (kt->ki.type) {
     case KEY_DSA:
-        auth_note(st, "skipped DSA key %s (ssh no longer uses DSA)",
+        auth_state_note(st, "skipped DSA key %s (ssh no longer uses DSA)",
                   kt->label);
         return 0;
     case KEY_SK:
-        auth_note(st, "skipped %s: security key (sk-) keys need a "
+        auth_state_note(st, "skipped %s: security key (sk-) keys need a "
                   "hardware token, which sshtun cannot use", kt->label);
         return 0;
     case KEY_ED25519:
     case KEY_ECDSA:
         if (kt->ki.alg[0] && !algolist_has(st->accepted, kt->ki.alg)) {
-            auth_note(st, "skipped %s: %s is not in "
+            auth_state_note(st, "skipped %s: %s is not in "
                       "PubkeyAcceptedAlgorithms", kt->label, kt->ki.alg);
             return 0;
         }
@@ -308,7 +256,7 @@ static int try_key_text(struct auth_state *st, const char *data, size_t len,
     int rc;
 
     if (keyfile_classify(data, len, &kt.ki) < 0) {
-        auth_note(st, "%s is not a private key", label);
+        auth_state_note(st, "%s is not a private key", label);
         return SSHTUN_ERR_AUTH;
     }
     if (!key_usable(st, &kt))
@@ -354,7 +302,7 @@ static int try_file(struct auth_state *st, const char *path, int explicit)
     if (!who || !data) {
         free(who);
         free(data);
-        return err_set(st->err, SSHTUN_ERR_NOMEM, "out of memory");
+        return error_set(st->err, SSHTUN_ERR_NOMEM, "out of memory");
     }
     who->identity = AUTH_ID_FILE;
     snprintf(who->path, sizeof who->path, "%s", path);
@@ -380,7 +328,7 @@ static int try_memory(struct auth_state *st, int i)
     int rc;
 
     if (!who)
-        return err_set(st->err, SSHTUN_ERR_NOMEM, "out of memory");
+        return error_set(st->err, SSHTUN_ERR_NOMEM, "out of memory");
     who->identity = AUTH_ID_MEMORY;
     who->index = i;
     snprintf(label, sizeof label, "(key %d in memory)", i + 1);
@@ -400,7 +348,7 @@ static int try_fallbacks(struct auth_state *st)
                 : auth_agent_retry(st, r->blob, r->blob_len,
                                    st->rsa_algs[a], r->label);
             if (rc == 0) {
-                auth_won_identity(st, r->who);
+                auth_state_won(st, r->who);
                 memcpy(st->won->secret, r->who->secret,
                        sizeof r->who->secret);
                 st->won->has_secret = r->who->has_secret;
@@ -408,7 +356,7 @@ static int try_fallbacks(struct auth_state *st)
             if (rc != SSHTUN_ERR_AUTH)
                 return rc;
         }
-        auth_note(st, "RSA key %s refused under every algorithm tried (if "
+        auth_state_note(st, "RSA key %s refused under every algorithm tried (if "
                   "the server knows it, it may not take rsa-sha2 as libssh2 "
                   "1.10 sends it: RSA needs an OpenSSH-compatible server)",
                   r->label);
@@ -470,7 +418,7 @@ int auth_pubkey(struct auth_state *st)
 
     if ((rc = try_remembered(st)) != SSHTUN_ERR_AUTH)
         return rc;
-    if (!opts_flag(st->o->identities_only)
+    if (!options_flag(st->o->identities_only)
         && (rc = auth_agent(st)) != SSHTUN_ERR_AUTH)
         return rc;
     for (int i = 0; i < st->o->identity_data.n; i++)

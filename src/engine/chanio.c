@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/clock.h"
 #include "base/error.h"
 #include "base/waitq.h"
 #include "config/options.h"
@@ -41,22 +42,22 @@ void chanio_release(struct conn *c, struct sshtun_channel *ch)
     window_release(&ch->win);
     ch->lch = NULL;
     if (__atomic_sub_fetch(&c->nchannels, 1, __ATOMIC_RELAXED) == 0)
-        c->io->idle_since = now_ms();
-    chan_unref(ch);
+        c->io->idle_since = clock_now_ms();
+    channel_unref(ch);
 }
 
 /* Start closing: drop queued data, tell waiters, send CLOSE. */
 static void begin_close(struct sshtun_channel *ch)
 {
     pthread_mutex_lock(&ch->mu);
-    chunkq_clear(&ch->out);
+    chunk_queue_clear(&ch->out);
     if (ch->user_closed)
-        chunkq_clear(&ch->in);
+        chunk_queue_clear(&ch->in);
     pthread_mutex_unlock(&ch->mu);
     chunk_put(ch->out_cur);
     ch->out_cur = NULL;
-    chan_finish(ch, CS_CLOSED, SSHTUN_ERR_CLOSED, "channel closed");
-    ch->close_deadline = now_ms() + CHAN_CLOSE_GRACE_MS;
+    channel_finish(ch, CS_CLOSED, SSHTUN_ERR_CLOSED, "channel closed");
+    ch->close_deadline = clock_now_ms() + CHAN_CLOSE_GRACE_MS;
 }
 
 /* Continue closing.  Returns 1 when the channel is finished with. */
@@ -65,7 +66,7 @@ static int continue_close(struct conn *c, struct sshtun_channel *ch)
     int rc = libssh2_channel_close(ch->lch);
 
     if (rc == LIBSSH2_ERROR_EAGAIN) {
-        if (now_ms() < ch->close_deadline)
+        if (clock_now_ms() < ch->close_deadline)
             return 0;
         /* The server never answered: leave the libssh2 channel to be
          * freed with the session, and let the caller's side go. */
@@ -89,14 +90,13 @@ static enum step close_now(struct conn *c, struct sshtun_channel *ch)
 static void deliver(struct sshtun_channel *ch, struct chunkq *batch)
 {
     int was_empty;
-
     struct chunk *k;
 
     pthread_mutex_lock(&ch->mu);
     was_empty = ch->in.bytes == 0;
     /* Small reads fill the tail chunk rather than hold a chunk each. */
-    while ((k = chunkq_pop(batch)))
-        chunkq_append(&ch->in, k);
+    while ((k = chunk_queue_pop(batch)))
+        chunk_queue_append(&ch->in, k);
     if (was_empty)
         waitq_wake_one(&ch->recv_waiters);
     pthread_mutex_unlock(&ch->mu);
@@ -132,7 +132,7 @@ static long read_channel(struct sshtun_channel *ch, size_t room,
         } else {
             total += (long)c->len;
             room -= c->len;
-            chunkq_push(&batch, c);
+            chunk_queue_push(&batch, c);
         }
         if (n < 0 && n != LIBSSH2_ERROR_EAGAIN)
             rc = (long)n;
@@ -156,7 +156,7 @@ static struct chunk *next_out(struct sshtun_channel *ch)
     struct chunk *c;
 
     pthread_mutex_lock(&ch->mu);
-    c = chunkq_pop(&ch->out);
+    c = chunk_queue_pop(&ch->out);
     if (c && ch->out.held <= CHAN_OUT_CAP / 2)
         waitq_wake_one(&ch->send_waiters);
     pthread_mutex_unlock(&ch->mu);
@@ -203,7 +203,7 @@ static enum step channel_error(struct conn *c, struct sshtun_channel *ch,
         return STEP_LOST;
     snprintf(msg, sizeof msg, "channel to %s: %s", ch->target,
              ssherr_text(c->io->ssh));
-    chan_finish(ch, CS_CLOSED, rc == LIBSSH2_ERROR_CHANNEL_CLOSED
+    channel_finish(ch, CS_CLOSED, rc == LIBSSH2_ERROR_CHANNEL_CLOSED
                                    ? SSHTUN_ERR_CLOSED : SSHTUN_ERR_SESSION,
                 msg);
     begin_close(ch);
@@ -219,14 +219,15 @@ static enum step serve_user_close(struct conn *c, struct sshtun_channel *ch)
     int pending;
 
     if (!ch->flush_deadline)
-        ch->flush_deadline = now_ms() + CHAN_CLOSE_GRACE_MS;
+        ch->flush_deadline = clock_now_ms() + CHAN_CLOSE_GRACE_MS;
     n = write_channel(c, ch);
     if (n < 0 && !ssherr_is_channel((int)n))
         return STEP_LOST;
     pthread_mutex_lock(&ch->mu);
     pending = ch->out.bytes > 0;
     pthread_mutex_unlock(&ch->mu);
-    if (n >= 0 && (pending || ch->out_cur) && now_ms() < ch->flush_deadline)
+    if (n >= 0 && (pending || ch->out_cur)
+        && clock_now_ms() < ch->flush_deadline)
         return n > 0 ? STEP_PROGRESS : STEP_IDLE;
     return close_now(c, ch);
 }
@@ -246,9 +247,9 @@ static enum step update_window(struct conn *c, struct sshtun_channel *ch,
     if (room)
         ch->full_since = 0;
     else if (!ch->full_since)
-        ch->full_since = now_ms();
+        ch->full_since = clock_now_ms();
     else
-        stalled = now_ms() - ch->full_since >= CHAN_STALL_MS;
+        stalled = clock_now_ms() - ch->full_since >= CHAN_STALL_MS;
     rc = window_update(&ch->win, ch->lch, nread, queued < CHAN_IN_CAP,
                        stalled);
     return rc < 0 ? channel_error(c, ch, rc) : STEP_IDLE;
@@ -321,7 +322,7 @@ static enum step serve_server_close(struct conn *c, struct sshtun_channel *ch)
 {
     if (!ch->in_eof_seen || libssh2_channel_wait_closed(ch->lch) != 0)
         return STEP_IDLE;
-    chan_finish(ch, CS_CLOSED, 0, "closed by server");
+    channel_finish(ch, CS_CLOSED, 0, "closed by server");
     return close_now(c, ch);
 }
 
@@ -336,7 +337,7 @@ static enum step serve_channel(struct conn *c, struct sshtun_channel *ch)
         return continue_close(c, ch) ? STEP_FINISHED : STEP_IDLE;
     pthread_mutex_lock(&ch->mu);
     user_closed = ch->user_closed;
-    room = chunkq_room(&ch->in, CHAN_IN_CAP);
+    room = chunk_queue_room(&ch->in, CHAN_IN_CAP);
     if (!room)
         ch->in_stalled = 1;
     pthread_mutex_unlock(&ch->mu);
@@ -389,14 +390,14 @@ void chanio_fail_all(struct conn *c, int code, const char *msg)
     if ((ch = c->io->opening)) {
         c->io->opening = NULL;
         __atomic_store_n(&c->opening_since, 0, __ATOMIC_RELEASE);
-        chan_finish(ch, CS_FAILED, code, msg);
+        channel_finish(ch, CS_FAILED, code, msg);
         chanio_release(c, ch);
     }
     while ((ch = c->io->channels)) {
         c->io->channels = ch->io_next;
         chunk_put(ch->out_cur);
         ch->out_cur = NULL;
-        chan_finish(ch, CS_CLOSED, code, msg);
+        channel_finish(ch, CS_CLOSED, code, msg);
         chanio_release(c, ch);
     }
 }
@@ -422,7 +423,7 @@ int chanio_output_pending(struct conn *c)
 /* The poll timeout, shortened to the nearest close or flush deadline. */
 int chanio_poll_timeout(struct conn *c, int timeout)
 {
-    int64_t now = now_ms();
+    int64_t now = clock_now_ms();
 
     for (struct sshtun_channel *ch = c->io->channels; ch; ch = ch->io_next)
         if (ch->close_deadline || ch->flush_deadline) {

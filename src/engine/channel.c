@@ -16,13 +16,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/clock.h"
 #include "base/error.h"
 #include "engine/channel.h"
 #include "engine/conn.h"
 #include "engine/session.h"
 
 /* Create a channel object (not registered anywhere yet). */
-struct sshtun_channel *chan_new(struct sshtun_session *s,
+struct sshtun_channel *channel_new(struct sshtun_session *s,
                                        const char *type,
                                        const unsigned char *payload,
                                        size_t len, const char *target)
@@ -53,8 +54,8 @@ struct sshtun_channel *chan_new(struct sshtun_session *s,
 /* Free the object itself. */
 static void chan_destroy(struct sshtun_channel *ch)
 {
-    chunkq_clear(&ch->in);
-    chunkq_clear(&ch->out);
+    chunk_queue_clear(&ch->in);
+    chunk_queue_clear(&ch->out);
     chunk_put(ch->out_cur);
     pthread_mutex_destroy(&ch->mu);
     free(ch->type);
@@ -64,13 +65,13 @@ static void chan_destroy(struct sshtun_channel *ch)
 }
 
 /* Free a channel no session ever counted. */
-void chan_discard(struct sshtun_channel *ch)
+void channel_discard(struct sshtun_channel *ch)
 {
     chan_destroy(ch);
 }
 
 /* Free a channel whose last reference is gone. */
-static void chan_free(struct sshtun_channel *ch)
+static void channel_free(struct sshtun_channel *ch)
 {
     struct sshtun_session *s = ch->sess;
     struct conn *c = __atomic_load_n(&ch->conn, __ATOMIC_ACQUIRE);
@@ -87,7 +88,7 @@ static void chan_free(struct sshtun_channel *ch)
 /* Wake the connection that carries ch.  A channel still in the
  * session's open queue has none yet: the connection that takes it looks
  * at everything (a closed one is failed and dropped then). */
-void chan_mark_dirty(struct sshtun_channel *ch)
+void channel_mark_dirty(struct sshtun_channel *ch)
 {
     struct conn *c = __atomic_load_n(&ch->conn, __ATOMIC_ACQUIRE);
 
@@ -96,21 +97,21 @@ void chan_mark_dirty(struct sshtun_channel *ch)
 }
 
 /* Take a reference. */
-void chan_ref(struct sshtun_channel *ch)
+void channel_ref(struct sshtun_channel *ch)
 {
     __atomic_add_fetch(&ch->refs, 1, __ATOMIC_ACQ_REL);
 }
 
 /* Drop a reference; free at zero. */
-void chan_unref(struct sshtun_channel *ch)
+void channel_unref(struct sshtun_channel *ch)
 {
     if (__atomic_sub_fetch(&ch->refs, 1, __ATOMIC_ACQ_REL) == 0)
-        chan_free(ch);
+        channel_free(ch);
 }
 
 /* Move to a final state, keep the first reason, wake every waiter. */
-void chan_finish(struct sshtun_channel *ch, enum chan_state st, int err,
-                 const char *msg)
+void channel_finish(struct sshtun_channel *ch, enum chan_state st, int err,
+                    const char *msg)
 {
     pthread_mutex_lock(&ch->mu);
     if (ch->state != CS_FAILED && ch->state != CS_CLOSED) {
@@ -135,8 +136,8 @@ static int send_error_locked(struct sshtun_channel *ch)
 }
 
 /* Queue a chunk for sending; the channel owns it afterwards. */
-int chan_send_chunk(struct sshtun_channel *ch, struct chunk *c,
-                    const struct timespec *deadline)
+int channel_send_chunk(struct sshtun_channel *ch, struct chunk *c,
+                       const struct timespec *deadline)
 {
     int rc, was_empty;
 
@@ -144,10 +145,10 @@ int chan_send_chunk(struct sshtun_channel *ch, struct chunk *c,
     for (;;) {
         if ((rc = send_error_locked(ch)))
             break;
-        if (!chunkq_full(&ch->out, CHAN_OUT_CAP))
+        if (!chunk_queue_full(&ch->out, CHAN_OUT_CAP))
             break;
         if (waitq_wait(&ch->send_waiters, &ch->mu, deadline) == ETIMEDOUT
-            && chunkq_full(&ch->out, CHAN_OUT_CAP)) {
+            && chunk_queue_full(&ch->out, CHAN_OUT_CAP)) {
             rc = SSHTUN_ERR_TIMEOUT;
             break;
         }
@@ -158,13 +159,13 @@ int chan_send_chunk(struct sshtun_channel *ch, struct chunk *c,
         return rc;
     }
     was_empty = ch->out.bytes == 0;
-    chunkq_append(&ch->out, c);
+    chunk_queue_append(&ch->out, c);
     /* Space left: let the next blocked sender in too. */
-    if (!chunkq_full(&ch->out, CHAN_OUT_CAP))
+    if (!chunk_queue_full(&ch->out, CHAN_OUT_CAP))
         waitq_wake_one(&ch->send_waiters);
     pthread_mutex_unlock(&ch->mu);
     if (was_empty)
-        chan_mark_dirty(ch);
+        channel_mark_dirty(ch);
     return 0;
 }
 
@@ -204,25 +205,25 @@ static int wait_readable_locked(struct sshtun_channel *ch,
 }
 
 /* Take one whole received chunk. */
-int chan_recv_chunk(struct sshtun_channel *ch, struct chunk **out,
-                    const struct timespec *deadline)
+int channel_recv_chunk(struct sshtun_channel *ch, struct chunk **out,
+                       const struct timespec *deadline)
 {
     int rc, wake_io = 0;
 
     pthread_mutex_lock(&ch->mu);
     rc = wait_readable_locked(ch, deadline);
     if (rc == 1) {
-        *out = chunkq_pop(&ch->in);
+        *out = chunk_queue_pop(&ch->in);
         wake_io = after_take_locked(ch);
     }
     pthread_mutex_unlock(&ch->mu);
     if (wake_io)
-        chan_mark_dirty(ch);
+        channel_mark_dirty(ch);
     return rc;
 }
 
 /* Wait for the channel to reach its end. */
-void chan_wait_closed(struct sshtun_channel *ch)
+void channel_wait_closed(struct sshtun_channel *ch)
 {
     pthread_mutex_lock(&ch->mu);
     while (ch->state != CS_CLOSED && ch->state != CS_FAILED
@@ -232,9 +233,9 @@ void chan_wait_closed(struct sshtun_channel *ch)
 }
 
 /* I/O thread of c: wrap an accepted forwarded-tcpip channel. */
-struct sshtun_channel *chan_new_accepted(struct conn *c,
-                                         LIBSSH2_CHANNEL *lch,
-                                         const char *target)
+struct sshtun_channel *channel_new_accepted(struct conn *c,
+                                            LIBSSH2_CHANNEL *lch,
+                                            const char *target)
 {
     struct sshtun_session *s = c->sess;
     struct sshtun_channel *ch;
@@ -247,8 +248,8 @@ struct sshtun_channel *chan_new_accepted(struct conn *c,
     pthread_mutex_unlock(&s->mu);
     if (full)
         return NULL;
-    if (!(ch = chan_new(s, "forwarded-tcpip", (const unsigned char *)"", 0,
-                        target))) {
+    if (!(ch = channel_new(s, "forwarded-tcpip", (const unsigned char *)"", 0,
+                           target))) {
         pthread_mutex_lock(&s->mu);
         s->nchannels--;
         pthread_mutex_unlock(&s->mu);
@@ -267,14 +268,14 @@ struct sshtun_channel *chan_new_accepted(struct conn *c,
 ssize_t sshtun_send(sshtun_channel *ch, const void *buf, size_t len,
                     int timeout_ms)
 {
-    struct timespec ts, *dl = deadline_after(&ts, timeout_ms);
+    struct timespec ts, *dl = clock_deadline_after(&ts, timeout_ms);
     const unsigned char *p = buf;
     size_t done = 0;
     int rc = 0;
 
     if (!ch || (!buf && len))
         return SSHTUN_ERR_INVAL;
-    chan_ref(ch);
+    channel_ref(ch);
     while (done < len) {
         struct chunk *c = chunk_get();
         size_t n = len - done < CHUNK_SIZE ? len - done : CHUNK_SIZE;
@@ -285,11 +286,11 @@ ssize_t sshtun_send(sshtun_channel *ch, const void *buf, size_t len,
         }
         memcpy(c->data, p + done, n);
         c->len = n;
-        if ((rc = chan_send_chunk(ch, c, dl)))
+        if ((rc = channel_send_chunk(ch, c, dl)))
             break;
         done += n;
     }
-    chan_unref(ch);
+    channel_unref(ch);
     if (rc && done == 0)
         return rc;
     return (ssize_t)done;
@@ -299,7 +300,7 @@ ssize_t sshtun_send(sshtun_channel *ch, const void *buf, size_t len,
 ssize_t sshtun_recv(sshtun_channel *ch, void *buf, size_t len,
                     int timeout_ms)
 {
-    struct timespec ts, *dl = deadline_after(&ts, timeout_ms);
+    struct timespec ts, *dl = clock_deadline_after(&ts, timeout_ms);
     ssize_t rc;
     int wake_io = 0;
 
@@ -307,17 +308,17 @@ ssize_t sshtun_recv(sshtun_channel *ch, void *buf, size_t len,
         return SSHTUN_ERR_INVAL;
     if (len == 0)
         return 0;
-    chan_ref(ch);
+    channel_ref(ch);
     pthread_mutex_lock(&ch->mu);
     rc = wait_readable_locked(ch, dl);
     if (rc == 1) {
-        rc = (ssize_t)chunkq_read(&ch->in, buf, len);
+        rc = (ssize_t)chunk_queue_read(&ch->in, buf, len);
         wake_io = after_take_locked(ch);
     }
     pthread_mutex_unlock(&ch->mu);
     if (wake_io)
-        chan_mark_dirty(ch);
-    chan_unref(ch);
+        channel_mark_dirty(ch);
+    channel_unref(ch);
     return rc;
 }
 
@@ -335,12 +336,12 @@ int sshtun_shutdown(sshtun_channel *ch)
     waitq_wake_all(&ch->send_waiters);
     pthread_mutex_unlock(&ch->mu);
     if (!rc)
-        chan_mark_dirty(ch);
+        channel_mark_dirty(ch);
     return rc;
 }
 
 /* Close the channel; blocked callers return SSHTUN_ERR_CLOSED. */
-void chan_abort(struct sshtun_channel *ch)
+void channel_abort(struct sshtun_channel *ch)
 {
     pthread_mutex_lock(&ch->mu);
     ch->user_closed = 1;
@@ -348,7 +349,7 @@ void chan_abort(struct sshtun_channel *ch)
     waitq_wake_all(&ch->send_waiters);
     waitq_wake_all(&ch->state_waiters);
     pthread_mutex_unlock(&ch->mu);
-    chan_mark_dirty(ch);
+    channel_mark_dirty(ch);
 }
 
 /* Close and release the caller's handle. */
@@ -356,8 +357,8 @@ void sshtun_close(sshtun_channel *ch)
 {
     if (!ch)
         return;
-    chan_abort(ch);
-    chan_unref(ch);
+    channel_abort(ch);
+    channel_unref(ch);
 }
 
 /* The channel's last error text. */

@@ -96,54 +96,54 @@ struct sshtun_channel {
 
 /* Tell the channel's connection that the channel needs its I/O thread
  * (data or EOF queued, room made, closed).  Call without ch->mu. */
-void chan_mark_dirty(struct sshtun_channel *ch);
+void channel_mark_dirty(struct sshtun_channel *ch);
 
 /* A new channel object of type, with its open payload, for messages
  * named target: two references (the caller's and its owner's), state
  * CS_QUEUED, on no connection.  NULL if out of memory. */
-struct sshtun_channel *chan_new(struct sshtun_session *s, const char *type,
-                                const unsigned char *payload, size_t len,
-                                const char *target);
+struct sshtun_channel *channel_new(struct sshtun_session *s, const char *type,
+                                   const unsigned char *payload, size_t len,
+                                   const char *target);
 
-/* Free a channel from chan_new that no session has counted (its open
+/* Free a channel from channel_new that no session has counted (its open
  * was refused before it was queued). */
-void chan_discard(struct sshtun_channel *ch);
+void channel_discard(struct sshtun_channel *ch);
 
 /* Take a reference. */
-void chan_ref(struct sshtun_channel *ch);
+void channel_ref(struct sshtun_channel *ch);
 
 /* Drop one reference (with ch->mu not held); frees at zero. */
-void chan_unref(struct sshtun_channel *ch);
+void channel_unref(struct sshtun_channel *ch);
 
 /* Hand a full chunk to the channel for sending; the channel owns it
  * afterwards, whatever the result.  Blocks while `out` is full.
  * Returns 0 or a negative error. */
-int chan_send_chunk(struct sshtun_channel *ch, struct chunk *c,
-                    const struct timespec *deadline);
+int channel_send_chunk(struct sshtun_channel *ch, struct chunk *c,
+                       const struct timespec *deadline);
 
 /* Take the next received chunk; the caller owns it and must chunk_put it.
  * Returns 1 with *out set, 0 at EOF, or a negative error. */
-int chan_recv_chunk(struct sshtun_channel *ch, struct chunk **out,
-                    const struct timespec *deadline);
+int channel_recv_chunk(struct sshtun_channel *ch, struct chunk **out,
+                       const struct timespec *deadline);
 
 /* Block until the channel is closed (by the server, by sshtun_close or by
  * the session ending). */
-void chan_wait_closed(struct sshtun_channel *ch);
+void channel_wait_closed(struct sshtun_channel *ch);
 
 /* I/O thread: wrap a channel the server opened (forwarded-tcpip) on
  * connection c as an open channel (not yet on c's list); one reference
  * for the caller, one for the I/O thread.  NULL if out of memory or the
  * session is at its limit. */
-struct sshtun_channel *chan_new_accepted(struct conn *c,
-                                         LIBSSH2_CHANNEL *lch,
-                                         const char *target);
+struct sshtun_channel *channel_new_accepted(struct conn *c,
+                                            LIBSSH2_CHANNEL *lch,
+                                            const char *target);
 
 /* Close the channel while others may still hold it: blocked calls return
  * SSHTUN_ERR_CLOSED; the caller's reference stays. */
-void chan_abort(struct sshtun_channel *ch);
+void channel_abort(struct sshtun_channel *ch);
 
 /* I/O thread: move ch to a final state with a reason and wake everyone. */
-void chan_finish(struct sshtun_channel *ch, enum chan_state st, int err,
-                 const char *msg);
+void channel_finish(struct sshtun_channel *ch, enum chan_state st, int err,
+                    const char *msg);
 
 #endif

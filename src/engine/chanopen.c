@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/clock.h"
 #include "base/error.h"
 #include "base/waitq.h"
 #include "engine/chanopen.h"
@@ -33,11 +34,11 @@ static void open_waiting(struct sshtun_session *s)
 }
 
 /* Wait for the open's outcome. */
-int chan_wait_open(struct sshtun_channel *ch, int timeout_ms,
-                   sshtun_error *err)
+int chanopen_wait(struct sshtun_channel *ch, int timeout_ms,
+                  sshtun_error *err)
 {
-    struct timespec ts, *dl = deadline_after(&ts, timeout_ms);
-    int64_t end = timeout_ms >= 0 ? now_ms() + timeout_ms : 0;
+    struct timespec ts, *dl = clock_deadline_after(&ts, timeout_ms);
+    int64_t end = timeout_ms >= 0 ? clock_now_ms() + timeout_ms : 0;
     int grace = pool_grace_ms(ch->sess);
     int rc = 0;
 
@@ -48,20 +49,20 @@ int chan_wait_open(struct sshtun_channel *ch, int timeout_ms,
          * connection, so ask the pool for another, and look again after
          * another grace. */
         struct timespec gts;
-        int64_t next = now_ms() + grace;
+        int64_t next = clock_now_ms() + grace;
         int queued = ch->state == CS_QUEUED, late;
 
-        ms_to_timespec(next, &gts);
+        clock_ms_to_timespec(next, &gts);
         late = waitq_wait(&ch->state_waiters, &ch->mu,
                           end && end <= next ? dl : &gts) == ETIMEDOUT;
 
         if (!late || !(ch->state == CS_QUEUED || ch->state == CS_OPENING))
             continue;
-        if (end && now_ms() >= end) {
+        if (end && clock_now_ms() >= end) {
             pthread_mutex_unlock(&ch->mu);
-            return err_set(err, SSHTUN_ERR_TIMEOUT,
-                           "channel open to %s: no answer from the server "
-                           "within %d ms", ch->target, timeout_ms);
+            return error_set(err, SSHTUN_ERR_TIMEOUT,
+                             "channel open to %s: no answer from the server "
+                             "within %d ms", ch->target, timeout_ms);
         }
         if (queued && ch->state == CS_QUEUED) {
             pthread_mutex_unlock(&ch->mu);
@@ -70,11 +71,11 @@ int chan_wait_open(struct sshtun_channel *ch, int timeout_ms,
         }
     }
     if (ch->user_closed && ch->state != CS_FAILED) {
-        rc = err_set(err, SSHTUN_ERR_CLOSED, "channel to %s closed",
-                     ch->target);
+        rc = error_set(err, SSHTUN_ERR_CLOSED, "channel to %s closed",
+                       ch->target);
     } else if (ch->state != CS_OPEN) {
         rc = ch->err ? ch->err : SSHTUN_ERR_OPEN_FAILED;
-        err_set(err, rc, "%s", ch->errmsg);
+        error_set(err, rc, "%s", ch->errmsg);
     }
     pthread_mutex_unlock(&ch->mu);
     return rc;
@@ -110,14 +111,14 @@ static struct sshtun_channel *open_start(struct sshtun_session *s,
                                          size_t len, const char *target,
                                          sshtun_error *err)
 {
-    struct sshtun_channel *ch = chan_new(s, type, payload, len, target);
+    struct sshtun_channel *ch = channel_new(s, type, payload, len, target);
 
     if (!ch) {
-        err_set(err, SSHTUN_ERR_NOMEM, "out of memory");
+        error_set(err, SSHTUN_ERR_NOMEM, "out of memory");
         return NULL;
     }
     if (pool_submit_open(s, ch, err)) {
-        chan_discard(ch);
+        channel_discard(ch);
         return NULL;
     }
     if (pool_queue_deep(s))
@@ -126,11 +127,11 @@ static struct sshtun_channel *open_start(struct sshtun_session *s,
 }
 
 /* Request a direct-tcpip channel to host:port without waiting. */
-struct sshtun_channel *chan_open_direct_start(struct sshtun_session *s,
-                                              const char *host, int port,
-                                              const char *orig_host,
-                                              int orig_port,
-                                              sshtun_error *err)
+struct sshtun_channel *chanopen_direct_start(struct sshtun_session *s,
+                                             const char *host, int port,
+                                             const char *orig_host,
+                                             int orig_port,
+                                             sshtun_error *err)
 {
     unsigned char payload[2 * 4 + 2 * 4 + 2 * 256];
     char target[300];
@@ -138,8 +139,8 @@ struct sshtun_channel *chan_open_direct_start(struct sshtun_session *s,
 
     if (!s || !host || !*host || strlen(host) > 255 || port <= 0
         || port > 65535) {
-        err_set(err, SSHTUN_ERR_INVAL, "bad channel target '%s:%d'",
-                host ? host : "(null)", port);
+        error_set(err, SSHTUN_ERR_INVAL, "bad channel target '%s:%d'",
+                  host ? host : "(null)", port);
         return NULL;
     }
     if (!orig_host || strlen(orig_host) > 255)
@@ -156,7 +157,7 @@ struct sshtun_channel *chan_open_direct_start(struct sshtun_session *s,
 }
 
 /* Request a direct-streamlocal channel to a server-side socket path. */
-struct sshtun_channel *chan_open_streamlocal_start(struct sshtun_session *s,
+struct sshtun_channel *chanopen_streamlocal_start(struct sshtun_session *s,
                                                   const char *path,
                                                   sshtun_error *err)
 {
@@ -164,7 +165,7 @@ struct sshtun_channel *chan_open_streamlocal_start(struct sshtun_session *s,
     size_t n = 0;
 
     if (!s || !path || !*path || strlen(path) > 4096) {
-        err_set(err, SSHTUN_ERR_INVAL, "bad socket path");
+        error_set(err, SSHTUN_ERR_INVAL, "bad socket path");
         return NULL;
     }
     /* RFC-less OpenSSH extension: string path, string reserved, uint32
@@ -182,15 +183,15 @@ sshtun_channel *sshtun_channel_open_streamlocal(sshtun_session *s,
                                                 int timeout_ms,
                                                 sshtun_error *err)
 {
-    struct sshtun_channel *ch = chan_open_streamlocal_start(s, path, err);
+    struct sshtun_channel *ch = chanopen_streamlocal_start(s, path, err);
 
     if (!ch)
         return NULL;
-    if (chan_wait_open(ch, timeout_ms, err)) {
+    if (chanopen_wait(ch, timeout_ms, err)) {
         sshtun_close(ch);
         return NULL;
     }
-    err_clear(err);
+    error_clear(err);
     return ch;
 }
 
@@ -203,14 +204,14 @@ sshtun_channel *sshtun_channel_open_direct(sshtun_session *s,
 {
     struct sshtun_channel *ch;
 
-    ch = chan_open_direct_start(s, host, port, orig_host, orig_port, err);
+    ch = chanopen_direct_start(s, host, port, orig_host, orig_port, err);
     if (!ch)
         return NULL;
-    if (chan_wait_open(ch, timeout_ms, err)) {
+    if (chanopen_wait(ch, timeout_ms, err)) {
         sshtun_close(ch);
         return NULL;
     }
-    err_clear(err);
+    error_clear(err);
     return ch;
 }
 

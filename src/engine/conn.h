@@ -3,7 +3,7 @@
  * the I/O thread that alone calls libssh2 for it, and its channels.
  *
  * Other threads reach the I/O thread by changing a channel's mailbox and
- * then waking it through the connection's eventfd (chan_mark_dirty),
+ * then waking it through the connection's eventfd (channel_mark_dirty),
  * which the I/O thread's poll() watches; it then looks at every channel
  * it carries.  What only the I/O
  * thread touches lives in struct conn_io (iothread.h), which no file
@@ -56,7 +56,7 @@ struct conn {
 
     /* Written by the I/O thread, read by the pool without a lock. */
     int64_t opening_since;          /* atomic: when the open in flight was
-                                       sent (now_ms); 0: none */
+                                       sent (clock_now_ms); 0: none */
     int nchannels;                  /* atomic: channels carried */
 
     struct conn_io *io;             /* the I/O thread's own state */

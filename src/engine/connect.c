@@ -18,9 +18,9 @@
 #include <unistd.h>
 #include <openssl/rand.h>
 
+#include "base/clock.h"
 #include "base/error.h"
 #include "base/fault.h"
-#include "base/waitq.h"
 #include "config/options.h"
 #include "engine/auth.h"
 #include "engine/conn.h"
@@ -48,16 +48,16 @@ int connect_wait_socket(struct conn *c, int64_t deadline_ms,
 
         /* A connect attempt must not outlive sshtun_session_close. */
         if (conn_stopping(c))
-            return err_set(err, SSHTUN_ERR_CLOSED, "session closed");
+            return error_set(err, SSHTUN_ERR_CLOSED, "session closed");
         if (transport_pending(&io->out))
             p.events |= POLLOUT;
         if (deadline_ms) {
-            int64_t left = deadline_ms - now_ms();
+            int64_t left = deadline_ms - clock_now_ms();
             if (left <= 0)
-                return err_set(err, SSHTUN_ERR_TIMEOUT,
-                               "Connection timed out during banner "
-                               "exchange or authentication with %s",
-                               c->sess->opts->hostname);
+                return error_set(err, SSHTUN_ERR_TIMEOUT,
+                                 "Connection timed out during banner "
+                                 "exchange or authentication with %s",
+                                 c->sess->opts->hostname);
             if (left < timeout)
                 timeout = (int)left;
         }
@@ -65,9 +65,9 @@ int connect_wait_socket(struct conn *c, int64_t deadline_ms,
         if (rc <= 0)
             continue;               /* EINTR or the stop check's second */
         if ((p.revents & POLLOUT) && transport_flush(&io->out) < 0)
-            return err_set(err, SSHTUN_ERR_SESSION, "Connection to %s "
-                           "lost: %s", c->sess->opts->hostname,
-                           strerror(io->out.error));
+            return error_set(err, SSHTUN_ERR_SESSION, "Connection to %s "
+                             "lost: %s", c->sess->opts->hostname,
+                             strerror(io->out.error));
         if (p.revents & (POLLIN | POLLERR | POLLHUP))
             return 0;
         if (!transport_pending(&io->out))
@@ -86,9 +86,9 @@ static int set_method(LIBSSH2_SESSION *ssh, int method, const char *list,
     if (!list)
         return 0;
     if (strchr("+-^", list[0]))
-        return err_set(err, SSHTUN_ERR_INVAL, "%s '%s': the +, - and ^ "
-                       "modifiers are not supported; give the full list",
-                       what, list);
+        return error_set(err, SSHTUN_ERR_INVAL, "%s '%s': the +, - and ^ "
+                         "modifiers are not supported; give the full list",
+                         what, list);
     if (libssh2_session_method_pref(ssh, method, list) == 0)
         return 0;
     n = libssh2_session_supported_algs(ssh, method, &algs);
@@ -101,8 +101,8 @@ static int set_method(LIBSSH2_SESSION *ssh, int method, const char *list,
     }
     if (algs)
         libssh2_free(ssh, algs);
-    return err_set(err, SSHTUN_ERR_INVAL, "Unsupported %s '%s' (supported: "
-                   "%s)", what, list, supported);
+    return error_set(err, SSHTUN_ERR_INVAL, "Unsupported %s '%s' (supported: "
+                     "%s)", what, list, supported);
 }
 
 /* Apply -c, -m and host key preferences. */
@@ -123,7 +123,7 @@ static int set_methods(LIBSSH2_SESSION *ssh, const sshtun_options *o,
         return set_method(ssh, LIBSSH2_METHOD_HOSTKEY, o->hostkey_algorithms,
                           "host key algorithm", err);
     /* libssh2 prefers ECDSA; ask first for the types known_hosts holds. */
-    known = knownhosts_preferred_algs(ssh, o, o->hostname, opts_port(o));
+    known = knownhosts_preferred_algs(ssh, o, o->hostname, options_port(o));
     if (known) {
         log_msg(o, SSHTUN_LOG_DEBUG, "host key algorithms from known_hosts: "
                 "%s", known);
@@ -156,19 +156,19 @@ static int handshake(struct conn *c, int64_t deadline, sshtun_error *err)
     snprintf(jump_error, sizeof jump_error, "%s", c->proxy_error);
     pthread_mutex_unlock(&c->mu);
     if (jump_error[0])
-        return err_set(err, SSHTUN_ERR_CONNECT, "jump host %s: %s",
-                       o->proxy_jump, jump_error);
-    return err_set(err, SSHTUN_ERR_HANDSHAKE, "SSH handshake with %s port "
-                   "%d failed: %s. (sshtun uses libssh2 1.10: no rsa-sha2 "
-                   "host keys, no chacha20 or GCM ciphers; a server with "
-                   "only an RSA host key cannot be verified.)",
-                   o->hostname, opts_port(o), ssherr_text(c->io->ssh));
+        return error_set(err, SSHTUN_ERR_CONNECT, "jump host %s: %s",
+                         o->proxy_jump, jump_error);
+    return error_set(err, SSHTUN_ERR_HANDSHAKE, "SSH handshake with %s port "
+                     "%d failed: %s. (sshtun uses libssh2 1.10: no rsa-sha2 "
+                     "host keys, no chacha20 or GCM ciphers; a server with "
+                     "only an RSA host key cannot be verified.)",
+                     o->hostname, options_port(o), ssherr_text(c->io->ssh));
 }
 
 /* Open the idle "session" channel used as a read pump. */
 static void open_pump(struct conn *c)
 {
-    int64_t deadline = now_ms() + 10000;
+    int64_t deadline = clock_now_ms() + 10000;
     struct conn_io *io = c->io;
     sshtun_error err;
 
@@ -199,7 +199,7 @@ static int check_host_key(struct conn *c, sshtun_error *err)
     const char *key = libssh2_session_hostkey(c->io->ssh, &len, &type);
 
     if (c->primary) {
-        if ((rc = knownhosts_verify(c->io->ssh, o, o->hostname, opts_port(o),
+        if ((rc = knownhosts_verify(c->io->ssh, o, o->hostname, options_port(o),
                                     &s->forwarding_disabled, err)))
             return rc;
         pthread_mutex_lock(&s->mu);
@@ -219,8 +219,8 @@ static int check_host_key(struct conn *c, sshtun_error *err)
         log_msg(o, SSHTUN_LOG_ERROR, "WARNING: connection %d to %s presented "
                 "a different host key than the first connection; refused "
                 "(possible man-in-the-middle attack)", c->id, o->hostname);
-        return err_set(err, rc, "host key of %s differs from the one the "
-                       "first connection accepted", o->hostname);
+        return error_set(err, rc, "host key of %s differs from the one the "
+                         "first connection accepted", o->hostname);
     }
     return 0;
 }
@@ -241,7 +241,7 @@ static int new_ssh(struct conn *c, sshtun_error *err)
     io->ssh = libssh2_session_init_ex(FAULT_SSH_ALLOC, FAULT_SSH_FREE,
                                       FAULT_SSH_REALLOC, &io->out);
     if (!io->ssh)
-        return err_set(err, SSHTUN_ERR_NOMEM, "libssh2 session init failed");
+        return error_set(err, SSHTUN_ERR_NOMEM, "libssh2 session init failed");
     libssh2_session_set_blocking(io->ssh, 0);
     libssh2_session_callback_set(io->ssh, LIBSSH2_CALLBACK_SEND,
                                  (void *)transport_send_cb);
@@ -254,9 +254,9 @@ static int new_ssh(struct conn *c, sshtun_error *err)
 int connect_run(struct conn *c, sshtun_error *err)
 {
     const sshtun_options *o = c->sess->opts;
-    int port = opts_port(o), rc;
+    int port = options_port(o), rc;
     int64_t deadline = o->connect_timeout > 0
-                           ? now_ms() + (int64_t)o->connect_timeout * 1000
+                           ? clock_now_ms() + (int64_t)o->connect_timeout * 1000
                            : 0;
     int family = o->address_family >= 0 ? o->address_family : 0;
     struct auth_ctx a = { NULL, o, 0, auth_wait, c, c->sess->memo };
@@ -265,8 +265,9 @@ int connect_run(struct conn *c, sshtun_error *err)
     /* OpenSSL makes this thread's random generator on first use; failing
      * inside libssh2's key exchange, that would leak there. */
     if (RAND_bytes(&rnd, 1) != 1)
-        return err_set(err, SSHTUN_ERR_NOMEM, "out of memory (random "
-                       "number generator)");
+        return error_set(err, SSHTUN_ERR_NOMEM, "out of memory (random "
+                         "number generator)");
+
     log_msg(o, SSHTUN_LOG_VERBOSE, "Connecting to %s port %d.", o->hostname,
             port);
     rc = proxy_wanted(o) ? proxy_connect(c, &c->io->sock, err)
@@ -276,7 +277,7 @@ int connect_run(struct conn *c, sshtun_error *err)
     if (rc || (rc = new_ssh(c, err))
         || (rc = set_methods(c->io->ssh, o, err))
         || (rc = handshake(c, deadline ? deadline
-                                       : now_ms() + HANDSHAKE_DEFAULT_MS,
+                                       : clock_now_ms() + HANDSHAKE_DEFAULT_MS,
                            err)))
         return rc;
     log_msg(o, SSHTUN_LOG_DEBUG, "SSH handshake done, host key %s",
@@ -298,15 +299,15 @@ int connect_run(struct conn *c, sshtun_error *err)
  * what is buffered, then read (and drop) until the server closes too. */
 static void close_gently(struct conn_io *io)
 {
-    int64_t deadline = now_ms() + TEARDOWN_FLUSH_MS;
+    int64_t deadline = clock_now_ms() + TEARDOWN_FLUSH_MS;
 
-    while (transport_pending(&io->out) && now_ms() < deadline) {
+    while (transport_pending(&io->out) && clock_now_ms() < deadline) {
         struct pollfd p = { .fd = io->sock, .events = POLLOUT };
         if (poll(&p, 1, 100) > 0 && transport_flush(&io->out) < 0)
             break;
     }
     shutdown(io->sock, SHUT_WR);
-    while (now_ms() < deadline) {
+    while (clock_now_ms() < deadline) {
         struct pollfd p = { .fd = io->sock, .events = POLLIN };
         char sink[4096];
         if (poll(&p, 1, 100) <= 0)
@@ -344,11 +345,11 @@ void connect_teardown(struct conn *c, int lost)
  * if asked to stop. */
 static int sleep_unless_stopped(struct conn *c, int64_t ms)
 {
-    int64_t until = now_ms() + ms;
+    int64_t until = clock_now_ms() + ms;
 
     for (;;) {
         struct pollfd p = { .fd = c->wakefd, .events = POLLIN };
-        int64_t left = until - now_ms();
+        int64_t left = until - clock_now_ms();
 
         if (conn_stopping(c))
             return 1;
@@ -383,11 +384,11 @@ int connect_again(struct conn *c, char *reason, size_t size)
     int64_t delay = 1000;
     int64_t max_delay = (o->reconnect_max_delay > 0
                              ? o->reconnect_max_delay : 30) * 1000L;
-    unsigned seed = (unsigned)now_ms() ^ (unsigned)getpid();
+    unsigned seed = (unsigned)clock_now_ms() ^ (unsigned)getpid();
     sshtun_error err;
     int attempts = 0;
 
-    err_clear(&err);
+    error_clear(&err);
     for (;;) {
         int64_t wait = jittered(delay, &seed);
         if (o->reconnect_count > 0 && attempts >= o->reconnect_count) {
@@ -398,7 +399,7 @@ int connect_again(struct conn *c, char *reason, size_t size)
         }
         log_msg(o, SSHTUN_LOG_ERROR, "Reconnecting in %.1f s.",
                 (double)wait / 1000);
-        stats_session_retry(c->sess, now_ms() + wait,
+        stats_session_retry(c->sess, clock_now_ms() + wait,
                             err.msg[0] ? err.msg : reason);
         if (sleep_unless_stopped(c, wait)) {
             snprintf(reason, size, "session closed");

@@ -17,7 +17,7 @@ struct conn;
 int connect_run(struct conn *c, sshtun_error *err);
 
 /* Wait until libssh2 can make progress (socket readable or our send
- * buffer flushed) or deadline_ms (now_ms based) passes.  0, or
+ * buffer flushed) or deadline_ms (clock_now_ms based) passes.  0, or
  * SSHTUN_ERR_TIMEOUT / _SESSION with err. */
 int connect_wait_socket(struct conn *c, int64_t deadline_ms,
                         sshtun_error *err);

@@ -20,7 +20,7 @@ struct session_stats {
     int64_t up_since;               /* atomic: Unix time, 0 while down */
     int64_t keepalive_rtt_ms;       /* atomic: round trip + 1; 0 until
                                        measured */
-    int64_t retry_at_ms;            /* atomic: now_ms of the next
+    int64_t retry_at_ms;            /* atomic: clock_now_ms of the next
                                        reconnect attempt, 0 if none */
     char status[256];               /* [sess->mu] why it is down */
 };

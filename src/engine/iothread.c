@@ -30,6 +30,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "base/error.h"
 #include "base/fdreserve.h"
 #include "base/waitq.h"
@@ -69,7 +70,7 @@ static void set_state(struct conn *c, enum conn_state st)
  * free for the next; the pool learns the round trip. */
 static void open_done(struct conn *c, struct sshtun_channel *ch)
 {
-    int took = (int)(now_ms() - ch->open_sent_ms);
+    int took = (int)(clock_now_ms() - ch->open_sent_ms);
 
     pool_note_rtt(c, took > 0 ? took : 1);
     c->io->stuck_told = 0;
@@ -87,11 +88,11 @@ static void open_failed(struct conn *c, struct sshtun_channel *ch, int e)
      * connection does not. */
     code = e == LIBSSH2_ERROR_TIMEOUT
                ? SSHTUN_ERR_TIMEOUT
-               : err_from_open_failure(ssherr_text(c->io->ssh));
+               : error_from_open_failure(ssherr_text(c->io->ssh));
     snprintf(msg, sizeof msg, "channel open to %s failed: %s", ch->target,
-             err_open_reason(code));
+             error_open_reason(code));
     open_done(c, ch);
-    chan_finish(ch, CS_FAILED, code, msg);
+    channel_finish(ch, CS_FAILED, code, msg);
     chanio_release(c, ch);
 }
 
@@ -128,11 +129,11 @@ static struct sshtun_channel *start_open(struct conn *c)
         ch->state = CS_OPENING;
     pthread_mutex_unlock(&ch->mu);
     if (closed) {
-        chan_finish(ch, CS_FAILED, SSHTUN_ERR_CLOSED, "closed");
+        channel_finish(ch, CS_FAILED, SSHTUN_ERR_CLOSED, "closed");
         chanio_release(c, ch);
         return NULL;
     }
-    ch->open_sent_ms = now_ms();
+    ch->open_sent_ms = clock_now_ms();
     c->io->opening = ch;
     __atomic_store_n(&c->opening_since, ch->open_sent_ms, __ATOMIC_RELEASE);
     return ch;
@@ -183,7 +184,7 @@ static int serve_opens(struct conn *c)
             return progress;
         if (!ch->win.floor)
             window_init(&ch->win, window_floor(),
-                        opts_window_size(c->sess->opts));
+                        options_window_size(c->sess->opts));
         lch = libssh2_channel_open_ex(c->io->ssh, ch->type,
                                       (unsigned)strlen(ch->type),
                                       (unsigned)ch->win.floor, IO_MAX_PACKET,
@@ -279,7 +280,7 @@ static int send_probe(struct conn *c)
     rc = libssh2_channel_setenv(io->pump, "SSHTUN_ALIVE", "1");
     io->alive_pending = rc == LIBSSH2_ERROR_EAGAIN;
     if (!io->alive_pending && rc != LIBSSH2_ERROR_TIMEOUT && c->primary)
-        stats_keepalive(c->sess, now_ms() - io->alive_sent_ms);
+        stats_keepalive(c->sess, clock_now_ms() - io->alive_sent_ms);
     if (rc < 0 && rc != LIBSSH2_ERROR_EAGAIN && !ssherr_is_channel(rc)
         && rc != LIBSSH2_ERROR_TIMEOUT)
         return -1;
@@ -296,7 +297,7 @@ static int check_alive(struct conn *c)
     const sshtun_options *o = c->sess->opts;
     struct conn_io *io = c->io;
     int64_t interval = (int64_t)o->server_alive_interval * 1000;
-    int64_t now = now_ms(), silent = now - io->out.last_rx_ms;
+    int64_t now = clock_now_ms(), silent = now - io->out.last_rx_ms;
     int r;
 
     if (interval <= 0)
@@ -311,7 +312,7 @@ static int check_alive(struct conn *c)
             return -1;
         io->probed |= r;
     }
-    if (silent >= interval * opts_server_alive_count(o) && io->probed) {
+    if (silent >= interval * options_server_alive_count(o) && io->probed) {
         snprintf(io->lost_msg, sizeof io->lost_msg, "Timeout, server %s not "
                  "responding.", o->hostname);
         return -1;
@@ -329,7 +330,7 @@ static void check_stuck_open(struct conn *c, int *timeout)
 
     if (!c->io->opening || c->io->stuck_told)
         return;
-    age = now_ms() - c->io->opening->open_sent_ms;
+    age = clock_now_ms() - c->io->opening->open_sent_ms;
     grace = pool_grace_ms(c->sess);
     if (age < grace) {
         if (*timeout < 0 || grace - age < *timeout)
@@ -345,18 +346,18 @@ static void check_stuck_open(struct conn *c, int *timeout)
  * when it leaves; otherwise shortens *timeout to its deadline. */
 static int idle_expired(struct conn *c, int *timeout)
 {
-    int64_t idle = opts_pool_idle_ms(c->sess->opts), left;
+    int64_t idle = options_pool_idle_ms(c->sess->opts), left;
 
     if (c->primary || !idle || !c->io->idle_since || c->io->opening
         || c->io->channels)
         return 0;
-    left = c->io->idle_since + idle - now_ms();
+    left = c->io->idle_since + idle - clock_now_ms();
     if (left > 0) {
         if (*timeout < 0 || left < *timeout)
             *timeout = (int)left;
         return 0;
     }
-    c->io->idle_since = now_ms();   /* stays only if the pool needs it */
+    c->io->idle_since = clock_now_ms();   /* stays only if the pool needs it */
     return pool_leave_if_idle(c);
 }
 
@@ -403,8 +404,8 @@ static int io_loop(struct conn *c)
             return -1;
         if (conn_stopping(c)) {
             if (!drain_deadline)
-                drain_deadline = now_ms() + STOP_DRAIN_MS;
-            if (!chanio_output_pending(c) || now_ms() >= drain_deadline)
+                drain_deadline = clock_now_ms() + STOP_DRAIN_MS;
+            if (!chanio_output_pending(c) || clock_now_ms() >= drain_deadline)
                 return 0;
         } else if (idle_expired(c, &timeout)) {
             return 0;
@@ -449,15 +450,15 @@ static int serve(struct conn *c, char *reason, size_t size)
         if (c->primary)
             stats_session_up(c->sess, 1);
         set_state(c, CONN_UP);
-        c->io->out.last_rx_ms = now_ms();
+        c->io->out.last_rx_ms = clock_now_ms();
         if (!c->io->channels && !c->io->opening)
-            c->io->idle_since = now_ms();
+            c->io->idle_since = clock_now_ms();
         if (io_loop(c) == 0) {
             snprintf(reason, size, "session closed");
             return 0;
         }
         lost_reason(c, reason, size);
-        if (!c->primary || !opts_flag(o->reconnect))
+        if (!c->primary || !options_flag(o->reconnect))
             return -1;
         /* Lost, and asked to come back: in-flight connections end (never
          * silently corrupted), listeners stay. */
@@ -506,7 +507,7 @@ static void finish(struct conn *c, int rc, const char *reason)
 }
 
 /* Thread entry: connect, report, serve until stopped or lost. */
-static void *io_main(void *arg)
+static void *iothread_main(void *arg)
 {
     struct conn *c = arg;
     char reason[512];
@@ -514,7 +515,7 @@ static void *io_main(void *arg)
     int rc;
 
     fdreserve_privileged();         /* reconnects work at EMFILE too */
-    err_clear(&err);
+    error_clear(&err);
     rc = connect_run(c, &err);
     if (c->primary) {
         struct sshtun_session *s = c->sess;
@@ -540,11 +541,11 @@ int iothread_start(struct conn *c, sshtun_error *err)
     int rc;
 
     conn_ref(c);                    /* the I/O thread's */
-    rc = pthread_create(&c->thread, NULL, io_main, c);
+    rc = pthread_create(&c->thread, NULL, iothread_main, c);
     if (rc) {
         conn_unref(c);
-        return err_set(err, SSHTUN_ERR_NOMEM, "cannot start an I/O "
-                       "thread: %s", strerror(rc));
+        return error_set(err, SSHTUN_ERR_NOMEM, "cannot start an I/O "
+                         "thread: %s", strerror(rc));
     }
     return 0;
 }

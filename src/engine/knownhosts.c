@@ -25,8 +25,8 @@
 
 #include "base/error.h"
 #include "base/log.h"
-#include "base/fdreserve.h"
 #include "base/path.h"
+#include "base/fdreserve.h"
 #include "config/options.h"
 #include "engine/knownhosts.h"
 #include "engine/knownhosts_match.h"
@@ -225,19 +225,19 @@ static int revoked_file_lists(const char *file, const struct khkey *k,
 
     path_expand_tilde(path, sizeof path, file);
     if (!(fp = fdreserve_fopen(path, "re")))
-        return err_set(err, SSHTUN_ERR_IO, "RevokedHostKeys "
-                       "%s: %s; host key verification failed", path,
-                       strerror(errno));
+        return error_set(err, SSHTUN_ERR_IO, "RevokedHostKeys "
+                         "%s: %s; host key verification failed", path,
+                         strerror(errno));
     *line = 0;
     while (!found && (len = getline(&buf, &cap, fp)) >= 0) {
         struct kh_entry e;
         ++*line;
         if (*line == 1 && (size_t)len >= 7 && !memcmp(buf, KRL_MAGIC, 7)) {
-            found = err_set(err, SSHTUN_ERR_UNSUPPORTED,
-                            "RevokedHostKeys %s is a binary KRL, which "
-                            "sshtun cannot read (list the revoked public "
-                            "keys one per line); host key verification "
-                            "failed", path);
+            found = error_set(err, SSHTUN_ERR_UNSUPPORTED,
+                              "RevokedHostKeys %s is a binary KRL, which "
+                              "sshtun cannot read (list the revoked public "
+                              "keys one per line); host key verification "
+                              "failed", path);
             break;
         }
         if (knownhosts_match_parse_key(buf, (size_t)len, &e) == 1
@@ -277,16 +277,16 @@ static const char *user_file(const struct khset *set, sshtun_error *err)
         if (set->f[i].is_user)
             path = set->f[i].path;
     if (!path) {
-        err_set(err, SSHTUN_ERR_HOSTKEY_UNKNOWN,
-                "no UserKnownHostsFile to add the host key to");
+        error_set(err, SSHTUN_ERR_HOSTKEY_UNKNOWN,
+                  "no UserKnownHostsFile to add the host key to");
         return NULL;
     }
     snprintf(dir, sizeof dir, "%s", path);
     if ((slash = strrchr(dir, '/')) && slash != dir) {
         *slash = '\0';
         if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
-            err_set(err, SSHTUN_ERR_IO, "cannot create %s: %s", dir,
-                    strerror(errno));
+            error_set(err, SSHTUN_ERR_IO, "cannot create %s: %s", dir,
+                      strerror(errno));
             return NULL;
         }
     }
@@ -324,18 +324,18 @@ static int append_key(const sshtun_options *o, const struct khset *set,
     int ok;
 
     if (!knownhosts_match_name_ok(name))
-        return err_set(err, SSHTUN_ERR_HOSTKEY_UNKNOWN, "host name '%.100s' "
-                       "is not a plain host name; its key is not added to "
-                       "known_hosts", name);
+        return error_set(err, SSHTUN_ERR_HOSTKEY_UNKNOWN, "host name '%.100s' "
+                         "is not a plain host name; its key is not added to "
+                         "known_hosts", name);
     if (!(path = user_file(set, err)))
         return err->code;
-    if (opts_flag(o->hash_known_hosts)) {
+    if (options_flag(o->hash_known_hosts)) {
         if (hash_name(name, hashed, sizeof hashed))
-            return err_set(err, SSHTUN_ERR_IO, "cannot hash host name");
+            return error_set(err, SSHTUN_ERR_IO, "cannot hash host name");
         name = hashed;
     }
     if (!(b64 = malloc(4 * ((k->len + 2) / 3) + 1)))
-        return err_set(err, SSHTUN_ERR_NOMEM, "out of memory");
+        return error_set(err, SSHTUN_ERR_NOMEM, "out of memory");
     EVP_EncodeBlock(b64, k->blob, (int)k->len);
     fp = fdreserve_fopen(path, "ae");
     ok = fp && fprintf(fp, "%s %s %s\n", name, k->alg, b64) > 0;
@@ -343,10 +343,10 @@ static int append_key(const sshtun_options *o, const struct khset *set,
         ok = 0;
     free(b64);
     if (!ok)
-        return err_set(err, SSHTUN_ERR_IO, "cannot add host key to %s: %s",
-                       path, strerror(errno));
+        return error_set(err, SSHTUN_ERR_IO, "cannot add host key to %s: %s",
+                         path, strerror(errno));
     log_msg(o, SSHTUN_LOG_INFO, "Warning: Permanently added '%s' (%s) to "
-            "the list of known hosts.", opts_flag(o->hash_known_hosts)
+            "the list of known hosts.", options_flag(o->hash_known_hosts)
                                         ? "(hashed)" : name, k->alg);
     return 0;
 }
@@ -370,9 +370,9 @@ static int check_revoked(const sshtun_options *o, const struct khverdict *v,
     }
     if (!line)
         return 0;
-    return err_set(err, SSHTUN_ERR_HOSTKEY_CHANGED, "The %s host key %s "
-                   "offered by the server is REVOKED (%s:%d). Host key "
-                   "verification failed.", label, fp, path, line);
+    return error_set(err, SSHTUN_ERR_HOSTKEY_CHANGED, "The %s host key %s "
+                     "offered by the server is REVOKED (%s:%d). Host key "
+                     "verification failed.", label, fp, path, line);
 }
 
 /* A pinned key of the same type differs: refuse, or with
@@ -381,7 +381,7 @@ static int changed_key(const sshtun_options *o, const struct khverdict *v,
                        const char *name, const char *label, const char *fp,
                        int *insecure, sshtun_error *err)
 {
-    if (opts_strict(o) == STRICT_NO) {
+    if (options_strict(o) == STRICT_NO) {
         log_msg(o, SSHTUN_LOG_ERROR, "WARNING: REMOTE HOST IDENTIFICATION "
                 "HAS CHANGED! The %s host key for %s is now %s, not the key "
                 "in %s:%d. StrictHostKeyChecking=no: connecting, but port "
@@ -390,12 +390,12 @@ static int changed_key(const sshtun_options *o, const struct khverdict *v,
         *insecure = 1;
         return 0;
     }
-    return err_set(err, SSHTUN_ERR_HOSTKEY_CHANGED, "WARNING: REMOTE HOST "
-                   "IDENTIFICATION HAS CHANGED! The %s host key for %s is "
-                   "now %s, which differs from the key in %s:%d. Someone "
-                   "could be eavesdropping on you, or the host key has just "
-                   "been changed. Host key verification failed.", label,
-                   name, fp, v->mismatch.path, v->mismatch.line);
+    return error_set(err, SSHTUN_ERR_HOSTKEY_CHANGED, "WARNING: REMOTE HOST "
+                     "IDENTIFICATION HAS CHANGED! The %s host key for %s is "
+                     "now %s, which differs from the key in %s:%d. Someone "
+                     "could be eavesdropping on you, or the host key has just "
+                     "been changed. Host key verification failed.", label,
+                     name, fp, v->mismatch.path, v->mismatch.line);
 }
 
 /* A host nothing pins: refuse, or record its key (accept-new, no). */
@@ -403,15 +403,15 @@ static int unknown_host(const sshtun_options *o, const struct khset *set,
                         const char *name, const struct khkey *k,
                         const char *label, const char *fp, sshtun_error *err)
 {
-    int strict = opts_strict(o), rc;
+    int strict = options_strict(o), rc;
 
     if (strict == STRICT_YES || strict == STRICT_ASK)
-        return err_set(err, SSHTUN_ERR_HOSTKEY_UNKNOWN, "No %s host key is "
-                       "known for %s (%s %s) in %s and StrictHostKeyChecking "
-                       "is %s. Host key verification failed. Add it with "
-                       "ssh-keyscan, or connect with "
-                       "-o StrictHostKeyChecking=accept-new.", label, name,
-                       k->alg, fp, o->user_known_hosts ? o->user_known_hosts
+        return error_set(err, SSHTUN_ERR_HOSTKEY_UNKNOWN, "No %s host key is "
+                         "known for %s (%s %s) in %s and StrictHostKeyChecking "
+                         "is %s. Host key verification failed. Add it with "
+                         "ssh-keyscan, or connect with "
+                         "-o StrictHostKeyChecking=accept-new.", label, name,
+                         k->alg, fp, o->user_known_hosts ? o->user_known_hosts
                                                        : DEFAULT_USER_FILES,
                        strict == STRICT_YES ? "yes" : "ask (no prompt here)");
     rc = append_key(o, set, name, k, err);
@@ -441,12 +441,12 @@ static int decide(const sshtun_options *o, const struct khset *set,
     if (v->mismatch.line)
         return changed_key(o, v, name, label, fp, insecure, err);
     if (v->ca.line)
-        return err_set(err, SSHTUN_ERR_HOSTKEY_UNKNOWN, "%s is covered by the "
-                       "@cert-authority line %s:%d, but sshtun cannot verify "
-                       "host certificates (libssh2 has none), and no plain "
-                       "%s key is pinned for it. Host key verification "
-                       "failed. Pin the host's key with ssh-keyscan.", name,
-                       v->ca.path, v->ca.line, label);
+        return error_set(err, SSHTUN_ERR_HOSTKEY_UNKNOWN, "%s is covered by the "
+                         "@cert-authority line %s:%d, but sshtun cannot verify "
+                         "host certificates (libssh2 has none), and no plain "
+                         "%s key is pinned for it. Host key verification "
+                         "failed. Pin the host's key with ssh-keyscan.", name,
+                         v->ca.path, v->ca.line, label);
     return unknown_host(o, set, name, k, label, fp, err);
 }
 
@@ -465,16 +465,16 @@ int knownhosts_verify(LIBSSH2_SESSION *ssh, const sshtun_options *o,
     const char *key = libssh2_session_hostkey(ssh, &keylen, &type);
 
     if (!key)
-        return err_set(err, SSHTUN_ERR_HANDSHAKE,
-                       "server sent no host key");
+        return error_set(err, SSHTUN_ERR_HANDSHAKE,
+                         "server sent no host key");
     for (size_t i = 0; i < NKEY_TYPES; i++)
         if (key_types[i].hostkey_type == type) {
             k.alg = key_types[i].alg;
             label = key_types[i].label;
         }
     if (!k.alg)
-        return err_set(err, SSHTUN_ERR_HANDSHAKE,
-                       "server host key type %d is not supported", type);
+        return error_set(err, SSHTUN_ERR_HANDSHAKE,
+                         "server host key type %d is not supported", type);
     k.blob = (const unsigned char *)key;
     k.len = keylen;
     knownhosts_name(name, sizeof name, o, host, port);

@@ -19,6 +19,7 @@
 #include <openssl/rand.h>
 
 #include "base/chunk.h"
+#include "base/clock.h"
 #include "base/error.h"
 #include "base/fault.h"
 #include "base/fdreserve.h"
@@ -26,6 +27,8 @@
 #include "base/workers.h"
 #include "engine/iothread.h"
 #include "engine/pool.h"
+#include "engine/bridge.h"
+#include "engine/proxy.h"
 #include "engine/session.h"
 #include "engine/window.h"
 
@@ -59,8 +62,8 @@ void sshtun_global_cleanup(void)
 static int complete_options(sshtun_options *o, sshtun_error *err)
 {
     if (!o->hostname || !*o->hostname)
-        return err_set(err, SSHTUN_ERR_INVAL, "no host to connect to "
-                       "(HostName is not set)");
+        return error_set(err, SSHTUN_ERR_INVAL, "no host to connect to "
+                         "(HostName is not set)");
     if (!o->user) {
         const char *u = getenv("USER");
         struct passwd *pw;
@@ -69,13 +72,19 @@ static int complete_options(sshtun_options *o, sshtun_error *err)
             u = pw ? pw->pw_name : NULL;
         }
         if (!u)
-            return err_set(err, SSHTUN_ERR_INVAL, "no User set and the "
-                           "local user name is unknown");
+            return error_set(err, SSHTUN_ERR_INVAL, "no User set and the "
+                             "local user name is unknown");
         if (!(o->user = strdup(u)))
-            return err_set(err, SSHTUN_ERR_NOMEM, "out of memory");
+            return error_set(err, SSHTUN_ERR_NOMEM, "out of memory");
     }
     return 0;
 }
+
+/* How a connection reaches a jump host: through this file's own public
+ * calls, registered with proxy.c, which runs below them. */
+static const struct proxy_jump_ops jump_ops = {
+    sshtun_session_connect, sshtun_session_close, bridge_stdio,
+};
 
 /* Connect, verify, authenticate; returns the session or NULL. */
 sshtun_session *sshtun_session_connect(const sshtun_options *opts,
@@ -85,14 +94,15 @@ sshtun_session *sshtun_session_connect(const sshtun_options *opts,
     struct conn *c;
     int up;
 
-    err_clear(err);
+    error_clear(err);
     if (!opts) {
-        err_set(err, SSHTUN_ERR_INVAL, "no options");
+        error_set(err, SSHTUN_ERR_INVAL, "no options");
         return NULL;
     }
     if (!(s = session_new(opts, err)))
         return NULL;
-    window_budget_set(opts_memory_budget(s->opts));
+    window_budget_set(options_memory_budget(s->opts));
+    proxy_set_jump_ops(&jump_ops);
     if (complete_options(s->opts, err) || !(c = pool_add_primary(s, err))) {
         session_unref(s);
         return NULL;
@@ -137,7 +147,7 @@ int sshtun_session_alive(sshtun_session *s)
 /* Wait for the session to end. */
 int sshtun_session_wait(sshtun_session *s, int timeout_ms)
 {
-    struct timespec ts, *dl = deadline_after(&ts, timeout_ms);
+    struct timespec ts, *dl = clock_deadline_after(&ts, timeout_ms);
     int rc = 0;
 
     if (!s)

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 
 #include "base/error.h"
-#include "base/waitq.h"
+#include "base/clock.h"
 #include "config/options.h"
 #include "engine/auth_memo.h"
 #include "engine/channel.h"
@@ -67,7 +67,7 @@ struct conn *pool_add_primary(struct sshtun_session *s, sshtun_error *err)
         add_locked(s, c);
     pthread_mutex_unlock(&s->mu);
     if (!c)
-        err_set(err, SSHTUN_ERR_NOMEM, "out of memory");
+        error_set(err, SSHTUN_ERR_NOMEM, "out of memory");
     return c;
 }
 
@@ -88,7 +88,7 @@ static struct conn *grow_locked(struct sshtun_session *s)
 
     if (!auth_memo_can_repeat(s->memo, s->opts))
         s->pool.single_only = 1;
-    if (s->stop || s->pool.single_only || s->pool.n >= opts_pool_max(s->opts)
+    if (s->stop || s->pool.single_only || s->pool.n >= options_pool_max(s->opts)
         || s->pool.n >= POOL_LIMIT)
         return NULL;
     c = conn_new(s, 0, ++s->pool.next_id);
@@ -105,12 +105,12 @@ struct conn *pool_grow_to_min(struct sshtun_session *s)
     struct conn *c = NULL;
 
     pthread_mutex_lock(&s->mu);
-    if (s->pool.n < opts_pool_min(s->opts) && !s->pool.single_only)
+    if (s->pool.n < options_pool_min(s->opts) && !s->pool.single_only)
         c = grow_locked(s);
     pthread_mutex_unlock(&s->mu);
     if (c)
         log_msg(s->opts, SSHTUN_LOG_VERBOSE, "pool: starting connection %d "
-                "(PoolMin %d)", c->id, opts_pool_min(s->opts));
+                "(PoolMin %d)", c->id, options_pool_min(s->opts));
     return c;
 }
 
@@ -123,14 +123,14 @@ int pool_submit_open(struct sshtun_session *s, struct sshtun_channel *ch,
 
     pthread_mutex_lock(&s->mu);
     if (s->stop || s->state == SS_LOST || s->state == SS_DONE)
-        rc = err_set(err, SSHTUN_ERR_SESSION, "session is not up: %s",
-                     s->last_error[0] ? s->last_error : "closed");
+        rc = error_set(err, SSHTUN_ERR_SESSION, "session is not up: %s",
+                       s->last_error[0] ? s->last_error : "closed");
     else if (s->forwarding_disabled)
-        rc = err_set(err, SSHTUN_ERR_HOSTKEY_CHANGED, "forwarding is "
-                     "disabled: the host key has changed");
+        rc = error_set(err, SSHTUN_ERR_HOSTKEY_CHANGED, "forwarding is "
+                       "disabled: the host key has changed");
     else if (s->nchannels >= SESSION_MAX_CHANNELS)
-        rc = err_set(err, SSHTUN_ERR_RESOURCE, "too many channels on this "
-                     "session (%d)", SESSION_MAX_CHANNELS);
+        rc = error_set(err, SSHTUN_ERR_RESOURCE, "too many channels on this "
+                       "session (%d)", SESSION_MAX_CHANNELS);
     if (rc) {
         pthread_mutex_unlock(&s->mu);
         return rc;
@@ -254,9 +254,9 @@ static struct conn *grow_when_needed(struct sshtun_session *s,
             log_exhausted_locked(s, "the login cannot be repeated without "
                                  "asking (keyboard-interactive with "
                                  "BatchMode), so it keeps one connection");
-        else if (now_ms() < s->pool.retry_at)
+        else if (clock_now_ms() < s->pool.retry_at)
             ;                       /* backing off; said when it failed */
-        else if (!(c = grow_locked(s)) && s->pool.n >= opts_pool_max(s->opts))
+        else if (!(c = grow_locked(s)) && s->pool.n >= options_pool_max(s->opts))
             log_exhausted_locked(s, "all PoolMax connections have a "
                                  "channel open in flight");
         waited = s->pool.n;
@@ -265,7 +265,7 @@ static struct conn *grow_when_needed(struct sshtun_session *s,
     if (c)
         log_msg(s->opts, SSHTUN_LOG_VERBOSE, "pool: opening connection %d "
                 "(%d of at most %d): %s", c->id, waited,
-                opts_pool_max(s->opts), why);
+                options_pool_max(s->opts), why);
     return c;
 }
 
@@ -308,7 +308,7 @@ void pool_connect_result(struct conn *c, int rc, const char *why)
         if (delay > POOL_RETRY_MAX_MS)
             delay = POOL_RETRY_MAX_MS;
         s->pool.retry_delay_ms = delay;
-        s->pool.retry_at = now_ms() + delay;
+        s->pool.retry_at = clock_now_ms() + delay;
     }
     pthread_cond_broadcast(&s->cv);
     pthread_mutex_unlock(&s->mu);
@@ -330,7 +330,7 @@ int pool_leave_if_idle(struct conn *c)
     int leave = 0, left = 0;
 
     pthread_mutex_lock(&s->mu);
-    if (!c->primary && s->pool.n > opts_pool_min(s->opts)) {
+    if (!c->primary && s->pool.n > options_pool_min(s->opts)) {
         leave = remove_locked(s, c);
         left = s->pool.n;
     }
@@ -399,8 +399,8 @@ void pool_fail_queued(struct sshtun_session *s, int code, const char *msg)
     pthread_mutex_unlock(&s->mu);
     while (list) {
         struct sshtun_channel *next = list->pool_next;
-        chan_finish(list, CS_FAILED, code, msg);
-        chan_unref(list);           /* the owner's */
+        channel_finish(list, CS_FAILED, code, msg);
+        channel_unref(list);           /* the owner's */
         list = next;
     }
 }

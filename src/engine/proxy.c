@@ -16,8 +16,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "base/error.h"
-#include "base/waitq.h"
 #include "base/fdreserve.h"
 #include "config/options.h"
 #include "engine/conn.h"
@@ -26,6 +26,20 @@
 #include "engine/session.h"
 
 #define REAP_GRACE_MS 1000
+
+static const struct proxy_jump_ops *jump_ops;   /* atomic: set once */
+
+/* Register the jump host operations. */
+void proxy_set_jump_ops(const struct proxy_jump_ops *ops)
+{
+    __atomic_store_n(&jump_ops, ops, __ATOMIC_RELEASE);
+}
+
+/* The registered operations (set before any session can exist). */
+static const struct proxy_jump_ops *ops(void)
+{
+    return __atomic_load_n(&jump_ops, __ATOMIC_ACQUIRE);
+}
 
 /* Whether a string option is set to something other than "none". */
 static int set_and_not_none(const char *v)
@@ -53,7 +67,7 @@ static int expand_command(const char *in, const sshtun_options *o, char *out,
             in++;
             switch (*in) {
             case 'h': add = o->hostname; break;
-            case 'p': snprintf(num, sizeof num, "%d", opts_port(o));
+            case 'p': snprintf(num, sizeof num, "%d", options_port(o));
                       add = num; break;
             case 'r': add = o->user; break;
             case '%': add = "%"; break;
@@ -85,16 +99,16 @@ static int start_command(struct conn *c, int *fd, sshtun_error *err)
     pid_t pid;
 
     if (expand_command(o->proxy_command, o, cmd, sizeof cmd))
-        return err_set(err, SSHTUN_ERR_INVAL, "ProxyCommand '%s': unknown "
-                       "%% token or too long", o->proxy_command);
+        return error_set(err, SSHTUN_ERR_INVAL, "ProxyCommand '%s': unknown "
+                         "%% token or too long", o->proxy_command);
     if (fdreserve_socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
-        return err_set(err, SSHTUN_ERR_IO, "socketpair: %s", strerror(errno));
+        return error_set(err, SSHTUN_ERR_IO, "socketpair: %s", strerror(errno));
     log_msg(o, SSHTUN_LOG_DEBUG, "Executing proxy command: %s", cmd);
     pid = fork();
     if (pid < 0) {
         close(sp[0]);
         close(sp[1]);
-        return err_set(err, SSHTUN_ERR_IO, "fork: %s", strerror(errno));
+        return error_set(err, SSHTUN_ERR_IO, "fork: %s", strerror(errno));
     }
     if (pid == 0) {
         /* Child: only async-signal-safe calls until exec. */
@@ -118,7 +132,7 @@ static void *bridge_main(void *arg)
     const sshtun_options *o = c->sess->opts;
     sshtun_error err;
 
-    if (sshtun_forward_stdio(c->io->jump, o->hostname, opts_port(o),
+    if (ops()->stdio(c->io->jump, o->hostname, options_port(o),
                              c->io->bridge_fd, c->io->bridge_fd, &err)) {
         /* Say why, and let the handshake waiting on the other end see
          * EOF at once rather than time out. */
@@ -156,8 +170,8 @@ static int parse_hop(sshtun_options *jo, char *hop, sshtun_error *err)
     if (host[0] == '[') {
         char *close = strchr(host, ']');
         if (!close)
-            return err_set(err, SSHTUN_ERR_INVAL, "ProxyJump: bad host "
-                           "'%s'", host);
+            return error_set(err, SSHTUN_ERR_INVAL, "ProxyJump: bad host "
+                             "'%s'", host);
         *close = '\0';
         colon = close[1] == ':' ? close + 1 : NULL;
         host++;
@@ -170,7 +184,7 @@ static int parse_hop(sshtun_options *jo, char *hop, sshtun_error *err)
             return SSHTUN_ERR_INVAL;
     }
     if (!*host || sshtun_options_set(jo, "HostName", host, NULL))
-        return err_set(err, SSHTUN_ERR_INVAL, "ProxyJump: bad hop");
+        return error_set(err, SSHTUN_ERR_INVAL, "ProxyJump: bad hop");
     return 0;
 }
 
@@ -239,14 +253,14 @@ static int start_bridge(struct conn *c, int *fd, sshtun_error *err)
     int sp[2], rc;
 
     if (fdreserve_socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
-        return err_set(err, SSHTUN_ERR_IO, "socketpair: %s", strerror(errno));
+        return error_set(err, SSHTUN_ERR_IO, "socketpair: %s", strerror(errno));
     c->io->bridge_fd = sp[1];
     if ((rc = pthread_create(&c->io->bridge, NULL, bridge_main, c))) {
         close(sp[0]);
         close(sp[1]);
         c->io->bridge_fd = -1;
-        return err_set(err, SSHTUN_ERR_NOMEM, "cannot start thread: %s",
-                       strerror(rc));
+        return error_set(err, SSHTUN_ERR_NOMEM, "cannot start thread: %s",
+                         strerror(rc));
     }
     fcntl(sp[0], F_SETFL, fcntl(sp[0], F_GETFL) | O_NONBLOCK);
     *fd = sp[0];
@@ -263,27 +277,27 @@ static int start_jump(struct conn *c, int *fd, sshtun_error *err)
     int rc;
 
     if (strlen(o->proxy_jump) >= sizeof hops)
-        return err_set(err, SSHTUN_ERR_INVAL, "ProxyJump: too long");
+        return error_set(err, SSHTUN_ERR_INVAL, "ProxyJump: too long");
     snprintf(hops, sizeof hops, "%s", o->proxy_jump);
     hop = last_hop(hops);
     snprintf(name, sizeof name, "%s", hop);     /* before hop is cut up */
     if (!(jo = sshtun_options_new()))
-        return err_set(err, SSHTUN_ERR_NOMEM, "out of memory");
+        return error_set(err, SSHTUN_ERR_NOMEM, "out of memory");
     if ((rc = parse_hop(jo, hop, err))) {
         sshtun_options_free(jo);
-        return err_set(err, SSHTUN_ERR_INVAL, "ProxyJump: bad hop '%s'",
-                       name);
+        return error_set(err, SSHTUN_ERR_INVAL, "ProxyJump: bad hop '%s'",
+                         name);
     }
     if (hop != hops)                /* earlier hops: the jump's own jump */
         sshtun_options_set(jo, "ProxyJump", hops, NULL);
     inherit_options(jo, o);
     log_msg(o, SSHTUN_LOG_VERBOSE, "Connecting to jump host %s.", name);
-    c->io->jump = sshtun_session_connect(jo, err);
+    c->io->jump = ops()->connect(jo, err);
     sshtun_options_free(jo);
     if (!c->io->jump) {
         char why[sizeof err->msg];
         snprintf(why, sizeof why, "%s", err->msg);
-        return err_set(err, err->code, "jump host %s: %s", name, why);
+        return error_set(err, err->code, "jump host %s: %s", name, why);
     }
     return start_bridge(c, fd, err);
 }
@@ -303,11 +317,11 @@ void proxy_close(struct conn *c)
     struct conn_io *io = c->io;
 
     if (io->proxy_pid > 0) {
-        int64_t deadline = now_ms() + REAP_GRACE_MS;
+        int64_t deadline = clock_now_ms() + REAP_GRACE_MS;
         int status;
         /* Its stdin is closed now; give it a moment, then insist. */
         while (waitpid(io->proxy_pid, &status, WNOHANG) == 0) {
-            if (now_ms() >= deadline) {
+            if (clock_now_ms() >= deadline) {
                 /* SIGTERM, then (bounded) SIGKILL. */
                 kill(io->proxy_pid, SIGTERM);
                 for (int i = 0; i < 50; i++) {
@@ -326,7 +340,7 @@ void proxy_close(struct conn *c)
         io->proxy_pid = 0;
     }
     if (io->jump) {
-        sshtun_session_close(io->jump);  /* ends the bridge's channel */
+        ops()->close(io->jump);     /* ends the bridge's channel */
         io->jump = NULL;
     }
     if (io->bridge_fd >= 0) {

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/clock.h"
 #include "base/error.h"
 #include "config/options.h"
 #include "engine/chanio.h"
@@ -81,10 +82,10 @@ static int attach(struct sshtun_session *s, struct sshtun_listener *l,
         if (s->pool.conns[i]->primary)
             c = s->pool.conns[i];
     if (s->forwarding_disabled)
-        rc = err_set(err, SSHTUN_ERR_HOSTKEY_CHANGED, "forwarding is "
-                     "disabled: the host key has changed");
+        rc = error_set(err, SSHTUN_ERR_HOSTKEY_CHANGED, "forwarding is "
+                       "disabled: the host key has changed");
     else if (s->state != SS_UP || s->stop || !c)
-        rc = err_set(err, SSHTUN_ERR_SESSION, "session is not up");
+        rc = error_set(err, SSHTUN_ERR_SESSION, "session is not up");
     else {
         s->refs++;
         conn_ref(c);
@@ -108,13 +109,13 @@ sshtun_listener *sshtun_listen_remote(sshtun_session *s, const char *bind,
     int rc = 0;
 
     if (!s || port < 0 || port > 65535) {
-        err_set(err, SSHTUN_ERR_INVAL, "bad remote listen port %d", port);
+        error_set(err, SSHTUN_ERR_INVAL, "bad remote listen port %d", port);
         return NULL;
     }
     if (!(l = calloc(1, sizeof *l))
         || !(l->bind = strdup(bind && strcmp(bind, "*") ? bind : ""))) {
         free(l);
-        err_set(err, SSHTUN_ERR_NOMEM, "out of memory");
+        error_set(err, SSHTUN_ERR_NOMEM, "out of memory");
         return NULL;
     }
     l->sess = s;
@@ -129,19 +130,19 @@ sshtun_listener *sshtun_listen_remote(sshtun_session *s, const char *bind,
     }
     conn_wake(l->conn);
 
-    dl = deadline_after(&ts, LISTEN_ANSWER_MS);
+    dl = clock_deadline_after(&ts, LISTEN_ANSWER_MS);
     pthread_mutex_lock(&l->mu);
     while (l->state == LS_REQUESTED)
         if (waitq_wait(&l->state_waiters, &l->mu, dl) == ETIMEDOUT
             && l->state == LS_REQUESTED) {
-            rc = err_set(err, SSHTUN_ERR_TIMEOUT, "no answer from the "
-                         "server to the remote forward request for port "
-                         "%d", port);
+            rc = error_set(err, SSHTUN_ERR_TIMEOUT, "no answer from the "
+                           "server to the remote forward request for port "
+                           "%d", port);
             break;
         }
     if (!rc && l->state != LS_ACTIVE)
-        rc = err_set(err, l->err ? l->err : SSHTUN_ERR_CLOSED, "%s",
-                     l->errmsg);
+        rc = error_set(err, l->err ? l->err : SSHTUN_ERR_CLOSED, "%s",
+                       l->errmsg);
     if (!rc && bound_port)
         *bound_port = l->bound_port;
     pthread_mutex_unlock(&l->mu);
@@ -149,7 +150,7 @@ sshtun_listener *sshtun_listen_remote(sshtun_session *s, const char *bind,
         sshtun_listener_close(l);
         return NULL;
     }
-    err_clear(err);
+    error_clear(err);
     return l;
 }
 
@@ -157,11 +158,11 @@ sshtun_listener *sshtun_listen_remote(sshtun_session *s, const char *bind,
 sshtun_channel *sshtun_accept(sshtun_listener *l, int timeout_ms,
                               sshtun_error *err)
 {
-    struct timespec ts, *dl = deadline_after(&ts, timeout_ms);
+    struct timespec ts, *dl = clock_deadline_after(&ts, timeout_ms);
     struct sshtun_channel *ch = NULL;
 
     if (!l) {
-        err_set(err, SSHTUN_ERR_INVAL, "no listener");
+        error_set(err, SSHTUN_ERR_INVAL, "no listener");
         return NULL;
     }
     int was_full = 0;
@@ -184,15 +185,15 @@ sshtun_channel *sshtun_accept(sshtun_listener *l, int timeout_ms,
         }
         if (l->user_closed || (l->state != LS_ACTIVE
                                && !(l->state == LS_REQUESTED && l->bound_port))) {
-            err_set(err, l->err ? l->err : SSHTUN_ERR_CLOSED, "%s",
-                    l->errmsg[0] ? l->errmsg : "listener closed");
+            error_set(err, l->err ? l->err : SSHTUN_ERR_CLOSED, "%s",
+                      l->errmsg[0] ? l->errmsg : "listener closed");
             break;
         }
         if (waitq_wait(&l->accept_waiters, &l->mu, dl) == ETIMEDOUT
             && !l->q_head && !l->user_closed
             && (l->state == LS_ACTIVE || l->state == LS_REQUESTED)) {
-            err_set(err, SSHTUN_ERR_TIMEOUT, "no connection within %d ms",
-                    timeout_ms);
+            error_set(err, SSHTUN_ERR_TIMEOUT, "no connection within %d ms",
+                      timeout_ms);
             break;
         }
     }
@@ -202,7 +203,7 @@ sshtun_channel *sshtun_accept(sshtun_listener *l, int timeout_ms,
         conn_wake(l->conn);
     listener_unref(l);
     if (ch)
-        err_clear(err);
+        error_clear(err);
     return ch;
 }
 
@@ -305,7 +306,7 @@ static int request(struct conn *c, struct sshtun_listener *l)
         l->retry_delay_ms = l->retry_delay_ms ? l->retry_delay_ms * 2 : 1000;
         if (l->retry_delay_ms > 30000)
             l->retry_delay_ms = 30000;
-        l->retry_at = now_ms() + l->retry_delay_ms;
+        l->retry_at = clock_now_ms() + l->retry_delay_ms;
         log_msg(c->sess->opts, SSHTUN_LOG_ERROR, "remote port %d: the server "
                 "refused it again (still held by the old connection?); "
                 "retrying in %d s", l->bound_port, l->retry_delay_ms / 1000);
@@ -321,7 +322,7 @@ static int request(struct conn *c, struct sshtun_listener *l)
  * on progress, 0, or -1 if the session is lost. */
 static int accept_channels(struct conn *c, struct sshtun_listener *l)
 {
-    long window = opts_window_size(c->sess->opts);
+    long window = options_window_size(c->sess->opts);
     int progress = 0;
 
     for (;;) {
@@ -343,7 +344,7 @@ static int accept_channels(struct conn *c, struct sshtun_listener *l)
         libssh2_channel_handle_extended_data2(
             lch, LIBSSH2_CHANNEL_EXTENDED_DATA_IGNORE);
         snprintf(target, sizeof target, "remote port %d", l->bound_port);
-        ch = chan_new_accepted(c, lch, target);
+        ch = channel_new_accepted(c, lch, target);
         if (!ch) {
             libssh2_channel_free(lch);
             continue;
@@ -383,7 +384,7 @@ int remote_serve(struct conn *c)
         /* One request at a time; one libssh2 has started must finish
          * even if its caller gave up. */
         if (st == LS_REQUESTED && !requesting && (!closed || l->started)
-            && (l->started || now_ms() >= l->retry_at)
+            && (l->started || clock_now_ms() >= l->retry_at)
             && !c->sess->forwarding_disabled) {
             if ((r = request(c, l)) < 0)
                 return -1;

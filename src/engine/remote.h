@@ -52,7 +52,7 @@ struct sshtun_listener {
     /* io */
     LIBSSH2_LISTENER *ll;
     int started;                    /* libssh2 request in progress */
-    int64_t retry_at;               /* re-request not before (now_ms) */
+    int64_t retry_at;               /* re-request not before (clock_now_ms) */
     int retry_delay_ms;
     struct sshtun_listener *io_next;
 };

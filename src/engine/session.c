@@ -76,7 +76,7 @@ int session_hook_add(struct sshtun_session *s, struct session_hook *h,
 
     pthread_mutex_lock(&s->mu);
     if (s->stop) {
-        rc = err_set(err, SSHTUN_ERR_SESSION, "session is closing");
+        rc = error_set(err, SSHTUN_ERR_SESSION, "session is closing");
     } else {
         s->refs++;
         h->next = s->hooks;
@@ -114,11 +114,11 @@ struct sshtun_session *session_new(const sshtun_options *opts,
     struct sshtun_session *s = calloc(1, sizeof *s);
     pthread_condattr_t a;
 
-    if (!s || !(s->opts = opts_dup(opts)) || !(s->memo = auth_memo_new())) {
+    if (!s || !(s->opts = options_dup(opts)) || !(s->memo = auth_memo_new())) {
         if (s)
             sshtun_options_free(s->opts);
         free(s);
-        err_set(err, SSHTUN_ERR_NOMEM, "out of memory");
+        error_set(err, SSHTUN_ERR_NOMEM, "out of memory");
         return NULL;
     }
     pthread_mutex_init(&s->mu, NULL);

@@ -11,7 +11,7 @@
 #include <time.h>
 
 #include "base/error.h"
-#include "base/waitq.h"
+#include "base/clock.h"
 #include "engine/session.h"
 #include "engine/stats.h"
 
@@ -68,7 +68,7 @@ int sshtun_session_stats(sshtun_session *s,
     v.retry_in_ms = -1;
     pthread_mutex_lock(&s->mu);
     if (s->state == SS_RECONNECTING) {
-        v.retry_in_ms = retry > now_ms() ? retry - now_ms() : 0;
+        v.retry_in_ms = retry > clock_now_ms() ? retry - clock_now_ms() : 0;
         snprintf(v.status, sizeof v.status, "%.255s", s->stats.status);
     } else if (s->state == SS_LOST || s->state == SS_DONE) {
         v.up = 0;

@@ -14,7 +14,7 @@ struct sshtun_session;
 /* The I/O thread: the connection came up (1) or went down (0). */
 void stats_session_up(struct sshtun_session *s, int up);
 
-/* The I/O thread: next reconnect attempt at now_ms() value at_ms, and
+/* The I/O thread: next reconnect attempt at clock_now_ms() value at_ms, and
  * why the session is down. */
 void stats_session_retry(struct sshtun_session *s, int64_t at_ms,
                          const char *why);

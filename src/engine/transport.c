@@ -17,7 +17,7 @@
 
 #include "base/error.h"
 #include "engine/transport.h"
-#include "base/waitq.h"
+#include "base/clock.h"
 #include "base/fdreserve.h"
 
 /* Connect one address, waiting until the deadline.  Returns fd or -errno. */
@@ -44,7 +44,7 @@ static int connect_one(const struct addrinfo *ai, int64_t deadline_ms)
         int timeout = -1, rc;
 
         if (deadline_ms) {
-            int64_t left = deadline_ms - now_ms();
+            int64_t left = deadline_ms - clock_now_ms();
             if (left <= 0) {
                 close(fd);
                 return -ETIMEDOUT;
@@ -87,9 +87,9 @@ int transport_connect(const char *host, int port, int family,
         rc = getaddrinfo(host, portstr, &hints, &res);
     }
     if (rc)
-        return err_set(err, SSHTUN_ERR_RESOLVE,
-                       "Could not resolve hostname %s: %s", host,
-                       gai_strerror(rc));
+        return error_set(err, SSHTUN_ERR_RESOLVE,
+                         "Could not resolve hostname %s: %s", host,
+                         gai_strerror(rc));
     for (ai = res; ai; ai = ai->ai_next) {
         fd = connect_one(ai, deadline_ms);
         if (fd >= 0 || fd == -ETIMEDOUT)
@@ -99,13 +99,13 @@ int transport_connect(const char *host, int port, int family,
     if (sys_errno)
         *sys_errno = fd < 0 ? -fd : 0;
     if (fd == -ETIMEDOUT)
-        return err_set(err, SSHTUN_ERR_TIMEOUT,
-                       "connect to host %s port %d: Connection timed out",
-                       host, port);
+        return error_set(err, SSHTUN_ERR_TIMEOUT,
+                         "connect to host %s port %d: Connection timed out",
+                         host, port);
     if (fd < 0)
-        return err_set(err, SSHTUN_ERR_CONNECT,
-                       "connect to host %s port %d: %s", host, port,
-                       strerror(-fd));
+        return error_set(err, SSHTUN_ERR_CONNECT,
+                         "connect to host %s port %d: %s", host, port,
+                         strerror(-fd));
     *fdp = fd;
     return 0;
 }
@@ -215,7 +215,7 @@ ssize_t transport_recv_cb(int sock, void *buf, size_t len, int flags,
         n = recv(sock, buf, len, flags);
     while (n < 0 && errno == EINTR);
     if (n > 0 && sock == t->fd) {
-        t->last_rx_ms = now_ms();   /* any traffic shows the peer alive */
+        t->last_rx_ms = clock_now_ms();   /* any traffic shows the peer alive */
         t->rx_bytes += (uint64_t)n;
     }
     return n < 0 ? -errno : n;

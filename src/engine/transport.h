@@ -33,7 +33,7 @@ struct transport {
 };
 
 /* Resolve host and connect a TCP socket (non-blocking on return) before
- * deadline_ms (now_ms() based; 0: no deadline).  family: AF_UNSPEC,
+ * deadline_ms (clock_now_ms() based; 0: no deadline).  family: AF_UNSPEC,
  * AF_INET or AF_INET6.  Returns 0 with *fd set, or an error with err and
  * *sys_errno (may be NULL) set to the connect's errno. */
 int transport_connect(const char *host, int port, int family,

@@ -11,7 +11,7 @@
  */
 #include "config.h"
 
-#include "base/waitq.h"
+#include "base/clock.h"
 #include "engine/window.h"
 
 #define WINDOW_FLOOR_MIN (4 * 1024)
@@ -62,7 +62,7 @@ long window_floor(void)
 static void restart_count(struct window *w)
 {
     w->consumed = 0;
-    w->since_ms = now_ms();
+    w->since_ms = clock_now_ms();
 }
 
 /* Start a channel's window state. */
@@ -98,7 +98,7 @@ static void grow(struct window *w, long nread)
     w->consumed += nread;
     if (w->consumed < w->target)
         return;
-    if (step > 0 && now_ms() - w->since_ms <= WINDOW_GROW_MS
+    if (step > 0 && clock_now_ms() - w->since_ms <= WINDOW_GROW_MS
         && budget_free() >= step)
         w->target += step;
     restart_count(w);

@@ -30,7 +30,7 @@ struct window {
     long max;                       /* WindowSize */
     long accounted;                 /* counted in the process budget */
     long consumed;                  /* read since the target last changed */
-    int64_t since_ms;               /* when it last changed (now_ms) */
+    int64_t since_ms;               /* when it last changed (clock_now_ms) */
 };
 
 /* Set the process-wide budget (bytes); the largest asked for wins. */

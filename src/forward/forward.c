@@ -21,12 +21,14 @@
 
 #include "engine/channel.h"
 #include "engine/chanopen.h"
+#include "base/clock.h"
 #include "base/error.h"
+#include "base/fdreserve.h"
+#include "base/fdio.h"
 #include "base/workers.h"
 #include "forward/forward.h"
 #include "forward/listener.h"
 #include "base/log.h"
-#include "base/fdreserve.h"
 #include "config/options.h"
 #include "engine/remote.h"
 #include "engine/session.h"
@@ -44,7 +46,7 @@ struct fwd_counters {
     struct socks_counters socks;
 };
 
-struct fwd_conn {
+struct forward_conn {
     struct sshtun_forward *fwd;
     int fd;
     char peer[80];
@@ -52,12 +54,12 @@ struct fwd_conn {
     int handshaking;                /* [fwd->mu] counted in nhandshakes */
     int writer_done;                /* [fwd->mu] the writer has finished */
     pthread_cond_t writer_cv;       /* signalled when it has */
-    struct fwd_conn *prev, *next;   /* [fwd->mu] */
+    struct forward_conn *prev, *next;   /* [fwd->mu] */
 };
 
 struct sshtun_forward {
     struct sshtun_session *sess;
-    const struct fwd_kind *kind;
+    const struct forward_kind *kind;
     void *cfg;
     struct listener lst;            /* local kinds */
     sshtun_listener *rl;            /* remote kinds */
@@ -67,7 +69,7 @@ struct sshtun_forward {
     pthread_t accept_thread;
     pthread_mutex_t mu;
     pthread_cond_t cv;              /* a connection ended */
-    struct fwd_conn *conns;             /* [mu] */
+    struct forward_conn *conns;             /* [mu] */
     int nconns;                     /* [mu] */
     int nhandshakes;                /* [mu] conns still in kind->connect */
     int no_accept;                  /* [mu] accepting is being stopped */
@@ -81,34 +83,15 @@ struct sshtun_forward {
     struct fwd_counters count;      /* atomic adds, no lock */
 };
 
-/* Send all of buf to the client. */
-int fwd_send_all(int fd, const void *buf, size_t len)
-{
-    const unsigned char *p = buf;
-
-    while (len) {
-        ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-        if (n < 0 && errno == ENOTSOCK)     /* a pipe or a file (-W) */
-            n = write(fd, p, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 /* Writer: channel -> client.  EOF from the server becomes SHUT_WR. */
 static void *writer_main(void *arg)
 {
-    struct fwd_conn *c = arg;
+    struct forward_conn *c = arg;
     struct chunk *k;
     int rc;
 
-    while ((rc = chan_recv_chunk(c->ch, &k, NULL)) == 1) {
-        int bad = fwd_send_all(c->fd, k->data + k->off, k->len - k->off);
+    while ((rc = channel_recv_chunk(c->ch, &k, NULL)) == 1) {
+        int bad = fdio_send_all(c->fd, k->data + k->off, k->len - k->off);
         if (!bad)
             stats_add(&c->fwd->count.bytes_down, k->len - k->off);
         chunk_put(k);
@@ -119,9 +102,9 @@ static void *writer_main(void *arg)
     }
     if (rc == 0) {
         shutdown(c->fd, SHUT_WR);
-        chan_wait_closed(c->ch);    /* the client may still be sending */
+        channel_wait_closed(c->ch);    /* the client may still be sending */
     } else {
-        chan_abort(c->ch);          /* client gone or channel failed */
+        channel_abort(c->ch);          /* client gone or channel failed */
     }
     shutdown(c->fd, SHUT_RDWR);     /* wakes the reader */
     pthread_mutex_lock(&c->fwd->mu);
@@ -132,7 +115,7 @@ static void *writer_main(void *arg)
 }
 
 /* Wait for the connection's writer to finish. */
-static void wait_writer(struct fwd_conn *c)
+static void wait_writer(struct forward_conn *c)
 {
     pthread_mutex_lock(&c->fwd->mu);
     while (!c->writer_done)
@@ -141,7 +124,7 @@ static void wait_writer(struct fwd_conn *c)
 }
 
 /* Reader loop: client -> channel.  Client EOF becomes channel EOF. */
-static void pump_client(struct fwd_conn *c)
+static void pump_client(struct forward_conn *c)
 {
     int drained = 0;
 
@@ -156,12 +139,12 @@ static void pump_client(struct fwd_conn *c)
         if (drained) {
             struct pollfd p = { .fd = c->fd, .events = POLLIN };
             if (poll(&p, 1, -1) < 0 && errno != EINTR) {
-                chan_abort(c->ch);
+                channel_abort(c->ch);
                 break;
             }
         }
         if (!(k = chunk_get())) {
-            chan_abort(c->ch);
+            channel_abort(c->ch);
             break;
         }
         n = recv(c->fd, k->data, CHUNK_SIZE, MSG_DONTWAIT);
@@ -176,19 +159,19 @@ static void pump_client(struct fwd_conn *c)
             if (n == 0)
                 sshtun_shutdown(c->ch);
             else
-                chan_abort(c->ch);  /* reset by the client */
+                channel_abort(c->ch);  /* reset by the client */
             break;
         }
         k->len = (size_t)n;
         stats_add(&c->fwd->count.bytes_up, (uint64_t)n);
         drained = (size_t)n < CHUNK_SIZE;
-        if (chan_send_chunk(c->ch, k, NULL))
+        if (channel_send_chunk(c->ch, k, NULL))
             break;
     }
 }
 
 /* Unlink a connection and signal the forward. */
-static void conn_done(struct fwd_conn *c)
+static void conn_done(struct forward_conn *c)
 {
     struct sshtun_forward *f = c->fwd;
 
@@ -211,7 +194,7 @@ static void conn_done(struct fwd_conn *c)
 }
 
 /* Give a connection its local socket (remote kinds connect it late). */
-void fwd_conn_set_fd(struct fwd_conn *c, int fd)
+void forward_conn_set_fd(struct forward_conn *c, int fd)
 {
     pthread_mutex_lock(&c->fwd->mu);
     c->fd = fd;
@@ -221,31 +204,31 @@ void fwd_conn_set_fd(struct fwd_conn *c, int fd)
 }
 
 /* The channel a remote kind's connection arrived on. */
-struct sshtun_channel *fwd_conn_channel(const struct fwd_conn *c)
+struct sshtun_channel *forward_conn_channel(const struct forward_conn *c)
 {
     return c->ch;
 }
 
 /* The connection's socket. */
-int fwd_conn_fd(const struct fwd_conn *c)
+int forward_conn_fd(const struct forward_conn *c)
 {
     return c->fd;
 }
 
 /* The client's address. */
-const char *fwd_conn_peer(const struct fwd_conn *c)
+const char *forward_conn_peer(const struct forward_conn *c)
 {
     return c->peer;
 }
 
 /* The connection's forward. */
-struct sshtun_forward *fwd_conn_forward(const struct fwd_conn *c)
+struct sshtun_forward *forward_conn_forward(const struct forward_conn *c)
 {
     return c->fwd;
 }
 
 /* The connection's session. */
-struct sshtun_session *fwd_conn_session(const struct fwd_conn *c)
+struct sshtun_session *forward_conn_session(const struct forward_conn *c)
 {
     return c->fwd->sess;
 }
@@ -258,9 +241,9 @@ void *forward_cfg(struct sshtun_forward *f)
 
 /* Open a channel for the client (to host:port, or to the server-side
  * socket path when host is NULL), cancellable by forward_stop. */
-static struct sshtun_channel *conn_open(struct fwd_conn *c, const char *host,
-                                        int port, const char *path,
-                                        sshtun_error *err)
+static struct sshtun_channel *conn_open(struct forward_conn *c,
+                                        const char *host, int port,
+                                        const char *path, sshtun_error *err)
 {
     struct sshtun_forward *f = c->fwd;
     const sshtun_options *o = f->sess->opts;
@@ -279,10 +262,10 @@ static struct sshtun_channel *conn_open(struct fwd_conn *c, const char *host,
         snprintf(orig, sizeof orig, "127.0.0.1");   /* a Unix socket client */
     }
     if (path)
-        ch = chan_open_streamlocal_start(f->sess, path, err);
+        ch = chanopen_streamlocal_start(f->sess, path, err);
     else
-        ch = chan_open_direct_start(f->sess, host, port, orig, orig_port,
-                                    err);
+        ch = chanopen_direct_start(f->sess, host, port, orig, orig_port,
+                                   err);
     if (!ch)
         return NULL;
     pthread_mutex_lock(&f->mu);
@@ -290,8 +273,8 @@ static struct sshtun_channel *conn_open(struct fwd_conn *c, const char *host,
     stopping = f->stopping;
     pthread_mutex_unlock(&f->mu);
     if (stopping)
-        chan_abort(ch);
-    if (chan_wait_open(ch, o->connect_timeout > 0 ? o->connect_timeout * 1000
+        channel_abort(ch);
+    if (chanopen_wait(ch, o->connect_timeout > 0 ? o->connect_timeout * 1000
                                                   : OPEN_TIMEOUT_DEFAULT_MS,
                        err) == 0)
         return ch;
@@ -330,16 +313,17 @@ struct socks_counters *forward_socks_counters(struct sshtun_forward *f)
 }
 
 /* Open a direct-tcpip channel for the client. */
-struct sshtun_channel *fwd_conn_open(struct fwd_conn *c, const char *host,
-                                     int port, sshtun_error *err)
+struct sshtun_channel *forward_conn_open(struct forward_conn *c,
+                                         const char *host, int port,
+                                         sshtun_error *err)
 {
     return conn_open(c, host, port, NULL, err);
 }
 
 /* Open a direct-streamlocal channel for the client. */
-struct sshtun_channel *fwd_conn_open_path(struct fwd_conn *c,
-                                          const char *path,
-                                          sshtun_error *err)
+struct sshtun_channel *forward_conn_open_path(struct forward_conn *c,
+                                              const char *path,
+                                              sshtun_error *err)
 {
     return conn_open(c, NULL, 0, path, err);
 }
@@ -347,7 +331,7 @@ struct sshtun_channel *fwd_conn_open_path(struct fwd_conn *c,
 /* Reader thread: connect, start the writer, pump, clean up. */
 static void *reader_main(void *arg)
 {
-    struct fwd_conn *c = arg;
+    struct forward_conn *c = arg;
     struct sshtun_forward *f = c->fwd;
     struct sshtun_channel *ch = f->kind->connect(c);
 
@@ -399,7 +383,7 @@ static void accept_one(struct sshtun_forward *f, int lfd)
         }
         return;
     }
-    sockaddr_format(&ss, peer, sizeof peer);
+    listener_format_sockaddr(&ss, peer, sizeof peer);
     start_conn(f, fd, NULL, peer);
 }
 
@@ -408,20 +392,20 @@ static void accept_one(struct sshtun_forward *f, int lfd)
 static void start_conn(struct sshtun_forward *f, int fd,
                        struct sshtun_channel *ch, const char *peer)
 {
-    struct fwd_conn *c = NULL;
+    struct forward_conn *c = NULL;
 
     pthread_mutex_lock(&f->mu);
-    if (f->nconns >= opts_max_connections(f->sess->opts) || f->stopping
+    if (f->nconns >= options_max_connections(f->sess->opts) || f->stopping
         || !(c = calloc(1, sizeof *c))) {
-        int say = !f->stopping && now_ms() - f->full_logged_ms >= 1000;
+        int say = !f->stopping && clock_now_ms() - f->full_logged_ms >= 1000;
         if (say)
-            f->full_logged_ms = now_ms();
+            f->full_logged_ms = clock_now_ms();
         pthread_mutex_unlock(&f->mu);
         if (say)                    /* at most a line a second */
             log_msg(f->sess->opts, SSHTUN_LOG_ERROR, "port %d: cannot take "
                     "another connection (%d open, ForwardMaxConnections "
                     "%d)", sshtun_forward_port(f), f->nconns,
-                    opts_max_connections(f->sess->opts));
+                    options_max_connections(f->sess->opts));
         if (fd >= 0)
             close(fd);
         if (ch)
@@ -457,12 +441,12 @@ static void start_conn(struct sshtun_forward *f, int fd,
  * pause is bounded.  Returns 0, or -1 when accepting is being stopped. */
 static int wait_handshake_room(struct sshtun_forward *f)
 {
-    int max = opts_max_handshakes(f->sess->opts), rc;
+    int max = options_max_handshakes(f->sess->opts), rc;
 
     pthread_mutex_lock(&f->mu);
     if (f->nhandshakes >= max && !f->no_accept
-        && now_ms() - f->full_logged_ms >= 1000) {
-        f->full_logged_ms = now_ms();
+        && clock_now_ms() - f->full_logged_ms >= 1000) {
+        f->full_logged_ms = clock_now_ms();
         log_msg(f->sess->opts, SSHTUN_LOG_VERBOSE, "port %d: %d handshakes "
                 "in progress (ForwardMaxHandshakes): accepting paused",
                 sshtun_forward_port(f), f->nhandshakes);
@@ -557,7 +541,7 @@ static void hook_close(void *arg);
 
 /* Bind and start a forward of any kind. */
 struct sshtun_forward *forward_start(struct sshtun_session *s,
-                                     const struct fwd_kind *kind, void *cfg,
+                                     const struct forward_kind *kind, void *cfg,
                                      const char *bind_addr, int port,
                                      const char *path, sshtun_listener *rl,
                                      sshtun_error *err)
@@ -569,7 +553,7 @@ struct sshtun_forward *forward_start(struct sshtun_session *s,
             sshtun_listener_close(rl);
         if (kind->free_cfg)
             kind->free_cfg(cfg);
-        err_set(err, SSHTUN_ERR_NOMEM, "out of memory");
+        error_set(err, SSHTUN_ERR_NOMEM, "out of memory");
         return NULL;
     }
     f->sess = s;
@@ -587,7 +571,7 @@ struct sshtun_forward *forward_start(struct sshtun_session *s,
             return NULL;
         }
     } else if (listener_open(&f->lst, bind_addr, port,
-                             opts_flag(s->opts->gateway_ports),
+                             options_flag(s->opts->gateway_ports),
                              s->opts->address_family, err)) {
         forward_free(f);
         return NULL;
@@ -597,8 +581,8 @@ struct sshtun_forward *forward_start(struct sshtun_session *s,
     if ((!rl && pipe2(f->stop_pipe, O_CLOEXEC) < 0)
         || pthread_create(&f->accept_thread, NULL,
                           rl ? accept_remote_main : accept_main, f)) {
-        err_set(err, SSHTUN_ERR_IO, "cannot start forward: %s",
-                strerror(errno));
+        error_set(err, SSHTUN_ERR_IO, "cannot start forward: %s",
+                  strerror(errno));
         forward_free(f);
         return NULL;
     }
@@ -611,7 +595,7 @@ struct sshtun_forward *forward_start(struct sshtun_session *s,
         forward_free(f);
         return NULL;
     }
-    err_clear(err);
+    error_clear(err);
     return f;
 }
 
@@ -646,7 +630,7 @@ static void forward_stop_accepting(struct sshtun_forward *f)
 /* End every connection of a forward that no longer accepts. */
 static void forward_stop(struct sshtun_forward *f)
 {
-    struct fwd_conn *c;
+    struct forward_conn *c;
 
     forward_stop_accepting(f);
     pthread_mutex_lock(&f->mu);
@@ -655,7 +639,7 @@ static void forward_stop(struct sshtun_forward *f)
         if (c->fd >= 0)
             shutdown(c->fd, SHUT_RDWR);
         if (c->ch)
-            chan_abort(c->ch);
+            channel_abort(c->ch);
     }
     while (f->nconns > 0)
         pthread_cond_wait(&f->cv, &f->mu);
@@ -714,66 +698,6 @@ void sshtun_forward_close(sshtun_forward *f)
     forward_put(f);                 /* the handle's */
     if (s)
         session_unref(s);
-}
-
-/* Start one forward per spec of a list; honours ExitOnForwardFailure. */
-static int start_list(sshtun_session *s, const struct opt_list *l,
-                      sshtun_forward *(*start)(sshtun_session *,
-                                               const char *, sshtun_error *),
-                      const char *what, sshtun_error *err)
-{
-    const sshtun_options *o = s->opts;
-
-    for (int i = 0; i < l->n; i++) {
-        sshtun_error e;
-        sshtun_forward *f = start(s, l->v[i], &e);
-        if (f) {
-            forward_release(f);
-            continue;
-        }
-        if (opts_flag(o->exit_on_forward_failure)) {
-            if (err)
-                *err = e;
-            return e.code;
-        }
-        log_msg(o, SSHTUN_LOG_ERROR, "%s", e.msg);
-        log_msg(o, SSHTUN_LOG_ERROR, "Could not request %s forwarding.",
-                what);
-    }
-    return 0;
-}
-
-/* Start every LocalForward and DynamicForward in the session's options. */
-int sshtun_session_start_forwards(sshtun_session *s, sshtun_error *err)
-{
-    int rc;
-
-    sshtun_error local;
-
-    if (!err)
-        err = &local;
-    if (!s)
-        return err_set(err, SSHTUN_ERR_INVAL, "no session");
-    if (s->forwarding_disabled && (s->opts->local_forwards.n
-                                   || s->opts->remote_forwards.n
-                                   || s->opts->dynamic_forwards.n)) {
-        err_set(err, SSHTUN_ERR_HOSTKEY_CHANGED, "Port forwarding is "
-                "disabled to avoid man-in-the-middle attacks (the host key "
-                "has changed).");
-        if (opts_flag(s->opts->exit_on_forward_failure))
-            return err->code;
-        log_msg(s->opts, SSHTUN_LOG_ERROR, "%s", err->msg);
-        return 0;
-    }
-    if ((rc = start_list(s, &s->opts->local_forwards, sshtun_forward_local,
-                         "local", err))
-        || (rc = start_list(s, &s->opts->remote_forwards,
-                            sshtun_forward_remote, "remote", err))
-        || (rc = start_list(s, &s->opts->dynamic_forwards,
-                            sshtun_forward_dynamic, "dynamic", err)))
-        return rc;
-    err_clear(err);
-    return 0;
 }
 
 /* ---------------------------------------------------------------- by spec */
@@ -874,7 +798,7 @@ static void conns_snapshot(struct sshtun_forward *f,
 {
     pthread_mutex_lock(&f->mu);
     v->conns_open = (uint64_t)f->nconns;
-    for (struct fwd_conn *c = f->conns; c; c = c->next) {
+    for (struct forward_conn *c = f->conns; c; c = c->next) {
         if (!c->ch)
             continue;
         pthread_mutex_lock(&c->ch->mu);
@@ -897,7 +821,7 @@ int forward_stalled(struct sshtun_forward *f, struct forward_stalled_conn *out,
     int n = 0;
 
     pthread_mutex_lock(&f->mu);
-    for (struct fwd_conn *c = f->conns; c && n < max; c = c->next) {
+    for (struct forward_conn *c = f->conns; c && n < max; c = c->next) {
         if (!c->ch)
             continue;
         pthread_mutex_lock(&c->ch->mu);

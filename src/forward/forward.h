@@ -16,16 +16,16 @@
 
 #include "sshtun.h"
 
-struct fwd_conn;
+struct forward_conn;
 struct socks_counters;
 struct sshtun_channel;
 
 /* What differs between forward kinds. */
-struct fwd_kind {
+struct forward_kind {
     const char *name;               /* "local", "dynamic" */
     /* In the client's reader thread: return an open channel, or NULL
      * after telling the client (and the log) why. */
-    struct sshtun_channel *(*connect)(struct fwd_conn *c);
+    struct sshtun_channel *(*connect)(struct forward_conn *c);
     void (*free_cfg)(void *cfg);
 };
 
@@ -34,7 +34,7 @@ struct fwd_kind {
  * take the connections the server forwards to rl.
  * The forward owns cfg and rl afterwards, even on failure. */
 struct sshtun_forward *forward_start(struct sshtun_session *s,
-                                     const struct fwd_kind *kind, void *cfg,
+                                     const struct forward_kind *kind, void *cfg,
                                      const char *bind_addr, int port,
                                      const char *path, sshtun_listener *rl,
                                      sshtun_error *err);
@@ -43,26 +43,27 @@ struct sshtun_forward *forward_start(struct sshtun_session *s,
 void *forward_cfg(struct sshtun_forward *f);
 
 /* A connection's socket, peer ("addr:port"), forward and session. */
-int fwd_conn_fd(const struct fwd_conn *c);
-const char *fwd_conn_peer(const struct fwd_conn *c);
-struct sshtun_forward *fwd_conn_forward(const struct fwd_conn *c);
-struct sshtun_session *fwd_conn_session(const struct fwd_conn *c);
+int forward_conn_fd(const struct forward_conn *c);
+const char *forward_conn_peer(const struct forward_conn *c);
+struct sshtun_forward *forward_conn_forward(const struct forward_conn *c);
+struct sshtun_session *forward_conn_session(const struct forward_conn *c);
 
 /* Remote kinds: the channel the connection arrived on, and setting the
  * local socket once connected. */
-struct sshtun_channel *fwd_conn_channel(const struct fwd_conn *c);
-void fwd_conn_set_fd(struct fwd_conn *c, int fd);
+struct sshtun_channel *forward_conn_channel(const struct forward_conn *c);
+void forward_conn_set_fd(struct forward_conn *c, int fd);
 
 /* Open a direct-tcpip channel for this client and wait for it (bounded by
  * ConnectTimeout, else 60 s); closing the forward cancels the wait.
  * Returns the channel or NULL with err. */
-struct sshtun_channel *fwd_conn_open(struct fwd_conn *c, const char *host,
-                                     int port, sshtun_error *err);
+struct sshtun_channel *forward_conn_open(struct forward_conn *c,
+                                         const char *host, int port,
+                                         sshtun_error *err);
 
 /* The same to a Unix socket on the server (direct-streamlocal). */
-struct sshtun_channel *fwd_conn_open_path(struct fwd_conn *c,
-                                          const char *path,
-                                          sshtun_error *err);
+struct sshtun_channel *forward_conn_open_path(struct forward_conn *c,
+                                              const char *path,
+                                              sshtun_error *err);
 
 /* Count a failed channel open (or a remote kind's failed local connect)
  * by its SSHTUN_ERR_* code. */
@@ -106,14 +107,5 @@ int forward_stalled(struct sshtun_forward *f, struct forward_stalled_conn *out,
 /* Give up the caller's handle: the session owns the forward from now on
  * (it ends with the session, or by forward_close_matching). */
 void forward_release(struct sshtun_forward *f);
-
-/* Join in_fd/out_fd to an open channel as sshtun_forward_stdio does
- * (forward_stdio.c); the channel stays the caller's.  On every return
- * out_fd has been shut down, or closed if it is not a socket. */
-int forward_stdio_run(struct sshtun_channel *ch, int in_fd, int out_fd,
-                      sshtun_error *err);
-
-/* Send all of buf to the client; 0 or -1. */
-int fwd_send_all(int fd, const void *buf, size_t len);
 
 #endif

@@ -19,6 +19,7 @@
 
 #include "engine/channel.h"
 #include "base/error.h"
+#include "base/fdio.h"
 #include "forward/forward.h"
 #include "config/fwdspec.h"
 #include "base/log.h"
@@ -30,14 +31,14 @@
 /* Free a dynamic forward's configuration. */
 static void dynamic_free(void *p)
 {
-    socks_cfg_free(p);
+    socks_server_cfg_free(p);
     free(p);
 }
 
 /* socks_io send on the client socket. */
 static int sock_send(void *ctx, const unsigned char *buf, size_t len)
 {
-    return fwd_send_all(*(int *)ctx, buf, len);
+    return fdio_send_all(*(int *)ctx, buf, len);
 }
 
 /* The address part of a peer "addr:port" or "[addr]:port" (a Unix
@@ -55,14 +56,15 @@ static void peer_address(const char *peer, char *buf, size_t size)
 }
 
 /* Connect step: SOCKS handshake, rules, channel open, reply. */
-static struct sshtun_channel *dynamic_connect(struct fwd_conn *c)
+static struct sshtun_channel *dynamic_connect(struct forward_conn *c)
 {
-    const struct socks_cfg *cfg = forward_cfg(fwd_conn_forward(c));
-    const sshtun_options *o = fwd_conn_session(c)->opts;
-    int fd = fwd_conn_fd(c);
+    const struct socks_cfg *cfg = forward_cfg(forward_conn_forward(c));
+    const sshtun_options *o = forward_conn_session(c)->opts;
+    int fd = forward_conn_fd(c);
     char addr[64];
-    struct socks_io io = { socks_fd_recv, sock_send, &fd, fwd_conn_peer(c),
-                           forward_socks_counters(fwd_conn_forward(c)),
+    struct socks_io io = { socks_server_fd_recv, sock_send, &fd,
+                           forward_conn_peer(c),
+                           forward_socks_counters(forward_conn_forward(c)),
                            addr };
     struct socks *sk = malloc(sizeof *sk);
     struct sshtun_channel *ch = NULL;
@@ -73,13 +75,13 @@ static struct sshtun_channel *dynamic_connect(struct fwd_conn *c)
     if (!sk)
         return NULL;
     peer_address(io.peer, addr, sizeof addr);
-    if (socks_serve_handshake(&io, cfg, sk, o)
-        || !socks_check_allowed(&io, cfg, sk, o))
+    if (socks_server_handshake(&io, cfg, sk, o)
+        || !socks_server_check_allowed(&io, cfg, sk, o))
         goto out;
-    ch = fwd_conn_open(c, sk->host, sk->port, &err);
+    ch = forward_conn_open(c, sk->host, sk->port, &err);
     if (!ch) {
-        enum socks5_reply code = socks_reply_for_open_error(err.code);
-        socks_send_reply(&io, sk, code);
+        enum socks5_reply code = socks_server_reply_for_open_error(err.code);
+        socks_server_send_reply(&io, sk, code);
         log_msg(o, err.code == SSHTUN_ERR_SESSION
                        || err.code == SSHTUN_ERR_CLOSED ? SSHTUN_LOG_DEBUG
                                                         : SSHTUN_LOG_ERROR,
@@ -87,7 +89,7 @@ static struct sshtun_channel *dynamic_connect(struct fwd_conn *c)
                 socks_reply_name(code));
         goto out;
     }
-    if (socks_send_reply(&io, sk, SOCKS5_SUCCEEDED)) {
+    if (socks_server_send_reply(&io, sk, SOCKS5_SUCCEEDED)) {
         ch = NULL;                  /* the connection's cleanup closes it */
         goto out;
     }
@@ -103,7 +105,7 @@ static struct sshtun_channel *dynamic_connect(struct fwd_conn *c)
         }
         memcpy(k->data, rest, len);
         k->len = len;
-        chan_send_chunk(ch, k, NULL);
+        channel_send_chunk(ch, k, NULL);
     }
 out:
     memset(sk, 0, sizeof *sk);
@@ -111,7 +113,7 @@ out:
     return ch;
 }
 
-static const struct fwd_kind dynamic_kind = {
+static const struct forward_kind dynamic_kind = {
     .name = "dynamic",
     .connect = dynamic_connect,
     .free_cfg = dynamic_free,
@@ -127,17 +129,17 @@ sshtun_forward *sshtun_forward_dynamic(sshtun_session *s, const char *spec,
     const sshtun_options *o;
 
     if (!s || !spec) {
-        err_set(err, SSHTUN_ERR_INVAL, "no session or spec");
+        error_set(err, SSHTUN_ERR_INVAL, "no session or spec");
         return NULL;
     }
     o = s->opts;
     if (fwdspec_parse_dynamic(spec, &fs, err))
         return NULL;
     if (!(cfg = calloc(1, sizeof *cfg))) {
-        err_set(err, SSHTUN_ERR_NOMEM, "out of memory");
+        error_set(err, SSHTUN_ERR_NOMEM, "out of memory");
         return NULL;
     }
-    if (socks_cfg_load(cfg, o, 0, err)) {
+    if (socks_server_cfg_load(cfg, o, 0, err)) {
         dynamic_free(cfg);
         return NULL;
     }

@@ -16,28 +16,29 @@
 #include "engine/session.h"
 
 /* Connect step: open the channel to the spec's target. */
-static struct sshtun_channel *local_connect(struct fwd_conn *c)
+static struct sshtun_channel *local_connect(struct forward_conn *c)
 {
-    struct sshtun_forward *f = fwd_conn_forward(c);
+    struct sshtun_forward *f = forward_conn_forward(c);
     const struct fwdspec *spec = forward_cfg(f);
     struct sshtun_channel *ch;
     sshtun_error err;
 
-    ch = spec->target_path[0] ? fwd_conn_open_path(c, spec->target_path, &err)
-                              : fwd_conn_open(c, spec->host, spec->port, &err);
+    ch = spec->target_path[0]
+         ? forward_conn_open_path(c, spec->target_path, &err)
+         : forward_conn_open(c, spec->host, spec->port, &err);
     if (!ch) {
         /* A session or forward going down is not this client's problem. */
         int quiet = err.code == SSHTUN_ERR_SESSION
                     || err.code == SSHTUN_ERR_CLOSED;
-        log_msg(fwd_conn_session(c)->opts,
+        log_msg(forward_conn_session(c)->opts,
                 quiet ? SSHTUN_LOG_DEBUG : SSHTUN_LOG_ERROR,
                 "%s (port %d, client %s)", err.msg, sshtun_forward_port(f),
-                fwd_conn_peer(c));
+                forward_conn_peer(c));
     }
     return ch;
 }
 
-static const struct fwd_kind local_kind = {
+static const struct forward_kind local_kind = {
     .name = "local",
     .connect = local_connect,
     .free_cfg = free,
@@ -51,11 +52,11 @@ sshtun_forward *sshtun_forward_local(sshtun_session *s, const char *spec,
     struct sshtun_forward *f;
 
     if (!s || !spec) {
-        err_set(err, SSHTUN_ERR_INVAL, "no session or spec");
+        error_set(err, SSHTUN_ERR_INVAL, "no session or spec");
         return NULL;
     }
     if (!(fs = malloc(sizeof *fs))) {
-        err_set(err, SSHTUN_ERR_NOMEM, "out of memory");
+        error_set(err, SSHTUN_ERR_NOMEM, "out of memory");
         return NULL;
     }
     if (fwdspec_parse_local(spec, fs, err)) {

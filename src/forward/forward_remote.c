@@ -24,6 +24,8 @@
 
 #include "engine/channel.h"
 #include "base/error.h"
+#include "base/fdreserve.h"
+#include "base/fdio.h"
 #include "forward/forward.h"
 #include "config/fwdspec.h"
 #include "base/log.h"
@@ -31,8 +33,7 @@
 #include "engine/session.h"
 #include "socks/socks_server.h"
 #include "engine/transport.h"
-#include "base/waitq.h"
-#include "base/fdreserve.h"
+#include "base/clock.h"
 
 #define LOCAL_CONNECT_MS 10000
 
@@ -47,7 +48,7 @@ static void remote_free(void *p)
 {
     struct remote_cfg *cfg = p;
 
-    socks_cfg_free(&cfg->socks);
+    socks_server_cfg_free(&cfg->socks);
     free(cfg);
 }
 
@@ -58,7 +59,7 @@ static int connect_local(const char *host, int port, int *sys_errno,
 {
     int fd, flags;
 
-    if (transport_connect(host, port, AF_UNSPEC, now_ms() + LOCAL_CONNECT_MS,
+    if (transport_connect(host, port, AF_UNSPEC, clock_now_ms() + LOCAL_CONNECT_MS,
                           &fd, sys_errno, err))
         return -1;
     flags = fcntl(fd, F_GETFL);
@@ -91,8 +92,8 @@ static int connect_unix(const char *path, sshtun_error *err)
         }
     }
     if (e) {
-        err_set(err, SSHTUN_ERR_CONNECT, "connect to %s: %s", path,
-                strerror(e));
+        error_set(err, SSHTUN_ERR_CONNECT, "connect to %s: %s", path,
+                  strerror(e));
         if (fd >= 0)
             close(fd);
         return -1;
@@ -102,29 +103,29 @@ static int connect_unix(const char *path, sshtun_error *err)
 }
 
 /* Connect step with a destination: a local TCP or Unix connection. */
-static struct sshtun_channel *remote_connect(struct fwd_conn *c)
+static struct sshtun_channel *remote_connect(struct forward_conn *c)
 {
-    const struct remote_cfg *cfg = forward_cfg(fwd_conn_forward(c));
+    const struct remote_cfg *cfg = forward_cfg(forward_conn_forward(c));
     sshtun_error err;
     int fd = cfg->spec.target_path[0]
                  ? connect_unix(cfg->spec.target_path, &err)
                  : connect_local(cfg->spec.host, cfg->spec.port, NULL, &err);
 
     if (fd < 0) {
-        forward_count_open_failure(fwd_conn_forward(c), err.code);
-        log_msg(fwd_conn_session(c)->opts, SSHTUN_LOG_ERROR, "%s (for a "
-                "connection to %s); closing it", err.msg, fwd_conn_peer(c));
+        forward_count_open_failure(forward_conn_forward(c), err.code);
+        log_msg(forward_conn_session(c)->opts, SSHTUN_LOG_ERROR, "%s (for a "
+                "connection to %s); closing it", err.msg, forward_conn_peer(c));
         return NULL;
     }
-    fwd_conn_set_fd(c, fd);
-    return fwd_conn_channel(c);
+    forward_conn_set_fd(c, fd);
+    return forward_conn_channel(c);
 }
 
 /* socks_io recv from the channel. */
-static long chan_io_recv(void *ctx, unsigned char *buf, size_t len,
-                         int64_t deadline_ms)
+static long remote_socks_recv(void *ctx, unsigned char *buf, size_t len,
+                              int64_t deadline_ms)
 {
-    int64_t left = deadline_ms - now_ms();
+    int64_t left = deadline_ms - clock_now_ms();
     ssize_t n;
 
     if (left <= 0)
@@ -136,19 +137,20 @@ static long chan_io_recv(void *ctx, unsigned char *buf, size_t len,
 }
 
 /* socks_io send to the channel. */
-static int chan_io_send(void *ctx, const unsigned char *buf, size_t len)
+static int remote_socks_send(void *ctx, const unsigned char *buf, size_t len)
 {
     return sshtun_send(ctx, buf, len, 10000) == (ssize_t)len ? 0 : -1;
 }
 
 /* Connect step without a destination: SOCKS inside the channel. */
-static struct sshtun_channel *remote_socks_connect(struct fwd_conn *c)
+static struct sshtun_channel *remote_socks_connect(struct forward_conn *c)
 {
-    const struct remote_cfg *cfg = forward_cfg(fwd_conn_forward(c));
-    const sshtun_options *o = fwd_conn_session(c)->opts;
-    struct sshtun_channel *ch = fwd_conn_channel(c);
-    struct socks_io io = { chan_io_recv, chan_io_send, ch, fwd_conn_peer(c),
-                           forward_socks_counters(fwd_conn_forward(c)),
+    const struct remote_cfg *cfg = forward_cfg(forward_conn_forward(c));
+    const sshtun_options *o = forward_conn_session(c)->opts;
+    struct sshtun_channel *ch = forward_conn_channel(c);
+    struct socks_io io = { remote_socks_recv, remote_socks_send, ch,
+                           forward_conn_peer(c),
+                           forward_socks_counters(forward_conn_forward(c)),
                            NULL };
     struct socks *sk = malloc(sizeof *sk);
     const unsigned char *rest;
@@ -158,24 +160,24 @@ static struct sshtun_channel *remote_socks_connect(struct fwd_conn *c)
 
     if (!sk)
         return NULL;
-    if (socks_serve_handshake(&io, &cfg->socks, sk, o)
-        || !socks_check_allowed(&io, &cfg->socks, sk, o))
+    if (socks_server_handshake(&io, &cfg->socks, sk, o)
+        || !socks_server_check_allowed(&io, &cfg->socks, sk, o))
         goto fail;
     fd = connect_local(sk->host, sk->port, &sys_errno, &err);
     if (fd < 0) {
-        enum socks5_reply code = socks_reply_for_connect_error(err.code,
-                                                               sys_errno);
-        socks_send_reply(&io, sk, code);
+        enum socks5_reply code = socks_server_reply_for_connect_error(err.code,
+                                                                      sys_errno);
+        socks_server_send_reply(&io, sk, code);
         log_msg(o, SSHTUN_LOG_ERROR, "SOCKS client %s: %s (reply: %s)",
                 io.peer, err.msg, socks_reply_name(code));
         goto fail;
     }
-    if (socks_send_reply(&io, sk, SOCKS5_SUCCEEDED))
+    if (socks_server_send_reply(&io, sk, SOCKS5_SUCCEEDED))
         goto fail;
     rest = socks_leftover(sk, &len);
-    if (len && fwd_send_all(fd, rest, len))
+    if (len && fdio_send_all(fd, rest, len))
         goto fail;
-    fwd_conn_set_fd(c, fd);
+    forward_conn_set_fd(c, fd);
     memset(sk, 0, sizeof *sk);
     free(sk);
     return ch;
@@ -187,13 +189,13 @@ fail:
     return NULL;
 }
 
-static const struct fwd_kind remote_kind = {
+static const struct forward_kind remote_kind = {
     .name = "remote",
     .connect = remote_connect,
     .free_cfg = remote_free,
 };
 
-static const struct fwd_kind remote_socks_kind = {
+static const struct forward_kind remote_socks_kind = {
     .name = "remote dynamic",
     .connect = remote_socks_connect,
     .free_cfg = remote_free,
@@ -211,32 +213,32 @@ sshtun_forward *sshtun_forward_remote(sshtun_session *s, const char *spec,
     int port = 0;
 
     if (!s || !spec) {
-        err_set(err, SSHTUN_ERR_INVAL, "no session or spec");
+        error_set(err, SSHTUN_ERR_INVAL, "no session or spec");
         return NULL;
     }
     if (!(cfg = calloc(1, sizeof *cfg))) {
-        err_set(err, SSHTUN_ERR_NOMEM, "out of memory");
+        error_set(err, SSHTUN_ERR_NOMEM, "out of memory");
         return NULL;
     }
     if (fwdspec_parse_local(spec, &cfg->spec, NULL) == 0
         && cfg->spec.listen_path[0]) {
         remote_free(cfg);
-        err_set(err, SSHTUN_ERR_UNSUPPORTED, "Remote forwarding of a Unix "
-                "socket ('%.200s') is not possible with libssh2 1.10, which "
-                "cannot send streamlocal-forward@openssh.com requests",
-                spec);
+        error_set(err, SSHTUN_ERR_UNSUPPORTED, "Remote forwarding of a Unix "
+                  "socket ('%.200s') is not possible with libssh2 1.10, which "
+                  "cannot send streamlocal-forward@openssh.com requests",
+                  spec);
         return NULL;
     }
     if (fwdspec_parse_local(spec, &cfg->spec, NULL)) {
         if (fwdspec_parse_dynamic(spec, &cfg->spec, NULL)) {
             remote_free(cfg);
-            err_set(err, SSHTUN_ERR_INVAL, "Bad remote forwarding "
-                    "specification '%.300s': expected [bind_address:]port:"
-                    "host:hostport or [bind_address:]port", spec);
+            error_set(err, SSHTUN_ERR_INVAL, "Bad remote forwarding "
+                      "specification '%.300s': expected [bind_address:]port:"
+                      "host:hostport or [bind_address:]port", spec);
             return NULL;
         }
         cfg->dynamic = 1;
-        if (socks_cfg_load(&cfg->socks, s->opts, 1, err)) {
+        if (socks_server_cfg_load(&cfg->socks, s->opts, 1, err)) {
             remote_free(cfg);
             return NULL;
         }

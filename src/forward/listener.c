@@ -19,7 +19,7 @@
 #include "forward/listener.h"
 
 /* "[::1]:80" / "127.0.0.1:80" for an address. */
-void sockaddr_format(const void *sa, char *buf, size_t size)
+void listener_format_sockaddr(const void *sa, char *buf, size_t size)
 {
     const struct sockaddr *s = sa;
     char host[INET6_ADDRSTRLEN] = "?";
@@ -88,8 +88,8 @@ static int bind_host(struct listener *l, const char *host, int port,
     hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
     snprintf(portstr, sizeof portstr, "%d", l->nfds ? l->port : port);
     if ((rc = getaddrinfo(host, portstr, &hints, &res)))
-        return err_set(err, SSHTUN_ERR_RESOLVE, "bind address %s: %s",
-                       host ? host : "*", gai_strerror(rc));
+        return error_set(err, SSHTUN_ERR_RESOLVE, "bind address %s: %s",
+                         host ? host : "*", gai_strerror(rc));
     for (ai = res; ai && l->nfds < LISTENER_MAX_FDS; ai = ai->ai_next) {
         int fd;
         if (l->nfds) {              /* port 0: reuse the port we got */
@@ -104,7 +104,7 @@ static int bind_host(struct listener *l, const char *host, int port,
         if (fd < 0) {
             if (!*first_err && fd != -EAFNOSUPPORT && fd != -EADDRNOTAVAIL) {
                 *first_err = -fd;
-                sockaddr_format(ai->ai_addr, first_addr, addrsize);
+                listener_format_sockaddr(ai->ai_addr, first_addr, addrsize);
             }
             continue;
         }
@@ -146,9 +146,9 @@ int listener_open(struct listener *l, const char *bind_addr, int port,
         snprintf(l->warning, sizeof l->warning, "bind %s: %s", first_addr,
                  strerror(first_err));
     if (!rc && l->nfds == 0)
-        rc = err_set(err, SSHTUN_ERR_BIND, "bind %s: %s; cannot listen to "
-                     "port %d", first_addr[0] ? first_addr : "(none)",
-                     strerror(first_err ? first_err : EADDRNOTAVAIL), port);
+        rc = error_set(err, SSHTUN_ERR_BIND, "bind %s: %s; cannot listen to "
+                       "port %d", first_addr[0] ? first_addr : "(none)",
+                       strerror(first_err ? first_err : EADDRNOTAVAIL), port);
     if (rc)
         listener_close(l);
     return rc;
@@ -163,8 +163,8 @@ int listener_open_unix(struct listener *l, const char *path,
 
     memset(l, 0, sizeof *l);
     if (strlen(path) >= sizeof sa.sun_path)
-        return err_set(err, SSHTUN_ERR_BIND, "socket path %s is too long",
-                       path);
+        return error_set(err, SSHTUN_ERR_BIND, "socket path %s is too long",
+                         path);
     memset(&sa, 0, sizeof sa);
     sa.sun_family = AF_UNIX;
     strcpy(sa.sun_path, path);
@@ -182,12 +182,12 @@ int listener_open_unix(struct listener *l, const char *path,
         else
             snprintf(dir, sizeof dir, slash ? "/" : ".");
         if (strlen(dir) + 20 >= sizeof sa.sun_path)
-            return err_set(err, SSHTUN_ERR_BIND, "socket path %s is too "
-                           "long", path);
+            return error_set(err, SSHTUN_ERR_BIND, "socket path %s is too "
+                             "long", path);
         snprintf(tmp, sizeof tmp, "%s/.sshtun-XXXXXX", dir);
         if (!mkdtemp(tmp))
-            return err_set(err, SSHTUN_ERR_BIND, "bind %s: %s; cannot listen "
-                           "on that socket path", path, strerror(errno));
+            return error_set(err, SSHTUN_ERR_BIND, "bind %s: %s; cannot listen "
+                             "on that socket path", path, strerror(errno));
         snprintf(sa.sun_path, sizeof sa.sun_path, "%.*s/s",
                  (int)sizeof sa.sun_path - 3, tmp);
         fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -202,8 +202,8 @@ int listener_open_unix(struct listener *l, const char *path,
         if (e) {
             if (fd >= 0)
                 close(fd);
-            return err_set(err, SSHTUN_ERR_BIND, "bind %s: %s; cannot listen "
-                           "on that socket path", path, strerror(e));
+            return error_set(err, SSHTUN_ERR_BIND, "bind %s: %s; cannot listen "
+                             "on that socket path", path, strerror(e));
         }
     }
     l->fds[0] = fd;

@@ -39,6 +39,6 @@ int listener_open_unix(struct listener *l, const char *path,
 void listener_close(struct listener *l);
 
 /* Format a socket address as "[addr]:port" or "addr:port". */
-void sockaddr_format(const void *sa, char *buf, size_t size);
+void listener_format_sockaddr(const void *sa, char *buf, size_t size);
 
 #endif

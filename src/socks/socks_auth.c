@@ -16,8 +16,8 @@
 #define CREDS_FILE_MAX (1024 * 1024)
 
 /* Parse "user:password" lines. */
-int socks_creds_parse(struct socks_creds *c, const char *text,
-                      const char *path, sshtun_error *err)
+int socks_auth_parse(struct socks_creds *c, const char *text,
+                     const char *path, sshtun_error *err)
 {
     const char *line = text;
     int lineno = 0, cap = 0;
@@ -37,17 +37,17 @@ int socks_creds_parse(struct socks_creds *c, const char *text,
             plen = colon ? len - ulen - 1 : 0;
             if (!colon || ulen == 0 || ulen >= SOCKS_CRED_LEN
                 || plen == 0 || plen >= SOCKS_CRED_LEN) {
-                socks_creds_free(c);
-                return err_set(err, SSHTUN_ERR_INVAL, "%s:%d: expected "
-                               "user:password (each 1-255 bytes)", path,
-                               lineno);
+                socks_auth_free(c);
+                return error_set(err, SSHTUN_ERR_INVAL, "%s:%d: expected "
+                                 "user:password (each 1-255 bytes)", path,
+                                 lineno);
             }
             if (c->n == cap) {
                 struct socks_cred *nv = realloc(c->v, sizeof *nv
                                                 * (size_t)(cap ? cap * 2 : 8));
                 if (!nv) {
-                    socks_creds_free(c);
-                    return err_set(err, SSHTUN_ERR_NOMEM, "out of memory");
+                    socks_auth_free(c);
+                    return error_set(err, SSHTUN_ERR_NOMEM, "out of memory");
                 }
                 c->v = nv;
                 cap = cap ? cap * 2 : 8;
@@ -62,14 +62,14 @@ int socks_creds_parse(struct socks_creds *c, const char *text,
         line = end + 1;
     }
     if (c->n == 0)
-        return err_set(err, SSHTUN_ERR_INVAL, "%s: no user:password lines",
-                       path);
+        return error_set(err, SSHTUN_ERR_INVAL, "%s: no user:password lines",
+                         path);
     return 0;
 }
 
 /* Load the file after checking who can read it. */
-int socks_creds_load(struct socks_creds *c, const char *path,
-                     sshtun_error *err)
+int socks_auth_load(struct socks_creds *c, const char *path,
+                    sshtun_error *err)
 {
     struct stat st;
     FILE *fp = fopen(path, "r");
@@ -78,36 +78,36 @@ int socks_creds_load(struct socks_creds *c, const char *path,
     int rc;
 
     if (!fp)
-        return err_set(err, SSHTUN_ERR_IO, "SocksAuthFile %s: %s", path,
-                       strerror(errno));
+        return error_set(err, SSHTUN_ERR_IO, "SocksAuthFile %s: %s", path,
+                         strerror(errno));
     if (fstat(fileno(fp), &st) < 0 || (st.st_mode & 077)) {
         fclose(fp);
-        return err_set(err, SSHTUN_ERR_INVAL, "SocksAuthFile %s is "
-                       "accessible by group or others (mode %03o): "
-                       "chmod 600 it", path, (unsigned)(st.st_mode & 0777));
+        return error_set(err, SSHTUN_ERR_INVAL, "SocksAuthFile %s is "
+                         "accessible by group or others (mode %03o): "
+                         "chmod 600 it", path, (unsigned)(st.st_mode & 0777));
     }
     if (!(text = malloc(CREDS_FILE_MAX + 1))) {
         fclose(fp);
-        return err_set(err, SSHTUN_ERR_NOMEM, "out of memory");
+        return error_set(err, SSHTUN_ERR_NOMEM, "out of memory");
     }
     n = fread(text, 1, CREDS_FILE_MAX, fp);
     if (n == CREDS_FILE_MAX && fgetc(fp) != EOF) {
         fclose(fp);
         free(text);
-        return err_set(err, SSHTUN_ERR_INVAL, "SocksAuthFile %s is larger "
-                       "than %d bytes", path, CREDS_FILE_MAX);
+        return error_set(err, SSHTUN_ERR_INVAL, "SocksAuthFile %s is larger "
+                         "than %d bytes", path, CREDS_FILE_MAX);
     }
     fclose(fp);
     text[n] = '\0';
-    rc = socks_creds_parse(c, text, path, err);
+    rc = socks_auth_parse(c, text, path, err);
     OPENSSL_cleanse(text, n);
     free(text);
     return rc;
 }
 
 /* Constant-time check over the whole list. */
-int socks_creds_check(const struct socks_creds *c, const char *user,
-                      const char *pass)
+int socks_auth_check(const struct socks_creds *c, const char *user,
+                     const char *pass)
 {
     char u[SOCKS_CRED_LEN] = { 0 }, p[SOCKS_CRED_LEN] = { 0 };
     int found = 0;
@@ -126,7 +126,7 @@ int socks_creds_check(const struct socks_creds *c, const char *user,
 }
 
 /* Wipe and free the list. */
-void socks_creds_free(struct socks_creds *c)
+void socks_auth_free(struct socks_creds *c)
 {
     if (c->v)
         OPENSSL_cleanse(c->v, sizeof *c->v * (size_t)c->n);

@@ -26,18 +26,18 @@ struct socks_creds {
 
 /* Parse the file's text (pure).  Returns 0 or SSHTUN_ERR_INVAL naming
  * path:line. */
-int socks_creds_parse(struct socks_creds *c, const char *text,
-                      const char *path, sshtun_error *err);
+int socks_auth_parse(struct socks_creds *c, const char *text,
+                     const char *path, sshtun_error *err);
 
 /* Read path, refusing a file others can read.  Returns 0 or an error. */
-int socks_creds_load(struct socks_creds *c, const char *path,
-                     sshtun_error *err);
+int socks_auth_load(struct socks_creds *c, const char *path,
+                    sshtun_error *err);
 
 /* 1 if user/pass is in the list. */
-int socks_creds_check(const struct socks_creds *c, const char *user,
-                      const char *pass);
+int socks_auth_check(const struct socks_creds *c, const char *user,
+                     const char *pass);
 
 /* Wipe and free. */
-void socks_creds_free(struct socks_creds *c);
+void socks_auth_free(struct socks_creds *c);
 
 #endif

@@ -8,26 +8,26 @@
 #include <limits.h>
 #include <poll.h>
 #include <string.h>
-#include <time.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "base/error.h"
 #include "base/path.h"
 #include "base/log.h"
 #include "config/options.h"
 #include "socks/socks_server.h"
-#include "base/waitq.h"
+#include "base/clock.h"
 
 /* socks_io recv on a socket, with the handshake deadline.  A signal
  * interrupting poll() must not lead to a recv() that waits forever. */
-long socks_fd_recv(void *ctx, unsigned char *buf, size_t len,
-                   int64_t deadline_ms)
+long socks_server_fd_recv(void *ctx, unsigned char *buf, size_t len,
+                          int64_t deadline_ms)
 {
     int fd = *(int *)ctx;
 
     for (;;) {
         struct pollfd p = { .fd = fd, .events = POLLIN };
-        int64_t left = deadline_ms - now_ms();
+        int64_t left = deadline_ms - clock_now_ms();
         ssize_t n;
         int ready;
 
@@ -49,13 +49,13 @@ long socks_fd_recv(void *ctx, unsigned char *buf, size_t len,
 }
 
 /* Build the configuration from the options. */
-int socks_cfg_load(struct socks_cfg *cfg, const sshtun_options *o,
-                   int remote, sshtun_error *err)
+int socks_server_cfg_load(struct socks_cfg *cfg, const sshtun_options *o,
+                          int remote, sshtun_error *err)
 {
     int rc;
 
     memset(cfg, 0, sizeof *cfg);
-    cfg->timeout_ms = opts_socks_timeout(o) * 1000;
+    cfg->timeout_ms = options_socks_timeout(o) * 1000;
     if ((rc = permitopen_parse(&cfg->permit,
                                remote ? o->permit_remote_open : NULL, err)))
         return rc;
@@ -65,18 +65,18 @@ int socks_cfg_load(struct socks_cfg *cfg, const sshtun_options *o,
     if (o->socks_auth_file) {
         char path[PATH_MAX];
         path_expand_tilde(path, sizeof path, o->socks_auth_file);
-        if ((rc = socks_creds_load(&cfg->creds, path, err)))
+        if ((rc = socks_auth_load(&cfg->creds, path, err)))
             return rc;
         if (!(cfg->throttle = socks_throttle_new()))
-            return err_set(err, SSHTUN_ERR_NOMEM, "out of memory");
+            return error_set(err, SSHTUN_ERR_NOMEM, "out of memory");
     }
     return 0;
 }
 
-/* Free what socks_cfg_load allocated. */
-void socks_cfg_free(struct socks_cfg *cfg)
+/* Free what socks_server_cfg_load allocated. */
+void socks_server_cfg_free(struct socks_cfg *cfg)
 {
-    socks_creds_free(&cfg->creds);
+    socks_auth_free(&cfg->creds);
     socks_throttle_free(cfg->throttle);
     cfg->throttle = NULL;
 }
@@ -92,12 +92,12 @@ static int check_password(const struct socks_io *io,
                               SOCKS_AUTH_FAIL_DELAY_MS % 1000 * 1000000L };
     int ok;
 
-    if (t && socks_throttle_blocked(t, io->addr, now_ms())) {
+    if (t && socks_throttle_blocked(t, io->addr, clock_now_ms())) {
         ok = 0;
         log_msg(o, SSHTUN_LOG_ERROR, "SOCKS client %s: too many failed "
                 "passwords from %s, refused unchecked", io->peer, io->addr);
     } else {
-        ok = socks_creds_check(&cfg->creds, sk->user, sk->pass);
+        ok = socks_auth_check(&cfg->creds, sk->user, sk->pass);
         if (!ok)
             log_msg(o, SSHTUN_LOG_ERROR, "SOCKS client %s: username/"
                     "password refused for user '%s'", io->peer, sk->user);
@@ -108,7 +108,7 @@ static int check_password(const struct socks_io *io,
         return 1;
     }
     if (t)
-        socks_throttle_failed(t, io->addr, now_ms());
+        socks_throttle_failed(t, io->addr, clock_now_ms());
     /* In this client's thread: a guesser waits, nobody else does. */
     while (nanosleep(&delay, &delay) < 0 && errno == EINTR)
         ;
@@ -116,11 +116,11 @@ static int check_password(const struct socks_io *io,
 }
 
 /* Run the handshake. */
-int socks_serve_handshake(const struct socks_io *io,
-                          const struct socks_cfg *cfg, struct socks *sk,
-                          const sshtun_options *o)
+int socks_server_handshake(const struct socks_io *io,
+                           const struct socks_cfg *cfg, struct socks *sk,
+                           const sshtun_options *o)
 {
-    int64_t deadline = now_ms() + cfg->timeout_ms;
+    int64_t deadline = clock_now_ms() + cfg->timeout_ms;
     unsigned char out[SOCKS_OUT_MAX], in[512];
     size_t outlen;
 
@@ -169,8 +169,8 @@ int socks_serve_handshake(const struct socks_io *io,
 }
 
 /* Send a final reply. */
-int socks_send_reply(const struct socks_io *io, const struct socks *sk,
-                     enum socks5_reply code)
+int socks_server_send_reply(const struct socks_io *io, const struct socks *sk,
+                            enum socks5_reply code)
 {
     unsigned char out[SOCKS_OUT_MAX];
     size_t len = socks_reply(sk, code, out);
@@ -181,9 +181,9 @@ int socks_send_reply(const struct socks_io *io, const struct socks *sk,
 }
 
 /* Apply SocksAllow. */
-int socks_check_allowed(const struct socks_io *io,
-                        const struct socks_cfg *cfg, const struct socks *sk,
-                        const sshtun_options *o)
+int socks_server_check_allowed(const struct socks_io *io,
+                               const struct socks_cfg *cfg, const struct socks *sk,
+                               const sshtun_options *o)
 {
     const char *by = NULL;
 
@@ -198,12 +198,12 @@ int socks_check_allowed(const struct socks_io *io,
     log_msg(o, SSHTUN_LOG_ERROR, "SOCKS client %s: %s port %d is not "
             "allowed by %s (reply: %s)", io->peer, sk->host, sk->port, by,
             socks_reply_name(SOCKS5_NOT_ALLOWED));
-    socks_send_reply(io, sk, SOCKS5_NOT_ALLOWED);
+    socks_server_send_reply(io, sk, SOCKS5_NOT_ALLOWED);
     return 0;
 }
 
 /* Reply code for a refused channel open. */
-enum socks5_reply socks_reply_for_open_error(int code)
+enum socks5_reply socks_server_reply_for_open_error(int code)
 {
     switch (code) {
     case SSHTUN_ERR_CONNECT_FAILED: return SOCKS5_CONN_REFUSED;
@@ -214,7 +214,7 @@ enum socks5_reply socks_reply_for_open_error(int code)
 }
 
 /* Reply code for a failed local connect. */
-enum socks5_reply socks_reply_for_connect_error(int code, int sys_errno)
+enum socks5_reply socks_server_reply_for_connect_error(int code, int sys_errno)
 {
     if (code == SSHTUN_ERR_RESOLVE || code == SSHTUN_ERR_TIMEOUT)
         return SOCKS5_HOST_UNREACHABLE;

@@ -35,7 +35,7 @@ struct socks_counters {
 
 /* Where the client's bytes come from and go to. */
 struct socks_io {
-    /* Up to len bytes before deadline_ms (now_ms based): >0 bytes, 0 at
+    /* Up to len bytes before deadline_ms (clock_now_ms based): >0 bytes, 0 at
      * EOF, -1 on error, -2 on timeout. */
     long (*recv)(void *ctx, unsigned char *buf, size_t len,
                  int64_t deadline_ms);
@@ -51,39 +51,37 @@ struct socks_io {
 
 /* socks_io recv for a socket: ctx points to the fd.  Waits in poll()
  * until the deadline, whatever signals interrupt it. */
-long socks_fd_recv(void *ctx, unsigned char *buf, size_t len,
-                   int64_t deadline_ms);
+long socks_server_fd_recv(void *ctx, unsigned char *buf, size_t len,
+                          int64_t deadline_ms);
 
 /* Build the configuration from the options (SocksAuthFile, SocksAllow,
  * SocksTimeout; PermitRemoteOpen only if remote is set, since ssh applies
  * it to `-R port` alone).  Returns 0 or an error with err. */
-int socks_cfg_load(struct socks_cfg *cfg, const sshtun_options *o,
-                   int remote, sshtun_error *err);
-void socks_cfg_free(struct socks_cfg *cfg);
+int socks_server_cfg_load(struct socks_cfg *cfg, const sshtun_options *o,
+                          int remote, sshtun_error *err);
+void socks_server_cfg_free(struct socks_cfg *cfg);
 
 /* Run the handshake to a decoded request within the timeout, answering
- * and logging failures; a failed password is answered after a delay, and
- * an address with too many is refused unchecked (socks_throttle.h).
- * Returns 0 with sk holding the request, or -1. */
-int socks_serve_handshake(const struct socks_io *io,
-                          const struct socks_cfg *cfg, struct socks *sk,
-                          const sshtun_options *o);
+ * and logging failures.  Returns 0 with sk holding the request, or -1. */
+int socks_server_handshake(const struct socks_io *io,
+                           const struct socks_cfg *cfg, struct socks *sk,
+                           const sshtun_options *o);
 
 /* Check the request against SocksAllow and PermitRemoteOpen; refuse it
  * (reply 0x02, log) if not allowed.  Returns 1 if allowed. */
-int socks_check_allowed(const struct socks_io *io,
-                        const struct socks_cfg *cfg, const struct socks *sk,
-                        const sshtun_options *o);
+int socks_server_check_allowed(const struct socks_io *io,
+                               const struct socks_cfg *cfg, const struct socks *sk,
+                               const sshtun_options *o);
 
 /* Send the final reply for code; 0 or -1. */
-int socks_send_reply(const struct socks_io *io, const struct socks *sk,
-                     enum socks5_reply code);
+int socks_server_send_reply(const struct socks_io *io, const struct socks *sk,
+                            enum socks5_reply code);
 
 /* The reply for a failed channel open (SSHTUN_ERR_* code). */
-enum socks5_reply socks_reply_for_open_error(int code);
+enum socks5_reply socks_server_reply_for_open_error(int code);
 
 /* The reply for a failed local connect (errno, or SSHTUN_ERR_RESOLVE /
  * _TIMEOUT as negative codes). */
-enum socks5_reply socks_reply_for_connect_error(int code, int sys_errno);
+enum socks5_reply socks_server_reply_for_connect_error(int code, int sys_errno);
 
 #endif

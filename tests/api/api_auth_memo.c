@@ -23,7 +23,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "base/waitq.h"
+#include "base/clock.h"
 #include "config/options.h"
 #include "engine/auth.h"
 #include "engine/auth_memo.h"
@@ -43,7 +43,7 @@ static int answer(const char *prompt, char *buf, size_t size, void *user)
 static int wait_socket(void *arg, int64_t deadline_ms, sshtun_error *err)
 {
     struct pollfd p = { .fd = *(int *)arg, .events = POLLIN | POLLOUT };
-    int64_t left = deadline_ms - now_ms();
+    int64_t left = deadline_ms - clock_now_ms();
 
     if (left <= 0 || poll(&p, 1, left > 1000 ? 1000 : (int)left) < 0) {
         snprintf(err->msg, sizeof err->msg, "timeout");

@@ -3,9 +3,9 @@
  * and through it the option parsers).
  *
  * The input is split at NUL bytes into arguments after "sshtun" (at
- * most 64).  cli_parse must return 0 or -1 with a message; on success
+ * most 64).  args_parse must return 0 or -1 with a message; on success
  * without -V/-h there is a host that passed the shell-character test.
- * cli_hostport and cli_destination are run on each argument too.  Any
+ * args_hostport and args_destination are run on each argument too.  Any
  * violation traps.
  */
 #include "config.h"
@@ -45,19 +45,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         int port;
         sshtun_options *o = sshtun_options_new();
         CHECK(o);
-        if (cli_hostport(argv[i], host, sizeof host, &port) == 0)
+        if (args_hostport(argv[i], host, sizeof host, &port) == 0)
             CHECK(port >= 1 && port <= 65535 && host[0]);
-        (void)cli_destination(argv[i], o, h2, sizeof h2, err, sizeof err);
+        (void)args_destination(argv[i], o, h2, sizeof h2, err, sizeof err);
         sshtun_options_free(o);
     }
     memset(&a, 0, sizeof a);
     a.opts = sshtun_options_new();
     CHECK(a.opts);
     err[0] = '\0';
-    rc = cli_parse(argc, argv, &a, err, sizeof err);
+    rc = args_parse(argc, argv, &a, err, sizeof err);
     CHECK(rc == 0 || (rc == -1 && err[0]));
     if (rc == 0 && !a.show_help && !a.show_version)
-        CHECK(a.host[0] && cli_valid_hostname(a.host));
+        CHECK(a.host[0] && args_valid_hostname(a.host));
     sshtun_options_free(a.opts);
     free(text);
     return 0;

@@ -29,13 +29,13 @@ static void check_reencode(const struct mux_msg *m)
     static unsigned char buf[MUX_BODY_MAX + 16];
     const unsigned char *body;
     struct mux_msg again;
-    size_t n = mux_encode(m, buf, sizeof buf), blen;
+    size_t n = muxmsg_encode(m, buf, sizeof buf), blen;
     char err[128];
 
     if (!n)
         return;                     /* a type sshtun never sends */
-    CHECK(mux_frame(buf, n, &body, &blen) == (long)n);
-    CHECK(mux_parse(body, blen, &again, err, sizeof err) == 0);
+    CHECK(muxmsg_frame(buf, n, &body, &blen) == (long)n);
+    CHECK(muxmsg_parse(body, blen, &again, err, sizeof err) == 0);
     CHECK(again.type == m->type && again.rid == m->rid);
     CHECK(again.fwd_type == m->fwd_type && again.value == m->value);
     CHECK(again.listen_port == m->listen_port);
@@ -55,11 +55,11 @@ static size_t drain(const unsigned char *buf, size_t len, int *frames)
     const unsigned char *body;
     size_t blen;
 
-    while ((n = mux_frame(buf + off, len - off, &body, &blen)) > 0) {
+    while ((n = muxmsg_frame(buf + off, len - off, &body, &blen)) > 0) {
         struct mux_msg m;
         char err[128];
         CHECK((size_t)n <= len - off && blen + 4 == (size_t)n);
-        if (mux_parse(body, blen, &m, err, sizeof err) == 0)
+        if (muxmsg_parse(body, blen, &m, err, sizeof err) == 0)
             check_reencode(&m);
         off += (size_t)n;
         (*frames)++;

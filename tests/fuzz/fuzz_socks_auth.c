@@ -31,20 +31,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(text, data, size);
     text[size] = '\0';
     memset(&c, 0, sizeof c);
-    if (socks_creds_parse(&c, text, "fuzz", &err) == 0) {
+    if (socks_auth_parse(&c, text, "fuzz", &err) == 0) {
         for (int i = 0; i < c.n && i < 64; i++) {
             char wrong[SOCKS_CRED_LEN + 1];
             CHECK(memchr(c.v[i].user, '\0', SOCKS_CRED_LEN));
             CHECK(memchr(c.v[i].pass, '\0', SOCKS_CRED_LEN));
-            CHECK(socks_creds_check(&c, c.v[i].user, c.v[i].pass));
+            CHECK(socks_auth_check(&c, c.v[i].user, c.v[i].pass));
             strcpy(wrong, c.v[i].pass);
             strcat(wrong, "x");
-            (void)socks_creds_check(&c, c.v[i].user, wrong);
+            (void)socks_auth_check(&c, c.v[i].user, wrong);
         }
     } else {
         CHECK(err.msg[0]);
     }
-    socks_creds_free(&c);
+    socks_auth_free(&c);
     free(text);
     return 0;
 }

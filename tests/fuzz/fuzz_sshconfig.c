@@ -23,10 +23,10 @@
 #define CHECK(cond) do { if (!(cond)) __builtin_trap(); } while (0)
 
 /* Include: the pattern's text applied as one more (tiny) file. */
-static int include_text(struct config_ctx *ctx, const char *pattern,
+static int include_text(struct sshconfig_ctx *ctx, const char *pattern,
                         int depth, sshtun_error *err)
 {
-    return config_apply(ctx, pattern, "include", depth, err);
+    return sshconfig_apply(ctx, pattern, "include", depth, err);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -36,7 +36,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char *text = malloc(size + 1);
     sshtun_options *o = sshtun_options_new(), *copy;
-    struct config_ctx ctx;
+    struct sshconfig_ctx ctx;
     sshtun_error err = { 0, "" };
     int rc;
 
@@ -47,9 +47,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ctx.opts = o;
     ctx.host = "gateway";
     ctx.include = include_text;
-    rc = config_apply(&ctx, text, "fuzz", 0, &err);
+    rc = sshconfig_apply(&ctx, text, "fuzz", 0, &err);
     CHECK(rc == 0 || (rc < 0 && err.code == rc && err.msg[0]));
-    copy = opts_dup(o);
+    copy = options_dup(o);
     CHECK(copy);
     sshtun_options_free(copy);
     sshtun_options_free(o);

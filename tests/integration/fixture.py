@@ -6,8 +6,14 @@ starts it in the foreground (-D -e) on a free port and waits until it
 answers with its banner.  Its log is printed when a test fails.  Every
 process started here is remembered by PID and killed by PID at the end;
 nothing is ever killed by name.
+
+Sshd, Sshtun and TcpServer are context managers (`with F.TcpServer(h) as
+srv, F.forward(sshd, "-L", srv.port) as t:`), stopped or closed on the way
+out.  A test module ends with `F.run_tests()`, which runs every `test_*`
+function the module defines, in the order they are written.
 """
 import hashlib
+import inspect
 import os
 import shutil
 import signal
@@ -266,9 +272,20 @@ class Sshd:
         stop(self.proc)
         shutil.rmtree(self.dir, ignore_errors=True)
 
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
 
 class Sshtun:
-    """A running `sshtun` process, its stderr kept in a file."""
+    """A running `sshtun` process, its stderr kept in a file.  As a context
+    manager it is stopped on the way out (and its stderr checked for a
+    sanitizer report, unless the block is already failing)."""
+
+    port = None     # the forward's port, when started by forward()
 
     def __init__(self, sshd, *args, wait_ports=(), env=None, preexec_fn=None,
                  **kw):
@@ -292,6 +309,41 @@ class Sshtun:
         rc = stop(self.proc, sig, timeout)
         assert_no_sanitizer_report(self.stderr())
         return rc
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, *exc):
+        if exc_type is None:
+            self.stop()
+        else:
+            stop(self.proc)
+        return False
+
+
+def forward(sshd, flag, target=None, *args, port=None, bind=None, **kw):
+    """Start sshtun with one forward and wait until its port listens.
+
+    flag is "-L", "-R" or "-D"; target the port (on 127.0.0.1) or (host,
+    port) that -L and -R forward to, None for -D; port the listening port
+    (a free one by default) and bind its address.  Further args go before
+    the forward, keywords to Sshtun.  Returns the Sshtun, its port in
+    .port."""
+    port = port or free_port()
+    listen = []
+    if bind:
+        listen.append("[%s]" % bind if ":" in bind else bind)
+    listen.append(str(port))
+    if target is not None:
+        host, tport = target if isinstance(target, tuple) else ("127.0.0.1", target)
+        listen += ["[%s]" % host if ":" in host else host, str(tport)]
+    wait_host = bind if bind and bind not in ("*", "0.0.0.0", "") else "127.0.0.1"
+    if wait_host == "::":
+        wait_host = "::1"
+    t = Sshtun(sshd, *args, flag, ":".join(listen),
+               wait_ports=[(wait_host, port)], **kw)
+    t.port = port
+    return t
 
 
 def run_sshtun(sshd, *args, timeout=30, env=None, **kw):
@@ -352,6 +404,13 @@ class TcpServer:
         except OSError:
             pass
         self.sock.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
 
 
 def echo_handler(conn):
@@ -493,20 +552,42 @@ def connect(port, host="127.0.0.1", timeout=30.0):
     return s
 
 
-def run_tests(tests):
-    """Run test functions in order; print results; exit 0/1.
+def discover_tests(module=None):
+    """The test_* functions a module (by default the one run as a script)
+    defines, in the order they are written."""
+    module = module or sys.modules["__main__"]
+    found = []
+    for name, f in vars(module).items():
+        if name.startswith("test_") and inspect.isfunction(f):
+            code = inspect.unwrap(f)    # a decorated test: where it is written
+            if code.__module__ == module.__name__:
+                found.append((code.__code__.co_firstlineno, name, f))
+    return [(name, f) for _, name, f in sorted(found)]
+
+
+def run_tests(tests=None):
+    """Run every test_* function of the calling script; print results;
+    exit 0/1.  Names on the command line run only those tests.  (A list
+    of tests, as older scripts pass, must name only defined tests; every
+    defined test runs, listed or not.)
 
     Each test gets a bounded time through the socket timeouts inside it and
-    the suite-wide alarm below; the sshd log is dumped on failure."""
+    the per-test alarm below; the sshd log is dumped on failure."""
     signal.signal(signal.SIGALRM, lambda *a: (_ for _ in ()).throw(TimeoutError("test timed out")))
+    found = discover_tests()
+    names = [name for name, _ in found]
+    unknown = [t.__name__ for t in (tests or []) if t.__name__ not in names]
+    unknown += [a for a in sys.argv[1:] if a not in names]
+    if unknown:
+        print("FAIL: no such test: %s" % ", ".join(unknown), flush=True)
+        sys.exit(1)
+    if sys.argv[1:]:
+        found = [(name, t) for name, t in found if name in sys.argv[1:]]
+    if not found:
+        print("FAIL: no test_* function found", flush=True)
+        sys.exit(1)
     passed = failed = 0
-    # SSHTUN_TESTS="name,name": run only these (the sanitizer passes pick
-    # a representative set).
-    only = [n for n in os.environ.get("SSHTUN_TESTS", "").split(",") if n]
-    for t in tests:
-        name = t.__name__
-        if only and name not in only:
-            continue
+    for name, t in found:
         signal.alarm(240)
         try:
             t()
@@ -558,3 +639,10 @@ class BlackHole:
         for s in self.fillers:
             s.close()
         self.sock.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False

@@ -16,8 +16,7 @@ BUILD = F.TOP_BUILDDIR
 
 
 def test_api_threads():
-    srv = F.TcpServer(F.echo_handler)
-    try:
+    with F.TcpServer(F.echo_handler) as srv:
         p = subprocess.run([os.path.join(BUILD, "tests/api/api_threads"),
                             str(sshd.port), sshd.user, sshd.client_key,
                             sshd.known_hosts, str(srv.port), str(F.free_port()),
@@ -32,16 +31,12 @@ def test_api_threads():
                      "refused open: channel open to 127.0.0.1:",
                      "released a blocked recv"):
             assert line in out, out
-    finally:
-        srv.close()
 
 
 def test_api_pool():
     """Two threads open channels while another open hangs on a
     destination that never answers: the pool carries them."""
-    srv = F.TcpServer(F.echo_handler)
-    hole = F.BlackHole()
-    try:
+    with F.TcpServer(F.echo_handler) as srv, F.BlackHole() as hole:
         p = subprocess.run([os.path.join(BUILD, "tests/api/api_pool"),
                             str(sshd.port), sshd.user, sshd.client_key,
                             sshd.known_hosts, str(srv.port), str(hole.port)],
@@ -53,9 +48,6 @@ def test_api_pool():
         for line in ("two threads opened", "connections",
                      "closed with an open pending"):
             assert line in out, out
-    finally:
-        srv.close()
-        hole.close()
 
 
 def test_http_get_example():
@@ -83,4 +75,4 @@ def test_http_get_example():
 
 
 if __name__ == "__main__":
-    F.run_tests([test_api_threads, test_api_pool, test_http_get_example])
+    F.run_tests()

@@ -215,15 +215,12 @@ def test_gateway_ports_binds_all():
     if not shutil.which("ss"):
         raise AssertionError("ss is not installed")
     lp = F.free_port()
-    t = F.Sshtun(sshd, "-g", "-L", "%d:127.0.0.1:9" % lp, wait_ports=[lp])
-    try:
+    with F.Sshtun(sshd, "-g", "-L", "%d:127.0.0.1:9" % lp, wait_ports=[lp]) as t:
         out = subprocess.run(["ss", "-Hltn", "sport = :%d" % lp], stdout=subprocess.PIPE,
                              timeout=10).stdout.decode()
         local = sorted(line.split()[3] for line in out.splitlines())
         assert local == ["*:%d" % lp, "0.0.0.0:%d" % lp] or \
             local == ["0.0.0.0:%d" % lp, "[::]:%d" % lp], local
-    finally:
-        t.stop()
 
 
 def test_family_flag_restricts_listeners():
@@ -232,15 +229,12 @@ def test_family_flag_restricts_listeners():
     for flag, want in (("-4", "127.0.0.1:%d"), ("-6", "[::1]:%d")):
         lp = F.free_port()
         host = "127.0.0.1" if flag == "-4" else "::1"
-        t = F.Sshtun(sshd, flag, "-L", "%d:127.0.0.1:9" % lp, wait_ports=[(host, lp)],
-                     dest_host=host)
-        try:
+        with F.Sshtun(sshd, flag, "-L", "%d:127.0.0.1:9" % lp, wait_ports=[(host, lp)],
+                      dest_host=host) as t:
             out = subprocess.run(["ss", "-Hltn", "sport = :%d" % lp],
                                  stdout=subprocess.PIPE, timeout=10).stdout.decode()
             local = [line.split()[3] for line in out.splitlines()]
             assert local == [want % lp], (flag, local)
-        finally:
-            t.stop()
 
 
 def listener_pid(port):
@@ -264,9 +258,8 @@ def run_background(*args):
 
 
 def test_background_after_forwards_are_up():
-    srv = F.TcpServer(F.echo_handler)
     lp = F.free_port()
-    try:
+    with F.TcpServer(F.echo_handler) as srv:
         start = time.monotonic()
         rc, err = run_background("-f", "-L", "%d:127.0.0.1:%d" % (lp, srv.port))
         assert rc == 0, (rc, err)
@@ -284,8 +277,6 @@ def test_background_after_forwards_are_up():
         while listener_pid(lp) and time.monotonic() < deadline:
             time.sleep(0.1)
         assert not listener_pid(lp)
-    finally:
-        srv.close()
     # A forward that cannot come up: the parent exits 255.
     taken = socket.socket()
     taken.bind(("127.0.0.1", 0))
@@ -308,23 +299,4 @@ def test_verbose_and_quiet():
 
 
 if __name__ == "__main__":
-    F.run_tests([
-        test_version_and_help,
-        test_bad_options,
-        test_config_file_missing,
-        test_unreachable_server,
-        test_connect_timeout_on_silent_server,
-        test_wrong_key,
-        test_rsa_key,
-        test_ecdsa_key,
-        test_encrypted_key_via_askpass,
-        test_agent,
-        test_identity_agent_option,
-        test_host_key_algorithms,
-        test_default_identity,
-        test_cipher_and_mac_options,
-        test_gateway_ports_binds_all,
-        test_family_flag_restricts_listeners,
-        test_background_after_forwards_are_up,
-        test_verbose_and_quiet,
-    ])
+    F.run_tests()

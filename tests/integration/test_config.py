@@ -63,18 +63,17 @@ def echo_through(port):
 
 
 def test_alias_with_forward_from_file():
-    srv = F.TcpServer(F.echo_handler)
     lp = F.free_port()
-    cfg = write("cfg1", "# tunnels\nHost other\n  Port 1\n\nHost myalias\n" + base_block()
-                + "  LocalForward %d 127.0.0.1:%d\n  ForwardAgent no\n"
-                  "  ControlMaster auto\n  SendEnv LANG\n" % (lp, srv.port))
-    p, errpath = start(["-F", cfg, "-N", "myalias"])
-    try:
-        F.wait_port(lp, proc=p)
-        assert echo_through(lp) == b"configured"
-    finally:
-        F.stop(p)
-        srv.close()
+    with F.TcpServer(F.echo_handler) as srv:
+        cfg = write("cfg1", "# tunnels\nHost other\n  Port 1\n\nHost myalias\n" + base_block()
+                    + "  LocalForward %d 127.0.0.1:%d\n  ForwardAgent no\n"
+                      "  ControlMaster auto\n  SendEnv LANG\n" % (lp, srv.port))
+        p, errpath = start(["-F", cfg, "-N", "myalias"])
+        try:
+            F.wait_port(lp, proc=p)
+            assert echo_through(lp) == b"configured"
+        finally:
+            F.stop(p)
 
 
 def test_command_line_wins():
@@ -91,19 +90,18 @@ def test_command_line_wins():
 
 
 def test_patterns_negation_and_include():
-    srv = F.TcpServer(F.echo_handler)
     lp = F.free_port()
-    write("included.conf", "Host db-*\n  LocalForward %d 127.0.0.1:%d\n" % (lp, srv.port))
-    cfg = write("cfg3", "Include included.conf\n"
-                        "Host db-* !db-old\n" + base_block() +
-                        "Host db-old\n  Port 1\n")
-    p, _ = start(["-F", cfg, "-N", "db-main"])
-    try:
-        F.wait_port(lp, proc=p)
-        assert echo_through(lp) == b"configured"
-    finally:
-        F.stop(p)
-        srv.close()
+    with F.TcpServer(F.echo_handler) as srv:
+        write("included.conf", "Host db-*\n  LocalForward %d 127.0.0.1:%d\n" % (lp, srv.port))
+        cfg = write("cfg3", "Include included.conf\n"
+                            "Host db-* !db-old\n" + base_block() +
+                            "Host db-old\n  Port 1\n")
+        p, _ = start(["-F", cfg, "-N", "db-main"])
+        try:
+            F.wait_port(lp, proc=p)
+            assert echo_through(lp) == b"configured"
+        finally:
+            F.stop(p)
     # db-old is excluded from the block with the real settings: no HostName,
     # so it cannot even resolve.
     rc, err = run(["-F", cfg, "-N", "-o", "ConnectTimeout=5", "db-old"])
@@ -141,10 +139,4 @@ def test_bad_lines():
 
 
 if __name__ == "__main__":
-    F.run_tests([
-        test_alias_with_forward_from_file,
-        test_command_line_wins,
-        test_patterns_negation_and_include,
-        test_default_user_config_and_match_warning,
-        test_bad_lines,
-    ])
+    F.run_tests()

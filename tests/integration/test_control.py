@@ -257,14 +257,11 @@ def test_stale_long_and_unknown():
     rc, err = F.run_sshtun(sshd, "-M", "-S", path)
     assert rc == 255 and "already exists" in err, (rc, err)
     # ControlMaster=auto replaces a stale socket, as ssh does.
-    t = F.Sshtun(sshd, "-o", "ControlMaster=auto", "-S", path)
-    try:
+    with F.Sshtun(sshd, "-o", "ControlMaster=auto", "-S", path) as t:
         deadline = time.monotonic() + 15
         while sshtun_ctl(path, "-O", "check")[0] != 0:
             assert time.monotonic() < deadline, t.stderr()
             time.sleep(0.1)
-    finally:
-        t.stop()
     long_path = os.path.join(sshd.dir, "x" * 120)
     rc, err = F.run_sshtun(sshd, "-M", "-S", long_path)
     assert rc == 255 and "too long" in err, (rc, err)
@@ -442,8 +439,7 @@ def notify_socket(abstract):
 
 
 def test_ready_only_once_listening():
-    srv = F.TcpServer(F.echo_handler)
-    try:
+    with F.TcpServer(F.echo_handler) as srv:
         for abstract in (False, True):
             s, name = notify_socket(abstract)
             env = sshd.env()
@@ -469,8 +465,6 @@ def test_ready_only_once_listening():
             finally:
                 t.stop()
                 s.close()
-    finally:
-        srv.close()
 
 
 def test_no_ready_when_forward_fails():
@@ -493,16 +487,4 @@ def test_no_ready_when_forward_fails():
 
 
 if __name__ == "__main__":
-    F.run_tests([
-        test_ssh_check_forward_cancel_exit,
-        test_ssh_stdio_through_master,
-        test_remote_port_zero_printed,
-        test_other_user_refused,
-        test_stale_long_and_unknown,
-        test_sshtun_client_commands_and_stats,
-        test_ready_only_once_listening,
-        test_no_ready_when_forward_fails,
-        test_percent_c_and_config_keyword,
-        test_stalled_reader_visible,
-        test_socks_replies_counted,
-    ])
+    F.run_tests()

@@ -21,16 +21,11 @@ import fixture as F  # noqa: E402
 sshd = F.shared_sshd()
 
 
-def tunnel(target_port, target_host="127.0.0.1", *extra, listen_host="127.0.0.1"):
-    """Start sshtun with one -L to the target; returns (sshtun, local port)."""
-    lp = F.free_port()
-    th = "[%s]" % target_host if ":" in target_host else target_host
-    if ":" in listen_host:
-        spec = "[%s]:%d:%s:%d" % (listen_host, lp, th, target_port)
-    else:
-        spec = "%d:%s:%d" % (lp, th, target_port)
-    t = F.Sshtun(sshd, *extra, "-L", spec, wait_ports=[(listen_host, lp)])
-    return t, lp
+def tunnel(target_port, target_host="127.0.0.1", *extra, listen_host=None):
+    """Start sshtun with one -L to the target; returns the Sshtun (its
+    local port in .port)."""
+    return F.forward(sshd, "-L", (target_host, target_port), *extra,
+                     bind=listen_host)
 
 
 def test_curl_through_tunnel():
@@ -43,14 +38,13 @@ def test_curl_through_tunnel():
                      str(wport), "--directory", web],
                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     F.wait_port(wport, proc=httpd)
-    t, lp = tunnel(wport)
     try:
-        out = subprocess.run(["curl", "-sS", "--max-time", "20",
-                              "http://127.0.0.1:%d/blob.bin" % lp],
-                             stdout=subprocess.PIPE, timeout=30, check=True).stdout
-        assert out == body, "curl got %d bytes, expected %d" % (len(out), len(body))
+        with tunnel(wport) as t:
+            out = subprocess.run(["curl", "-sS", "--max-time", "20",
+                                  "http://127.0.0.1:%d/blob.bin" % t.port],
+                                 stdout=subprocess.PIPE, timeout=30, check=True).stdout
+            assert out == body, "curl got %d bytes, expected %d" % (len(out), len(body))
     finally:
-        t.stop()
         F.stop(httpd)
         shutil.rmtree(web, ignore_errors=True)
 
@@ -63,19 +57,14 @@ def tempfile_dir():
 def test_64mib_each_way_at_once():
     size = 64 << 20
     up, down = F.pattern(size, seed=1), F.pattern(size, seed=2)
-    srv = F.TcpServer(F.swap_handler(down))
-    t, lp = tunnel(srv.port)
-    try:
+    with F.TcpServer(F.swap_handler(down)) as srv, tunnel(srv.port) as t:
+        lp = t.port
         F.check_both_ways(srv, lp, up, down)
-    finally:
-        t.stop()
-        srv.close()
 
 
 def test_small_payloads():
-    srv = F.TcpServer(F.echo_handler)
-    t, lp = tunnel(srv.port)
-    try:
+    with F.TcpServer(F.echo_handler) as srv, tunnel(srv.port) as t:
+        lp = t.port
         for n in (1, 4000, 40000):
             data = F.pattern(n, seed=n)
             s = F.connect(lp)
@@ -84,9 +73,6 @@ def test_small_payloads():
             got = F.recv_all(s)
             s.close()
             assert got == data, "%d-byte payload came back as %d bytes" % (n, len(got))
-    finally:
-        t.stop()
-        srv.close()
 
 
 def test_half_close_reply_after_eof():
@@ -96,9 +82,8 @@ def test_half_close_reply_after_eof():
         conn.sendall(hashlib.sha256(data).hexdigest().encode())
         conn.shutdown(socket.SHUT_WR)
 
-    srv = F.TcpServer(handler)
-    t, lp = tunnel(srv.port)
-    try:
+    with F.TcpServer(handler) as srv, tunnel(srv.port) as t:
+        lp = t.port
         data = F.pattern(300000, seed=3)
         s = F.connect(lp)
         s.sendall(data)
@@ -106,9 +91,6 @@ def test_half_close_reply_after_eof():
         got = F.recv_all(s)
         s.close()
         assert got == hashlib.sha256(data).hexdigest().encode(), got
-    finally:
-        t.stop()
-        srv.close()
 
 
 def test_half_close_client_replies_after_eof():
@@ -120,9 +102,8 @@ def test_half_close_client_replies_after_eof():
         conn.shutdown(socket.SHUT_WR)
         return F.recv_all(conn)
 
-    srv = F.TcpServer(handler)
-    t, lp = tunnel(srv.port)
-    try:
+    with F.TcpServer(handler) as srv, tunnel(srv.port) as t:
+        lp = t.port
         s = F.connect(lp)
         got = F.recv_all(s)
         assert got == data, "client got %d bytes" % len(got)
@@ -137,44 +118,33 @@ def test_half_close_client_replies_after_eof():
             time.sleep(0.05)
         # (The readiness probe's empty connection is left out.)
         assert [r for r in srv.results if r] == [answer], srv.results
-    finally:
-        t.stop()
-        srv.close()
 
 
 def test_100_concurrent_connections():
-    srv = F.TcpServer(F.echo_handler)
-    t, lp = tunnel(srv.port)
-    try:
+    with F.TcpServer(F.echo_handler) as srv, tunnel(srv.port) as t:
+        lp = t.port
         errors = F.concurrent_echoes(lambda i: F.connect(lp, timeout=60), 100, 65536,
                                      seed=100)
         assert not errors, errors[:5]
-    finally:
-        t.stop()
-        srv.close()
 
 
 def test_ipv6_listen_and_target():
-    srv = F.TcpServer(F.echo_handler, host="::1")
-    t, lp = tunnel(srv.port, "::1", listen_host="::1")
-    try:
+    with (F.TcpServer(F.echo_handler, host="::1") as srv,
+          tunnel(srv.port, "::1", listen_host="::1") as t):
+        lp = t.port
         data = F.pattern(50000, seed=6)
         s = F.connect(lp, host="::1")
         s.sendall(data)
         s.shutdown(socket.SHUT_WR)
         assert F.recv_all(s) == data
         s.close()
-    finally:
-        t.stop()
-        srv.close()
 
 
 def test_default_bind_is_loopback_both_families():
-    srv = F.TcpServer(F.echo_handler)
     lp = F.free_port()
-    t = F.Sshtun(sshd, "-L", "%d:127.0.0.1:%d" % (lp, srv.port),
-                 wait_ports=[("127.0.0.1", lp), ("::1", lp)])
-    try:
+    with (F.TcpServer(F.echo_handler) as srv,
+          F.Sshtun(sshd, "-L", "%d:127.0.0.1:%d" % (lp, srv.port),
+                   wait_ports=[("127.0.0.1", lp), ("::1", lp)]) as t):
         listening = subprocess.run(["ss", "-Hltn", "sport = :%d" % lp],
                                    stdout=subprocess.PIPE, timeout=10).stdout.decode() \
             if shutil.which("ss") else ""
@@ -187,35 +157,27 @@ def test_default_bind_is_loopback_both_families():
             s.shutdown(socket.SHUT_WR)
             assert F.recv_all(s) == b"abc"
             s.close()
-    finally:
-        t.stop()
-        srv.close()
 
 
 def test_ncat_through_tunnel():
     if not shutil.which("ncat"):
         raise AssertionError("ncat is not installed")
-    srv = F.TcpServer(F.echo_handler)
-    t, lp = tunnel(srv.port)
-    try:
+    with F.TcpServer(F.echo_handler) as srv, tunnel(srv.port) as t:
+        lp = t.port
         data = F.pattern(200000, seed=8)
         out = subprocess.run(["ncat", "--recv-only" if False else "-w", "10",
                               "127.0.0.1", str(lp)], input=data,
                              stdout=subprocess.PIPE, timeout=30).stdout
         assert out == data, "ncat got %d bytes" % len(out)
-    finally:
-        t.stop()
-        srv.close()
 
 
 def test_refused_target_closes_client_and_others_continue():
     closed = F.free_port()
-    srv = F.TcpServer(F.echo_handler)
     lp_bad, lp_good = F.free_port(), F.free_port()
-    t = F.Sshtun(sshd, "-L", "%d:127.0.0.1:%d" % (lp_bad, closed),
-                 "-L", "%d:127.0.0.1:%d" % (lp_good, srv.port),
-                 wait_ports=[lp_bad, lp_good])
-    try:
+    with (F.TcpServer(F.echo_handler) as srv,
+          F.Sshtun(sshd, "-L", "%d:127.0.0.1:%d" % (lp_bad, closed),
+                   "-L", "%d:127.0.0.1:%d" % (lp_good, srv.port),
+                   wait_ports=[lp_bad, lp_good]) as t):
         start = time.monotonic()
         s = F.connect(lp_bad, timeout=10)
         try:
@@ -233,17 +195,13 @@ def test_refused_target_closes_client_and_others_continue():
         err = t.stderr()
         assert "connect failed" in err, err
         assert t.proc.poll() is None, "sshtun exited"
-    finally:
-        t.stop()
-        srv.close()
 
 
 def test_server_forbids_forwarding():
     nofwd = F.shared_sshd("AllowTcpForwarding no\n")
-    srv = F.TcpServer(F.echo_handler)
     lp = F.free_port()
-    t = F.Sshtun(nofwd, "-L", "%d:127.0.0.1:%d" % (lp, srv.port), wait_ports=[lp])
-    try:
+    with (F.TcpServer(F.echo_handler) as srv,
+          F.Sshtun(nofwd, "-L", "%d:127.0.0.1:%d" % (lp, srv.port), wait_ports=[lp]) as t):
         s = F.connect(lp, timeout=10)
         start = time.monotonic()
         try:
@@ -254,9 +212,6 @@ def test_server_forbids_forwarding():
         s.close()
         time.sleep(0.2)
         assert "administratively prohibited" in t.stderr(), t.stderr()
-    finally:
-        t.stop()
-        srv.close()
 
 
 def test_port_in_use():
@@ -285,11 +240,10 @@ def test_port_in_use():
 
 def test_window_sizes():
     """Small and large SSH windows move the same bytes (WindowSize)."""
-    srv = F.TcpServer(F.echo_handler)
-    try:
+    with F.TcpServer(F.echo_handler) as srv:
         for size in ("64K", "16M"):
-            t, lp = tunnel(srv.port, "127.0.0.1", "-o", "WindowSize=%s" % size)
-            try:
+            with tunnel(srv.port, "127.0.0.1", "-o", "WindowSize=%s" % size) as t:
+                lp = t.port
                 data = F.pattern(4 << 20, seed=90)
                 s = F.connect(lp, timeout=60)
                 w = threading.Thread(target=lambda: (s.sendall(data),
@@ -299,60 +253,39 @@ def test_window_sizes():
                 w.join()
                 s.close()
                 assert got == data, (size, len(got))
-            finally:
-                t.stop()
         rc, err = F.run_sshtun(sshd, "-o", "WindowSize=1K")
         assert rc == 255 and "WindowSize" in err, (rc, err)
-    finally:
-        srv.close()
 
 
 def test_sigterm_shuts_down_cleanly():
-    srv = F.TcpServer(F.echo_handler)
-    t, lp = tunnel(srv.port)
-    s = F.connect(lp)
-    s.sendall(b"x")
-    assert s.recv(1) == b"x"
-    start = time.monotonic()
-    rc = t.stop(signal.SIGTERM)
-    assert rc == 0, (rc, t.stderr())
-    assert time.monotonic() - start < 5
-    s.settimeout(5)
-    try:
-        assert s.recv(1) == b""
-    except ConnectionResetError:
-        pass
-    s.close()
-    try:
-        F.connect(lp, timeout=2).close()
-        raise AssertionError("listener still open after SIGTERM")
-    except OSError:
-        pass
-    srv.close()
+    with F.TcpServer(F.echo_handler) as srv:
+        t = tunnel(srv.port)
+        lp = t.port
+        s = F.connect(lp)
+        s.sendall(b"x")
+        assert s.recv(1) == b"x"
+        start = time.monotonic()
+        rc = t.stop(signal.SIGTERM)
+        assert rc == 0, (rc, t.stderr())
+        assert time.monotonic() - start < 5
+        s.settimeout(5)
+        try:
+            assert s.recv(1) == b""
+        except ConnectionResetError:
+            pass
+        s.close()
+        try:
+            F.connect(lp, timeout=2).close()
+            raise AssertionError("listener still open after SIGTERM")
+        except OSError:
+            pass
 
 
 def test_sigint_shuts_down_cleanly():
-    srv = F.TcpServer(F.echo_handler)
-    t, lp = tunnel(srv.port)
-    assert t.stop(signal.SIGINT) == 0
-    srv.close()
+    with F.TcpServer(F.echo_handler) as srv:
+        t = tunnel(srv.port)
+        assert t.stop(signal.SIGINT) == 0
 
 
 if __name__ == "__main__":
-    F.run_tests([
-        test_curl_through_tunnel,
-        test_small_payloads,
-        test_half_close_reply_after_eof,
-        test_half_close_client_replies_after_eof,
-        test_64mib_each_way_at_once,
-        test_100_concurrent_connections,
-        test_ipv6_listen_and_target,
-        test_default_bind_is_loopback_both_families,
-        test_ncat_through_tunnel,
-        test_refused_target_closes_client_and_others_continue,
-        test_server_forbids_forwarding,
-        test_port_in_use,
-        test_window_sizes,
-        test_sigterm_shuts_down_cleanly,
-        test_sigint_shuts_down_cleanly,
-    ])
+    F.run_tests()

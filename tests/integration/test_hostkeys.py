@@ -317,25 +317,4 @@ def test_shell_metacharacters_refused():
 
 
 if __name__ == "__main__":
-    F.run_tests([
-        test_known_key_connects,
-        test_changed_key_refused,
-        test_unknown_host_strict_yes,
-        test_unknown_host_default_is_refused,
-        test_accept_new_records_key,
-        test_accept_new_still_refuses_changed_key,
-        test_hashed_entries,
-        test_accept_new_hashed,
-        test_changed_key_with_strict_no_disables_forwarding,
-        test_only_ecdsa_known,
-        test_unsupported_lines_are_skipped,
-        test_rsa_only_server_explained,
-        test_names_are_case_insensitive,
-        test_wildcard_and_negated_patterns,
-        test_revoked_key_refused_everywhere,
-        test_cert_authority_only_is_refused,
-        test_host_key_alias,
-        test_revoked_host_keys_file,
-        test_check_host_ip_accepted,
-        test_shell_metacharacters_refused,
-    ])
+    F.run_tests()

@@ -32,12 +32,11 @@ def wait_exit(proc, timeout):
 def test_reconnect_restores_forwards():
     """Reconnect=yes: the server goes away and comes back; the same -L
     port works again soon after, and -R is requested again."""
-    srv = F.TcpServer(F.echo_handler)
     lp, rp = F.free_port(), F.free_port()
-    t = F.Sshtun(sshd, "-o", "Reconnect=yes", "-o", "ReconnectMaxDelay=2",
-                 "-L", "%d:127.0.0.1:%d" % (lp, srv.port),
-                 "-R", "%d:127.0.0.1:%d" % (rp, srv.port), wait_ports=[lp, rp])
-    try:
+    with (F.TcpServer(F.echo_handler) as srv,
+          F.Sshtun(sshd, "-o", "Reconnect=yes", "-o", "ReconnectMaxDelay=2",
+                   "-L", "%d:127.0.0.1:%d" % (lp, srv.port),
+                   "-R", "%d:127.0.0.1:%d" % (rp, srv.port), wait_ports=[lp, rp]) as t):
         s = F.connect(lp)
         s.sendall(b"x")
         assert s.recv(1) == b"x"
@@ -79,20 +78,16 @@ def test_reconnect_restores_forwards():
         assert ok, "-R not restored:\n" + t.stderr()
         err = t.stderr()
         assert "Connection down" in err and "forwards restored" in err, err
-    finally:
-        t.stop()
-        srv.close()
 
 
 def test_client_waits_for_reconnect():
     """A SOCKS client arriving while the session is down waits for it."""
     import struct
-    srv = F.TcpServer(F.echo_handler)
     dp = F.free_port()
-    t = F.Sshtun(sshd, "-o", "Reconnect=yes", "-o", "ReconnectMaxDelay=1",
-                 "-D", str(dp), wait_ports=[dp])
     result = {}
-    try:
+    with (F.TcpServer(F.echo_handler) as srv,
+          F.Sshtun(sshd, "-o", "Reconnect=yes", "-o", "ReconnectMaxDelay=1",
+                   "-D", str(dp), wait_ports=[dp]) as t):
         sshd.kill()
         time.sleep(0.5)
 
@@ -117,16 +112,12 @@ def test_client_waits_for_reconnect():
         c.join(30)
         assert result.get("reply") == 0, (result, t.stderr())
         assert result.get("echo") == b"waited", result
-    finally:
-        t.stop()
-        srv.close()
 
 
 def test_reconnect_gives_up_after_count():
     dead = F.shared_sshd()
-    t = F.Sshtun(dead, "-o", "Reconnect=yes", "-o", "ReconnectCount=2",
-                 "-o", "ReconnectMaxDelay=1", "-o", "ConnectTimeout=2")
-    try:
+    with F.Sshtun(dead, "-o", "Reconnect=yes", "-o", "ReconnectCount=2",
+                  "-o", "ReconnectMaxDelay=1", "-o", "ConnectTimeout=2") as t:
         deadline = time.monotonic() + 10
         while "Authenticated" not in t.stderr() and time.monotonic() < deadline \
                 and t.proc.poll() is None:
@@ -136,16 +127,13 @@ def test_reconnect_gives_up_after_count():
         assert took is not None and t.proc.returncode == 255, t.stderr()
         err = t.stderr()
         assert err.count("Reconnect failed") == 2 and "gave up after 2" in err, err
-    finally:
-        t.stop()
 
 
 def test_healthy_idle_tunnel_stays_up():
-    srv = F.TcpServer(F.echo_handler)
     lp = F.free_port()
-    t = F.Sshtun(sshd, "-o", "ServerAliveInterval=1", "-o", "ServerAliveCountMax=2",
-                 "-L", "%d:127.0.0.1:%d" % (lp, srv.port), wait_ports=[lp])
-    try:
+    with (F.TcpServer(F.echo_handler) as srv,
+          F.Sshtun(sshd, "-o", "ServerAliveInterval=1", "-o", "ServerAliveCountMax=2",
+                   "-L", "%d:127.0.0.1:%d" % (lp, srv.port), wait_ports=[lp]) as t):
         time.sleep(5)
         assert t.proc.poll() is None, t.stderr()
         s = F.connect(lp)
@@ -153,77 +141,70 @@ def test_healthy_idle_tunnel_stays_up():
         s.shutdown(socket.SHUT_WR)
         assert F.recv_all(s) == b"still here"
         s.close()
-    finally:
-        t.stop()
-        srv.close()
 
 
 def test_stopped_server_detected():
-    t = F.Sshtun(sshd, "-v", "-o", "ServerAliveInterval=1", "-o", "ServerAliveCountMax=2")
     stopped = []
-    try:
-        deadline = time.monotonic() + 10
-        while "Authenticated" not in t.stderr() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        time.sleep(0.5)
-        stopped = F.descendants(sshd.proc.pid)
-        assert stopped, "no sshd session process found"
-        for pid in stopped:
-            os.kill(pid, signal.SIGSTOP)
-        took = wait_exit(t.proc, 10)
-        assert took is not None, "sshtun did not give up"
-        assert took <= 2 * 1 + 2, "took %.1fs" % took
-        assert t.proc.returncode == 255, t.proc.returncode
-        assert "Timeout, server 127.0.0.1 not responding." in t.stderr(), t.stderr()
-    finally:
-        for pid in stopped:
-            try:
-                os.kill(pid, signal.SIGCONT)
-            except OSError:
-                pass
-        t.stop()
+    with F.Sshtun(sshd, "-v", "-o", "ServerAliveInterval=1", "-o", "ServerAliveCountMax=2") as t:
+        try:
+            deadline = time.monotonic() + 10
+            while "Authenticated" not in t.stderr() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            time.sleep(0.5)
+            stopped = F.descendants(sshd.proc.pid)
+            assert stopped, "no sshd session process found"
+            for pid in stopped:
+                os.kill(pid, signal.SIGSTOP)
+            took = wait_exit(t.proc, 10)
+            assert took is not None, "sshtun did not give up"
+            assert took <= 2 * 1 + 2, "took %.1fs" % took
+            assert t.proc.returncode == 255, t.proc.returncode
+            assert "Timeout, server 127.0.0.1 not responding." in t.stderr(), t.stderr()
+        finally:
+            for pid in stopped:
+                try:
+                    os.kill(pid, signal.SIGCONT)
+                except OSError:
+                    pass
 
 
 def test_no_session_channels_forward_and_detect():
     """A forwarding-only server (MaxSessions 0 refuses "session"
     channels): the forward works, an idle tunnel stays up, and a frozen
     server is given up on within interval x count + 1 s."""
-    own = F.Sshd("MaxSessions 0\n")
-    srv = F.TcpServer(F.echo_handler)
     lp = F.free_port()
-    t = F.Sshtun(own, "-v", "-o", "ServerAliveInterval=1",
-                 "-o", "ServerAliveCountMax=2",
-                 "-L", "%d:127.0.0.1:%d" % (lp, srv.port), wait_ports=[lp])
     stopped = []
-    try:
-        data = F.pattern(1 << 20, seed=71)
-        s = F.connect(lp)
-        assert F.echo_roundtrip(s, data) == data
-        s.close()
-        time.sleep(3.5)              # idle, no channel: probes answered
-        assert t.proc.poll() is None, t.stderr()
-        s = F.connect(lp)
-        assert F.echo_roundtrip(s, b"still here") == b"still here"
-        s.close()
-        time.sleep(0.5)
-        stopped = F.descendants(own.proc.pid)
-        assert stopped, "no sshd session process found"
-        for pid in stopped:
-            os.kill(pid, signal.SIGSTOP)
-        took = wait_exit(t.proc, 10)
-        assert took is not None, "sshtun did not give up:\n" + t.stderr()
-        assert took <= 2 * 1 + 1 + 1, "took %.1fs" % took
-        assert t.proc.returncode == 255, t.proc.returncode
-        assert "Timeout, server 127.0.0.1 not responding." in t.stderr()
-    finally:
-        for pid in stopped:
-            try:
-                os.kill(pid, signal.SIGCONT)
-            except OSError:
-                pass
-        t.stop()
-        srv.close()
-        own.close()
+    with (F.Sshd("MaxSessions 0\n") as own,
+          F.TcpServer(F.echo_handler) as srv,
+          F.Sshtun(own, "-v", "-o", "ServerAliveInterval=1",
+                   "-o", "ServerAliveCountMax=2",
+                   "-L", "%d:127.0.0.1:%d" % (lp, srv.port), wait_ports=[lp]) as t):
+        try:
+            data = F.pattern(1 << 20, seed=71)
+            s = F.connect(lp)
+            assert F.echo_roundtrip(s, data) == data
+            s.close()
+            time.sleep(3.5)              # idle, no channel: probes answered
+            assert t.proc.poll() is None, t.stderr()
+            s = F.connect(lp)
+            assert F.echo_roundtrip(s, b"still here") == b"still here"
+            s.close()
+            time.sleep(0.5)
+            stopped = F.descendants(own.proc.pid)
+            assert stopped, "no sshd session process found"
+            for pid in stopped:
+                os.kill(pid, signal.SIGSTOP)
+            took = wait_exit(t.proc, 10)
+            assert took is not None, "sshtun did not give up:\n" + t.stderr()
+            assert took <= 2 * 1 + 1 + 1, "took %.1fs" % took
+            assert t.proc.returncode == 255, t.proc.returncode
+            assert "Timeout, server 127.0.0.1 not responding." in t.stderr()
+        finally:
+            for pid in stopped:
+                try:
+                    os.kill(pid, signal.SIGCONT)
+                except OSError:
+                    pass
 
 
 def test_server_killed_mid_transfer():
@@ -235,10 +216,9 @@ def test_server_killed_mid_transfer():
         except OSError:
             return None
 
-    srv = F.TcpServer(source)
     lp = F.free_port()
-    t = F.Sshtun(sshd, "-L", "%d:127.0.0.1:%d" % (lp, srv.port), wait_ports=[lp])
-    try:
+    with (F.TcpServer(source) as srv,
+          F.Sshtun(sshd, "-L", "%d:127.0.0.1:%d" % (lp, srv.port), wait_ports=[lp]) as t):
         s = F.connect(lp, timeout=15)
         got = 0
         while got < (4 << 20):
@@ -256,18 +236,7 @@ def test_server_killed_mid_transfer():
         took = wait_exit(t.proc, 10)
         assert took is not None and t.proc.returncode == 255, t.stderr()
         assert "127.0.0.1" in t.stderr(), t.stderr()
-    finally:
-        t.stop()
-        srv.close()
 
 
 if __name__ == "__main__":
-    F.run_tests([
-        test_healthy_idle_tunnel_stays_up,
-        test_stopped_server_detected,
-        test_no_session_channels_forward_and_detect,
-        test_server_killed_mid_transfer,
-        test_reconnect_restores_forwards,
-        test_client_waits_for_reconnect,
-        test_reconnect_gives_up_after_count,
-    ])
+    F.run_tests()

@@ -58,34 +58,32 @@ def settled_rss(pid, limit_s=30):
 
 
 def test_stalled_readers_bounded():
-    srv = F.TcpServer(source)
     lp = F.free_port()
-    t = F.Sshtun(sshd, "-L", "%d:127.0.0.1:%d" % (lp, srv.port),
-                 wait_ports=[lp])
     clients = []
-    try:
-        pid = t.proc.pid
-        time.sleep(0.5)
-        before = rss_mib(pid)
-        for _ in range(CLIENTS):
-            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-            s.connect(("127.0.0.1", lp))
-            clients.append(s)
-        grown = settled_rss(pid) - before
-        # The forward still works for a client that reads.
-        probe = F.connect(lp, timeout=20)
-        assert len(F.recv_exact(probe, 1 << 20)) == 1 << 20
-        probe.close()
-        if not sanitized(pid):
-            assert grown <= BOUND_MIB, "RSS grew by %d MiB" % grown
-        print("%d stalled readers: RSS grew by %d MiB" % (CLIENTS, grown))
-    finally:
-        for s in clients:
-            s.close()
-        t.stop()
-        srv.close()
+    with (F.TcpServer(source) as srv,
+          F.Sshtun(sshd, "-L", "%d:127.0.0.1:%d" % (lp, srv.port),
+                   wait_ports=[lp]) as t):
+        try:
+            pid = t.proc.pid
+            time.sleep(0.5)
+            before = rss_mib(pid)
+            for _ in range(CLIENTS):
+                s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+                s.connect(("127.0.0.1", lp))
+                clients.append(s)
+            grown = settled_rss(pid) - before
+            # The forward still works for a client that reads.
+            probe = F.connect(lp, timeout=20)
+            assert len(F.recv_exact(probe, 1 << 20)) == 1 << 20
+            probe.close()
+            if not sanitized(pid):
+                assert grown <= BOUND_MIB, "RSS grew by %d MiB" % grown
+            print("%d stalled readers: RSS grew by %d MiB" % (CLIENTS, grown))
+        finally:
+            for s in clients:
+                s.close()
 
 
 if __name__ == "__main__":
-    F.run_tests([test_stalled_readers_bounded])
+    F.run_tests()

@@ -9,6 +9,7 @@ KbdInteractiveAuthentication and PreferredAuthentications are honoured
 of two working methods logs in), and two authentications sharing one
 memo ask for the password once.
 """
+import functools
 import os
 import subprocess
 import sys
@@ -88,12 +89,12 @@ def authenticates(sshd, env, *extra):
 
 
 def skip_or(fn):
+    @functools.wraps(fn)
     def wrapper():
         if skip_reason:
             print("SKIP: %s: %s" % (fn.__name__, skip_reason))
             return
         fn()
-    wrapper.__name__ = fn.__name__
     return wrapper
 
 
@@ -167,49 +168,43 @@ def test_pool_asks_for_the_password_once():
     import socket
     import struct
     env = askpass_env(pw_sshd, PASSWORD)
-    echo = F.TcpServer(F.echo_handler)
-    hole = F.BlackHole()
     dport = F.free_port()
     path = os.path.join(pw_sshd.dir, "pool-%d.err" % time.monotonic_ns())
     before = pw_sshd.log_text().count("Accepted password for %s" % USER)
     p = F.start(connect_args(pw_sshd, "-o", "BatchMode=no", "-D", str(dport)),
                 env=env, stdout=subprocess.DEVNULL, stderr=open(path, "w"))
     socks = []
-    try:
-        F.wait_port(dport, proc=p)
+    with F.TcpServer(F.echo_handler) as echo, F.BlackHole() as hole:
+        try:
+            F.wait_port(dport, proc=p)
 
-        def request(port):
-            s = F.connect(dport, timeout=10)
-            s.sendall(b"\x05\x01\x00")
-            F.recv_exact(s, 2)
-            s.sendall(b"\x05\x01\x00\x01" + socket.inet_aton("127.0.0.1")
-                      + struct.pack(">H", port))
-            socks.append(s)
-            return s
-        request(hole.port)
-        time.sleep(0.3)
-        s = request(echo.port)
-        assert F.recv_exact(s, 10)[1] == 0, open(path).read()
-        assert F.echo_roundtrip_keep(s, b"pooled") == b"pooled"
-        assert "pool: connection 2 up" in open(path).read(), open(path).read()
-        assert asked(env) == 1, asked(env)
-        assert pw_sshd.log_text().count("Accepted password for %s" % USER) \
-            - before >= 2
-    finally:
-        for s in socks:
-            s.close()
-        F.stop(p)
-        F.assert_no_sanitizer_report(open(path).read())
-        hole.close()
-        echo.close()
+            def request(port):
+                s = F.connect(dport, timeout=10)
+                s.sendall(b"\x05\x01\x00")
+                F.recv_exact(s, 2)
+                s.sendall(b"\x05\x01\x00\x01" + socket.inet_aton("127.0.0.1")
+                          + struct.pack(">H", port))
+                socks.append(s)
+                return s
+            request(hole.port)
+            time.sleep(0.3)
+            s = request(echo.port)
+            assert F.recv_exact(s, 10)[1] == 0, open(path).read()
+            assert F.echo_roundtrip_keep(s, b"pooled") == b"pooled"
+            assert "pool: connection 2 up" in open(path).read(), open(path).read()
+            assert asked(env) == 1, asked(env)
+            assert pw_sshd.log_text().count("Accepted password for %s" % USER) \
+                - before >= 2
+        finally:
+            for s in socks:
+                s.close()
+            F.stop(p)
+            F.assert_no_sanitizer_report(open(path).read())
 
 
 if __name__ == "__main__":
     try:
-        F.run_tests([test_password, test_keyboard_interactive, test_batch_mode_never_asks,
-                     test_disabled_methods_never_ask, test_preferred_authentications,
-                     test_memo_password_asked_once,
-                     test_pool_asks_for_the_password_once])
+        F.run_tests()
     finally:
         if created:
             subprocess.run(["userdel", USER], timeout=30)

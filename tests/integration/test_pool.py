@@ -94,14 +94,16 @@ def run_parallel(fns):
 
 
 def tunnel(*extra, remote=None):
-    """sshtun -D (and -L to the echo server, and -R if asked), verbose."""
+    """sshtun -D (and -L to the echo server, and -R if asked), verbose;
+    its ports in .dport and .lport."""
     dport, lport = F.free_port(), F.free_port()
     args = list(extra) + ["-v", "-D", str(dport),
                           "-L", "%d:127.0.0.1:%d" % (lport, echo.port)]
     if remote:
         args += ["-R", "%d:127.0.0.1:%d" % (remote, echo.port)]
     t = F.Sshtun(sshd, *args, wait_ports=[dport, lport])
-    return t, dport, lport
+    t.dport, t.lport = dport, lport
+    return t
 
 
 def wait_for(pred, timeout=15.0):
@@ -116,9 +118,8 @@ def wait_for(pred, timeout=15.0):
 def test_black_hole_delays_nobody():
     """While one SOCKS client waits on a destination that never answers,
     five SOCKS clients and a -L client get through."""
-    hole = F.BlackHole()
-    t, dport, lport = tunnel()
-    try:
+    with F.BlackHole() as hole, tunnel() as t:
+        dport, lport = t.dport, t.lport
         stuck = socks5_request(dport, "127.0.0.1", hole.port)
         time.sleep(0.3)
         errors = run_parallel([lambda i=i: healthy_socks(dport, i)
@@ -128,15 +129,11 @@ def test_black_hole_delays_nobody():
         assert still_waiting(stuck), "the black-holed open was answered"
         assert "pool: connection 2 up" in t.stderr(), t.stderr()
         stuck.close()
-    finally:
-        t.stop()
-        hole.close()
 
 
 def test_three_black_holes_default_pool():
-    hole = F.BlackHole()
-    t, dport, lport = tunnel()
-    try:
+    with F.BlackHole() as hole, tunnel() as t:
+        dport, lport = t.dport, t.lport
         stuck = [socks5_request(dport, "127.0.0.1", hole.port)
                  for _ in range(3)]
         time.sleep(0.3)
@@ -147,9 +144,6 @@ def test_three_black_holes_default_pool():
         assert all(still_waiting(s) for s in stuck)
         for s in stuck:
             s.close()
-    finally:
-        t.stop()
-        hole.close()
 
 
 def accepted_logins():
@@ -159,10 +153,9 @@ def accepted_logins():
 def test_grows_and_shrinks():
     """An extra connection appears for the waiting opens and closes after
     PoolIdleTime without channels; the first stays."""
-    hole = F.BlackHole()
     before = accepted_logins()
-    t, dport, lport = tunnel("-o", "PoolIdleTime=2")
-    try:
+    with F.BlackHole() as hole, tunnel("-o", "PoolIdleTime=2") as t:
+        dport, lport = t.dport, t.lport
         stuck = socks5_request(dport, "127.0.0.1", hole.port)
         time.sleep(0.3)
         healthy_socks(dport, 20)
@@ -171,16 +164,12 @@ def test_grows_and_shrinks():
                         t.stderr()), t.stderr()
         healthy_local(lport, 21)     # the pool still serves
         stuck.close()
-    finally:
-        t.stop()
-        hole.close()
 
 
 def test_pool_max_one_keeps_one_connection():
-    hole = F.BlackHole()
     before = accepted_logins()
-    t, dport, lport = tunnel("-o", "PoolMax=1")
-    try:
+    with F.BlackHole() as hole, tunnel("-o", "PoolMax=1") as t:
+        dport, lport = t.dport, t.lport
         stuck = socks5_request(dport, "127.0.0.1", hole.port)
         time.sleep(0.3)
         waiting = socks5_request(dport, "127.0.0.1", echo.port)
@@ -190,16 +179,12 @@ def test_pool_max_one_keeps_one_connection():
         assert "pool: opening connection" not in t.stderr()
         stuck.close()
         waiting.close()
-    finally:
-        t.stop()
-        hole.close()
 
 
 def test_remote_forward_stays_while_pool_grows():
-    hole = F.BlackHole()
     rport = F.free_port()
-    t, dport, lport = tunnel(remote=rport)
-    try:
+    with F.BlackHole() as hole, tunnel(remote=rport) as t:
+        dport, lport = t.dport, t.lport
         F.wait_port(rport)
         stuck = socks5_request(dport, "127.0.0.1", hole.port)
         time.sleep(0.3)
@@ -207,17 +192,13 @@ def test_remote_forward_stays_while_pool_grows():
         assert "pool: connection 2 up" in t.stderr()
         healthy_local(rport, 31)     # through the server's listener
         stuck.close()
-    finally:
-        t.stop()
-        hole.close()
 
 
 def test_lost_extra_connection_fails_only_its_channels():
     """Kill the sshd process of the extra connection mid-transfer: the
     channel on it ends, a channel on the first connection goes on."""
-    hole = F.BlackHole()
-    t, dport, lport = tunnel()
-    try:
+    with F.BlackHole() as hole, tunnel() as t:
+        dport, lport = t.dport, t.lport
         first = F.connect(lport, timeout=THROUGH_S)    # on connection 1
         assert F.echo_roundtrip_keep(first, b"one") == b"one"
         procs_before = set(F.descendants(sshd.proc.pid))
@@ -245,23 +226,18 @@ def test_lost_extra_connection_fails_only_its_channels():
         stuck.close()
         extra.close()
         assert t.proc.poll() is None
-    finally:
-        t.stop()
-        hole.close()
 
 
 def test_maxstartups_refusals_back_off():
     """sshd drops extra connections (its startup limit, here per source,
     is reached): the pool says so once, backs off, and the first
     connection goes on serving."""
-    own = F.Sshd("PerSourceMaxStartups 1\n")
-    hole = F.BlackHole()
     dport, lport = F.free_port(), F.free_port()
-    t = F.Sshtun(own, "-v", "-D", str(dport), "-L",
-                 "%d:127.0.0.1:%d" % (lport, echo.port),
-                 wait_ports=[dport, lport])
-    blocker = socket.create_connection(("127.0.0.1", own.port))
-    try:
+    with (F.Sshd("PerSourceMaxStartups 1\n") as own, F.BlackHole() as hole,
+          F.Sshtun(own, "-v", "-D", str(dport), "-L",
+                   "%d:127.0.0.1:%d" % (lport, echo.port),
+                   wait_ports=[dport, lport]) as t,
+          socket.create_connection(("127.0.0.1", own.port)) as blocker):
         first = F.connect(lport, timeout=THROUGH_S)
         time.sleep(0.3)
         stuck = socks5_request(dport, "127.0.0.1", hole.port)
@@ -277,56 +253,38 @@ def test_maxstartups_refusals_back_off():
         assert F.echo_roundtrip_keep(first, b"alive") == b"alive"
         for s in [first, stuck] + waiting:
             s.close()
-    finally:
-        blocker.close()
-        t.stop()
-        hole.close()
-        own.close()
 
 
 def test_later_connection_with_another_host_key_is_refused():
     """The server's host key changes after the first connection: a new
     pool connection refuses it loudly; the first one carries on."""
-    own = F.Sshd()
-    hole = F.BlackHole()
     dport, lport = F.free_port(), F.free_port()
-    t = F.Sshtun(own, "-v", "-D", str(dport), "-L",
-                 "%d:127.0.0.1:%d" % (lport, echo.port),
-                 wait_ports=[dport, lport])
     swapped = None
     try:
-        first = F.connect(lport, timeout=THROUGH_S)
-        assert F.echo_roundtrip_keep(first, b"before") == b"before"
-        # Restart only the listener, with new host keys on the same port;
-        # the first connection's own sshd process lives on.
-        os.kill(own.proc.pid, signal.SIGTERM)
-        own.proc.wait(10)
-        swapped = own.swap_host_keys()
-        stuck = socks5_request(dport, "127.0.0.1", hole.port)
-        time.sleep(0.3)
-        waiting = socks5_request(dport, "127.0.0.1", echo.port)
-        assert wait_for(lambda: "different host key" in t.stderr()), \
-            t.stderr()
-        assert F.echo_roundtrip_keep(first, b"after") == b"after"
-        assert t.proc.poll() is None
-        for s in (first, stuck, waiting):
-            s.close()
+        with (F.Sshd() as own, F.BlackHole() as hole,
+              F.Sshtun(own, "-v", "-D", str(dport), "-L",
+                       "%d:127.0.0.1:%d" % (lport, echo.port),
+                       wait_ports=[dport, lport]) as t):
+            first = F.connect(lport, timeout=THROUGH_S)
+            assert F.echo_roundtrip_keep(first, b"before") == b"before"
+            # Restart only the listener, with new host keys on the same port;
+            # the first connection's own sshd process lives on.
+            os.kill(own.proc.pid, signal.SIGTERM)
+            own.proc.wait(10)
+            swapped = own.swap_host_keys()
+            stuck = socks5_request(dport, "127.0.0.1", hole.port)
+            time.sleep(0.3)
+            waiting = socks5_request(dport, "127.0.0.1", echo.port)
+            assert wait_for(lambda: "different host key" in t.stderr()), \
+                t.stderr()
+            assert F.echo_roundtrip_keep(first, b"after") == b"after"
+            assert t.proc.poll() is None
+            for s in (first, stuck, waiting):
+                s.close()
     finally:
-        t.stop()
-        hole.close()
         if swapped:
             F.stop(swapped)
-        own.close()
 
 
 if __name__ == "__main__":
-    F.run_tests([
-        test_black_hole_delays_nobody,
-        test_three_black_holes_default_pool,
-        test_grows_and_shrinks,
-        test_pool_max_one_keeps_one_connection,
-        test_remote_forward_stays_while_pool_grows,
-        test_lost_extra_connection_fails_only_its_channels,
-        test_maxstartups_refusals_back_off,
-        test_later_connection_with_another_host_key_is_refused,
-    ])
+    F.run_tests()

@@ -112,40 +112,38 @@ def test_close_during_reconnect_prompt():
     env = sshd.env()
     env["SSH_ASKPASS_REQUIRE"] = "never"
     lp = F.free_port()
-    srv = F.TcpServer(F.echo_handler)
     with open(sshd.authorized_keys) as f:
         authorized = f.read()
-    pid, fd = spawn_on_pty(pty_args("-o", "Reconnect=yes", "-o",
-                                    "ServerAliveInterval=1", "-i", enc_key2,
-                                    "-L", "%d:127.0.0.1:%d" % (lp, srv.port)),
-                           env)
-    try:
-        # -i enc_key2 comes first and is refused; both have one passphrase.
-        for _ in range(2):
-            read_until(fd, b"passphrase")
+    with F.TcpServer(F.echo_handler) as srv:
+        pid, fd = spawn_on_pty(pty_args("-o", "Reconnect=yes", "-o",
+                                        "ServerAliveInterval=1", "-i", enc_key2,
+                                        "-L", "%d:127.0.0.1:%d" % (lp, srv.port)),
+                               env)
+        try:
+            for _ in range(2):
+                read_until(fd, b"passphrase")
+                time.sleep(0.2)
+                os.write(fd, PASSPHRASE.encode() + b"\n")
+            F.wait_port(lp)
+            # Only the second key is let in from now on, so the reconnect
+            # cannot log in as before and asks for the second key's passphrase.
+            with open(sshd.authorized_keys, "w") as f:
+                with open(enc_key2 + ".pub") as pub:
+                    f.write(pub.read())
+            sshd.kill()                 # lost: sshtun reconnects ...
+            sshd.start()                # ... and asks for a passphrase again
+            read_until(fd, b"passphrase", timeout=60)
             time.sleep(0.2)
-            os.write(fd, PASSPHRASE.encode() + b"\n")
-        F.wait_port(lp)
-        # Only the second key is let in from now on, so the reconnect
-        # cannot log in as before and asks for the second key's passphrase.
-        with open(sshd.authorized_keys, "w") as f:
-            with open(enc_key2 + ".pub") as pub:
-                f.write(pub.read())
-        sshd.kill()                 # lost: sshtun reconnects ...
-        sshd.start()                # ... and asks for a passphrase again
-        read_until(fd, b"passphrase", timeout=60)
-        time.sleep(0.2)
-        assert not echo_on(fd)
-        os.kill(pid, signal.SIGTERM)
-        rc = wait_exit(pid, 10)     # without cancelling, it waits for a key
-        assert rc == 0, rc
-        assert echo_on(fd), "the terminal was left with echo off"
-    finally:
-        with open(sshd.authorized_keys, "w") as f:
-            f.write(authorized)
-        reap(pid)
-        os.close(fd)
-        srv.close()
+            assert not echo_on(fd)
+            os.kill(pid, signal.SIGTERM)
+            rc = wait_exit(pid, 10)     # without cancelling, it waits for a key
+            assert rc == 0, rc
+            assert echo_on(fd), "the terminal was left with echo off"
+        finally:
+            with open(sshd.authorized_keys, "w") as f:
+                f.write(authorized)
+            reap(pid)
+            os.close(fd)
 
 
 def test_bad_config_starts_no_thread():
@@ -173,9 +171,8 @@ def test_bad_config_starts_no_thread():
 
 def test_sigusr1_logs_statistics():
     lp = F.free_port()
-    srv = F.TcpServer(F.echo_handler)
-    t = F.Sshtun(sshd, "-L", "%d:127.0.0.1:%d" % (lp, srv.port), wait_ports=[lp])
-    try:
+    with (F.TcpServer(F.echo_handler) as srv,
+          F.Sshtun(sshd, "-L", "%d:127.0.0.1:%d" % (lp, srv.port), wait_ports=[lp]) as t):
         s = F.connect(lp)
         assert F.echo_roundtrip(s, b"x" * 1000) == b"x" * 1000
         s.close()
@@ -187,9 +184,6 @@ def test_sigusr1_logs_statistics():
         assert "%d:127.0.0.1:%d" % (lp, srv.port) in t.stderr(), t.stderr()
         assert t.proc.poll() is None, "SIGUSR1 must not stop sshtun"
         assert t.stop() == 0
-    finally:
-        t.stop()
-        srv.close()
 
 
 def test_reconnect_status_notified():
@@ -223,10 +217,4 @@ def test_reconnect_status_notified():
 
 
 if __name__ == "__main__":
-    F.run_tests([
-        test_ctrl_c_at_prompt_restores_echo,
-        test_close_during_reconnect_prompt,
-        test_bad_config_starts_no_thread,
-        test_sigusr1_logs_statistics,
-        test_reconnect_status_notified,
-    ])
+    F.run_tests()

@@ -30,27 +30,26 @@ def args(*extra):
 
 
 def tunnel_works(*extra):
-    srv = F.TcpServer(F.echo_handler)
     lp = F.free_port()
     errpath = os.path.join(target.dir, "proxy-err-%d" % lp)
-    p = F.start(args(*extra, "-L", "%d:127.0.0.1:%d" % (lp, srv.port)),
-                env=target.env(), stdout=subprocess.DEVNULL,
-                stderr=open(errpath, "w"))
-    try:
+    with F.TcpServer(F.echo_handler) as srv:
+        p = F.start(args(*extra, "-L", "%d:127.0.0.1:%d" % (lp, srv.port)),
+                    env=target.env(), stdout=subprocess.DEVNULL,
+                    stderr=open(errpath, "w"))
         try:
-            F.wait_port(lp, proc=p, timeout=20)
-        except RuntimeError:
-            raise AssertionError(open(errpath).read())
-        data = F.pattern(300000, seed=71)
-        s = F.connect(lp)
-        s.sendall(data)
-        s.shutdown(socket.SHUT_WR)
-        assert F.recv_all(s) == data
-        s.close()
-    finally:
-        assert F.stop(p) == 0, open(errpath).read()
-        F.assert_no_sanitizer_report(open(errpath).read())
-        srv.close()
+            try:
+                F.wait_port(lp, proc=p, timeout=20)
+            except RuntimeError:
+                raise AssertionError(open(errpath).read())
+            data = F.pattern(300000, seed=71)
+            s = F.connect(lp)
+            s.sendall(data)
+            s.shutdown(socket.SHUT_WR)
+            assert F.recv_all(s) == data
+            s.close()
+        finally:
+            assert F.stop(p) == 0, open(errpath).read()
+            F.assert_no_sanitizer_report(open(errpath).read())
 
 
 def test_proxy_command_nc():
@@ -98,6 +97,4 @@ def test_proxy_command_in_config_unquoted():
 
 
 if __name__ == "__main__":
-    F.run_tests([test_proxy_command_nc, test_jump_host, test_two_hops,
-                 test_refused_jump, test_jump_cannot_reach_target,
-                 test_proxy_command_in_config_unquoted])
+    F.run_tests()

@@ -23,40 +23,30 @@ sshd = F.shared_sshd()
 
 
 def remote(target_port, *extra):
-    rp = F.free_port()
-    t = F.Sshtun(sshd, *extra, "-R", "%d:127.0.0.1:%d" % (rp, target_port),
-                 wait_ports=[rp])
-    return t, rp
+    """Start sshtun with one -R to the local target; returns the Sshtun
+    (the server's port in .port)."""
+    return F.forward(sshd, "-R", target_port, *extra)
 
 
 def test_16mib_each_way():
     size = 16 << 20
     up, down = F.pattern(size, seed=31), F.pattern(size, seed=32)
-    srv = F.TcpServer(F.swap_handler(down))
-    t, rp = remote(srv.port)
-    try:
+    with F.TcpServer(F.swap_handler(down)) as srv, remote(srv.port) as t:
+        rp = t.port
         F.check_both_ways(srv, rp, up, down)
-    finally:
-        t.stop()
-        srv.close()
 
 
 def test_100_concurrent():
-    srv = F.TcpServer(F.echo_handler)
-    t, rp = remote(srv.port)
-    try:
+    with F.TcpServer(F.echo_handler) as srv, remote(srv.port) as t:
+        rp = t.port
         errors = F.concurrent_echoes(lambda i: F.connect(rp, timeout=60), 100, 65536,
                                      seed=300)
         assert not errors, errors[:5]
-    finally:
-        t.stop()
-        srv.close()
 
 
 def test_port_zero_reported():
-    srv = F.TcpServer(F.echo_handler)
-    t = F.Sshtun(sshd, "-R", "0:127.0.0.1:%d" % srv.port)
-    try:
+    with (F.TcpServer(F.echo_handler) as srv,
+          F.Sshtun(sshd, "-R", "0:127.0.0.1:%d" % srv.port) as t):
         deadline = time.monotonic() + 15
         port = None
         while time.monotonic() < deadline and port is None:
@@ -71,9 +61,6 @@ def test_port_zero_reported():
         s.shutdown(socket.SHUT_WR)
         assert F.recv_all(s) == b"picked"
         s.close()
-    finally:
-        t.stop()
-        srv.close()
     t = F.Sshtun(sshd, "-q", "-R", "0:127.0.0.1:%d" % srv.port)
     time.sleep(1.5)
     t.stop()
@@ -90,21 +77,20 @@ def test_remote_dynamic_socks():
                      str(wport), "--directory", web],
                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     F.wait_port(wport, proc=httpd)
-    rp = F.free_port()
-    t = F.Sshtun(sshd, "-R", str(rp), wait_ports=[rp])
     try:
-        for mode, host in (("--socks5", "127.0.0.1"), ("--socks5-hostname", "localhost"),
-                           ("--socks4", "127.0.0.1")):
-            p = subprocess.run(["curl", "-sS", "--max-time", "20", mode, "127.0.0.1:%d" % rp,
-                                "http://%s:%d/blob" % (host, wport)],
+        with F.forward(sshd, "-R") as t:
+            rp = t.port
+            for mode, host in (("--socks5", "127.0.0.1"), ("--socks5-hostname", "localhost"),
+                               ("--socks4", "127.0.0.1")):
+                p = subprocess.run(["curl", "-sS", "--max-time", "20", mode, "127.0.0.1:%d" % rp,
+                                    "http://%s:%d/blob" % (host, wport)],
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=40)
+                assert p.returncode == 0 and p.stdout == body, (mode, p.stderr)
+            p = subprocess.run(["curl", "-sS", "--max-time", "20", "--socks5", "127.0.0.1:%d" % rp,
+                                "http://127.0.0.1:%d/" % F.free_port()],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=40)
-            assert p.returncode == 0 and p.stdout == body, (mode, p.stderr)
-        p = subprocess.run(["curl", "-sS", "--max-time", "20", "--socks5", "127.0.0.1:%d" % rp,
-                            "http://127.0.0.1:%d/" % F.free_port()],
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=40)
-        assert p.returncode == 97 and b"(5)" in p.stderr, p.stderr   # connection refused
+            assert p.returncode == 97 and b"(5)" in p.stderr, p.stderr   # connection refused
     finally:
-        t.stop()
         F.stop(httpd)
 
 
@@ -194,8 +180,8 @@ def test_remote_port_taken():
 
 def test_local_target_refused():
     closed = F.free_port()
-    t, rp = remote(closed)
-    try:
+    with remote(closed) as t:
+        rp = t.port
         s = F.connect(rp, timeout=10)
         start = time.monotonic()
         try:
@@ -207,8 +193,6 @@ def test_local_target_refused():
         time.sleep(0.3)
         assert "Connection refused" in t.stderr(), t.stderr()
         assert t.proc.poll() is None
-    finally:
-        t.stop()
 
 
 def test_api_accept_from_two_threads():
@@ -243,14 +227,4 @@ def test_api_accept_from_two_threads():
 
 
 if __name__ == "__main__":
-    F.run_tests([
-        test_16mib_each_way,
-        test_100_concurrent,
-        test_port_zero_reported,
-        test_remote_dynamic_socks,
-        test_permit_remote_open,
-        test_server_refuses,
-        test_remote_port_taken,
-        test_local_target_refused,
-        test_api_accept_from_two_threads,
-    ])
+    F.run_tests()

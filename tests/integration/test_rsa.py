@@ -92,16 +92,12 @@ def authenticates(server, *args, env=None, key=None, timeout=30):
 
 def test_openssh_key_moves_bytes():
     key = make_key(sshd, "id_rsa_plain")
-    srv = F.TcpServer(F.swap_handler(F.pattern(300000, seed=2)))
     port = F.free_port()
-    t = F.Sshtun(sshd, "-v", "-L", "%d:127.0.0.1:%d" % (port, srv.port),
-                 wait_ports=[port], key=key)
-    try:
+    with (F.TcpServer(F.swap_handler(F.pattern(300000, seed=2))) as srv,
+          F.Sshtun(sshd, "-v", "-L", "%d:127.0.0.1:%d" % (port, srv.port),
+                   wait_ports=[port], key=key) as t):
         F.check_both_ways(srv, port, F.pattern(200000, seed=1),
                           F.pattern(300000, seed=2))
-    finally:
-        t.stop()
-        srv.close()
     err = t.stderr()
     assert "Offering RSA key %s with rsa-sha2-512" % key in err, err
     assert "Accepted publickey" in sshd.log_text() and "RSA SHA256:" in sshd.log_text()
@@ -222,8 +218,7 @@ def test_agent_confirmation():
 
 
 def test_memory_key_through_api():
-    srv = F.TcpServer(F.echo_handler)
-    try:
+    with F.TcpServer(F.echo_handler) as srv:
         for name, pw in (("id_rsa_mem", ""), ("id_rsa_mem_enc", PASSPHRASE)):
             key = make_key(sshd, name, passphrase=pw)
             argv = [os.path.join(BUILD, "tests/api/api_identity"), str(sshd.port),
@@ -236,8 +231,6 @@ def test_memory_key_through_api():
             F.assert_no_sanitizer_report(err, "api_identity")
             assert p.returncode == 0, out + err
             assert "ok: key from memory, %d prompts" % (1 if pw else 0) in out, out
-    finally:
-        srv.close()
 
 
 def test_server_accepting_only_rsa_sha2_256():
@@ -328,10 +321,4 @@ def test_memo_asks_once_for_two_connections():
 
 
 if __name__ == "__main__":
-    F.run_tests([test_openssh_key_moves_bytes, test_encrypted_openssh_key_asks_once,
-                 test_pem_and_pkcs8, test_wrong_passphrase, test_default_id_rsa,
-                 test_agent_rsa_key, test_agent_confirmation, test_memory_key_through_api,
-                 test_server_accepting_only_rsa_sha2_256, test_ssh_rsa_only_when_named,
-                 test_accepted_algorithms_from_config_file, test_unknown_rsa_then_ed25519,
-                 test_unusable_keys_then_usable_one, test_pubkey_authentication_no,
-                 test_memo_asks_once_for_two_connections])
+    F.run_tests()

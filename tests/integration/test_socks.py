@@ -25,10 +25,9 @@ echo6 = F.TcpServer(F.echo_handler, host="::1")
 
 
 def proxy(*extra):
-    """Start sshtun -D on a free port; returns (sshtun, port)."""
-    port = F.free_port()
-    t = F.Sshtun(sshd, *extra, "-D", str(port), wait_ports=[port])
-    return t, port
+    """Start sshtun -D on a free port; returns the Sshtun (its port in
+    .port)."""
+    return F.forward(sshd, "-D", None, *extra)
 
 
 def socks5_connect(port, host, dport, auth=None, methods=None, atyp=None):
@@ -107,20 +106,18 @@ def curl(mode, port, url, *extra, timeout=20):
 
 
 def test_curl_all_modes():
-    t, port = proxy()
-    try:
+    with proxy() as t:
+        port = t.port
         for mode, host in (("--socks5", "127.0.0.1"), ("--socks5-hostname", "localhost"),
                            ("--socks4", "127.0.0.1"), ("--socks4a", "localhost")):
             p = curl(mode, port, "http://%s:%d/blob" % (host, web.port))
             assert p.returncode == 0, (mode, p.stderr)
             assert p.stdout == web.body, (mode, len(p.stdout))
-    finally:
-        t.stop()
 
 
 def test_ncat_and_nc():
-    t, port = proxy()
-    try:
+    with proxy() as t:
+        port = t.port
         data = F.pattern(100000, seed=12)
         for argv in (["ncat", "--proxy", "127.0.0.1:%d" % port, "--proxy-type", "socks5",
                       "127.0.0.1", str(echo.port)],
@@ -133,13 +130,11 @@ def test_ncat_and_nc():
             p = subprocess.run(argv, input=data, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, timeout=30)
             assert p.stdout == data, (argv[0], argv[-4:], len(p.stdout), p.stderr)
-    finally:
-        t.stop()
 
 
 def test_openssh_through_proxy():
-    t, port = proxy()
-    try:
+    with proxy() as t:
+        port = t.port
         p = subprocess.run(
             ["ssh", "-F", "/dev/null", "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes",
              "-i", sshd.client_key, "-o", "UserKnownHostsFile=%s" % sshd.known_hosts,
@@ -150,13 +145,11 @@ def test_openssh_through_proxy():
             stderr=subprocess.PIPE, timeout=60)
         assert p.returncode == 0 and p.stdout.strip() == b"through-socks", \
             (p.returncode, p.stdout, p.stderr[-2000:])
-    finally:
-        t.stop()
 
 
 def test_ipv6_target_and_domain():
-    t, port = proxy()
-    try:
+    with proxy() as t:
+        port = t.port
         data = F.pattern(70000, seed=13)
         s, rep = socks5_connect(port, "::1", echo6.port)
         assert rep == 0, rep
@@ -166,13 +159,11 @@ def test_ipv6_target_and_domain():
         assert rep == 0, rep
         assert echo_through(s, data) == data
         s.close()
-    finally:
-        t.stop()
 
 
 def test_reply_codes():
-    t, port = proxy()
-    try:
+    with proxy() as t:
+        port = t.port
         closed = F.free_port()
         s, rep = socks5_connect(port, "127.0.0.1", closed)
         assert rep == 0x05, "closed port: reply %r, want 0x05" % rep
@@ -207,20 +198,15 @@ def test_reply_codes():
         s.close()
         err = t.stderr()
         assert "connection refused" in err, err
-    finally:
-        t.stop()
 
 
 def test_server_refuses_forwarding():
     nofwd = F.shared_sshd("AllowTcpForwarding no\n")
     port = F.free_port()
-    t = F.Sshtun(nofwd, "-D", str(port), wait_ports=[port])
-    try:
+    with F.Sshtun(nofwd, "-D", str(port), wait_ports=[port]) as t:
         s, rep = socks5_connect(port, "127.0.0.1", echo.port)
         assert rep == 0x02, rep
         s.close()
-    finally:
-        t.stop()
 
 
 def test_username_password():
@@ -228,8 +214,8 @@ def test_username_password():
     with open(creds, "w") as f:
         f.write("# users\nalice:s3cret:with:colons\nbob:hunter2\n")
     os.chmod(creds, 0o600)
-    t, port = proxy("-o", "SocksAuthFile=%s" % creds)
-    try:
+    with proxy("-o", "SocksAuthFile=%s" % creds) as t:
+        port = t.port
         p = curl("--socks5-hostname", port, "http://localhost:%d/blob" % web.port,
                  "--proxy-user", "alice:s3cret:with:colons")
         assert p.returncode == 0 and p.stdout == web.body, p.stderr
@@ -251,8 +237,6 @@ def test_username_password():
         assert recv_exact(s, 8)[1] == 0x5B
         s.close()
         assert "refused for user 'bob'" in t.stderr(), t.stderr()
-    finally:
-        t.stop()
     os.chmod(creds, 0o644)
     rc, err = F.run_sshtun(sshd, "-o", "SocksAuthFile=%s" % creds,
                            "-o", "ExitOnForwardFailure=yes", "-D", str(F.free_port()))
@@ -260,8 +244,8 @@ def test_username_password():
 
 
 def test_allow_list():
-    t, port = proxy("-o", "SocksAllow=127.0.0.1:%d,*.invalid:80" % echo.port)
-    try:
+    with proxy("-o", "SocksAllow=127.0.0.1:%d,*.invalid:80" % echo.port) as t:
+        port = t.port
         s, rep = socks5_connect(port, "127.0.0.1", echo.port)
         assert rep == 0
         s.close()
@@ -273,15 +257,13 @@ def test_allow_list():
         assert rep == 0x02, rep
         s.close()
         assert "not allowed by SocksAllow" in t.stderr()
-    finally:
-        t.stop()
 
 
 def test_clients_resetting_mid_handshake():
     """Clients that send CONNECT and reset at once must not disturb the
     proxy (the reply's send fails; the channel is closed exactly once)."""
-    t, port = proxy()
-    try:
+    with proxy() as t:
+        port = t.port
         for i in range(30):
             s = F.connect(port)
             s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
@@ -295,71 +277,53 @@ def test_clients_resetting_mid_handshake():
         assert rep == 0 and echo_through(s, b"fine") == b"fine"
         s.close()
         assert t.proc.poll() is None, t.stderr()
-    finally:
-        t.stop()
 
 
 def test_200_parallel_echoes():
-    t, port = proxy()
-
-    def open_conn(i):
-        s, rep = socks5_connect(port, "127.0.0.1", echo.port)
-        if rep != 0:
-            raise AssertionError("reply %r" % (rep,))
-        return s
-
-    try:
+    with proxy() as t:
+        port = t.port
+        def open_conn(i):
+            s, rep = socks5_connect(port, "127.0.0.1", echo.port)
+            if rep != 0:
+                raise AssertionError("reply %r" % (rep,))
+            return s
         errors = F.concurrent_echoes(open_conn, 200, 256 * 1024, seed=1000)
         assert not errors, errors[:5]
-    finally:
-        t.stop()
 
 
 def test_bad_clients_do_not_delay_others():
-    t, port = proxy("-o", "SocksTimeout=3")
     bad = []
-    try:
-        for i in range(20):                         # silent
-            bad.append(F.connect(port))
-        for i in range(5):                          # garbage
-            s = F.connect(port)
-            s.sendall(os.urandom(300))
+    with proxy("-o", "SocksTimeout=3") as t:
+        port = t.port
+        try:
+            for i in range(20):                         # silent
+                bad.append(F.connect(port))
+            for i in range(5):                          # garbage
+                s = F.connect(port)
+                s.sendall(os.urandom(300))
+                bad.append(s)
+            s = F.connect(port)                         # v5 greeting, then silence
+            s.sendall(bytes([5, 1, 0]))
             bad.append(s)
-        s = F.connect(port)                         # v5 greeting, then silence
-        s.sendall(bytes([5, 1, 0]))
-        bad.append(s)
-        slow = F.connect(port)                      # a byte at a time
-        bad.append(slow)
-        slow.sendall(b"\x05")
-        start = time.monotonic()
-        p = curl("--socks5-hostname", port, "http://localhost:%d/blob" % web.port)
-        took = time.monotonic() - start
-        assert p.returncode == 0 and p.stdout == web.body, p.stderr
-        assert took < 3, "curl took %.1fs behind bad clients" % took
-        # The silent ones are closed at the handshake deadline.
-        bad[0].settimeout(10)
-        start = time.monotonic()
-        assert bad[0].recv(1) == b""
-        assert time.monotonic() - start < 6
-        assert "no complete request within 3 s" in t.stderr()
-        assert t.proc.poll() is None
-    finally:
-        for s in bad:
-            s.close()
-        t.stop()
+            slow = F.connect(port)                      # a byte at a time
+            bad.append(slow)
+            slow.sendall(b"\x05")
+            start = time.monotonic()
+            p = curl("--socks5-hostname", port, "http://localhost:%d/blob" % web.port)
+            took = time.monotonic() - start
+            assert p.returncode == 0 and p.stdout == web.body, p.stderr
+            assert took < 3, "curl took %.1fs behind bad clients" % took
+            # The silent ones are closed at the handshake deadline.
+            bad[0].settimeout(10)
+            start = time.monotonic()
+            assert bad[0].recv(1) == b""
+            assert time.monotonic() - start < 6
+            assert "no complete request within 3 s" in t.stderr()
+            assert t.proc.poll() is None
+        finally:
+            for s in bad:
+                s.close()
 
 
 if __name__ == "__main__":
-    F.run_tests([
-        test_curl_all_modes,
-        test_ncat_and_nc,
-        test_openssh_through_proxy,
-        test_ipv6_target_and_domain,
-        test_reply_codes,
-        test_server_refuses_forwarding,
-        test_username_password,
-        test_allow_list,
-        test_clients_resetting_mid_handshake,
-        test_200_parallel_echoes,
-        test_bad_clients_do_not_delay_others,
-    ])
+    F.run_tests()

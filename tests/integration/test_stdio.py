@@ -34,24 +34,18 @@ def test_4mib_both_ways_and_reply_after_eof():
         conn.sendall(hashlib.sha256(got).digest() + down)
         conn.shutdown(socket.SHUT_WR)
 
-    srv = F.TcpServer(handler)
-    try:
+    with F.TcpServer(handler) as srv:
         up = F.pattern(4 << 20, seed=22)
         rc, out, err = sshtun_w("127.0.0.1:%d" % srv.port, up)
         assert rc == 0, (rc, err)
         assert out[:32] == hashlib.sha256(up).digest(), "upload differs"
         assert out[32:] == down, "download differs (%d bytes)" % (len(out) - 32)
-    finally:
-        srv.close()
 
 
 def test_ipv6_target():
-    srv = F.TcpServer(F.echo_handler, host="::1")
-    try:
+    with F.TcpServer(F.echo_handler, host="::1") as srv:
         rc, out, err = sshtun_w("[::1]:%d" % srv.port, b"over v6")
         assert rc == 0 and out == b"over v6", (rc, out, err)
-    finally:
-        srv.close()
 
 
 def test_ends_when_server_closes_with_stdin_open():
@@ -59,8 +53,7 @@ def test_ends_when_server_closes_with_stdin_open():
         conn.sendall(b"bye")
         conn.close()
 
-    srv = F.TcpServer(handler)
-    try:
+    with F.TcpServer(handler) as srv:
         p = F.start(sshd.sshtun_args("-W", "127.0.0.1:%d" % srv.port), env=sshd.env(),
                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                     stderr=subprocess.DEVNULL)
@@ -76,8 +69,6 @@ def test_ends_when_server_closes_with_stdin_open():
         rc = p.wait(10)
         p.stdin.close()
         assert rc == 0 and out == b"bye", (rc, out)
-    finally:
-        srv.close()
 
 
 def test_refused_target():
@@ -100,10 +91,4 @@ def test_as_openssh_proxycommand():
 
 
 if __name__ == "__main__":
-    F.run_tests([
-        test_4mib_both_ways_and_reply_after_eof,
-        test_ipv6_target,
-        test_ends_when_server_closes_with_stdin_open,
-        test_refused_target,
-        test_as_openssh_proxycommand,
-    ])
+    F.run_tests()

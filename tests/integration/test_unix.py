@@ -47,6 +47,13 @@ class UnixEcho:
         if os.path.exists(self.path):
             os.unlink(self.path)
 
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
 
 def unix_connect(path):
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -73,42 +80,33 @@ def wait_path(path, proc, timeout=10):
 
 
 def test_local_port_to_remote_socket():
-    echo = UnixEcho(os.path.join(sshd.dir, "remote.sock"))
     lp = F.free_port()
-    t = F.Sshtun(sshd, "-L", "%d:%s" % (lp, echo.path), wait_ports=[lp])
-    try:
+    with (UnixEcho(os.path.join(sshd.dir, "remote.sock")) as echo,
+          F.Sshtun(sshd, "-L", "%d:%s" % (lp, echo.path), wait_ports=[lp]) as t):
         data = F.pattern(500000, seed=51)
         assert roundtrip(F.connect(lp), data) == data
-    finally:
-        t.stop()
-        echo.close()
 
 
 def test_local_socket_to_tcp_and_removed_on_exit():
-    srv = F.TcpServer(F.echo_handler)
     path = os.path.join(sshd.dir, "local.sock")
-    t = F.Sshtun(sshd, "-L", "%s:127.0.0.1:%d" % (path, srv.port))
-    try:
-        wait_path(path, t.proc)
-        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
-        data = F.pattern(300000, seed=52)
-        assert roundtrip(unix_connect(path), data) == data
-    finally:
-        assert t.stop(signal.SIGTERM) == 0
-        srv.close()
+    with F.TcpServer(F.echo_handler) as srv:
+        t = F.Sshtun(sshd, "-L", "%s:127.0.0.1:%d" % (path, srv.port))
+        try:
+            wait_path(path, t.proc)
+            assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+            data = F.pattern(300000, seed=52)
+            assert roundtrip(unix_connect(path), data) == data
+        finally:
+            assert t.stop(signal.SIGTERM) == 0
     assert not os.path.exists(path), "socket left behind"
 
 
 def test_local_socket_to_remote_socket():
-    echo = UnixEcho(os.path.join(sshd.dir, "remote2.sock"))
     path = os.path.join(sshd.dir, "local2.sock")
-    t = F.Sshtun(sshd, "-L", "%s:%s" % (path, echo.path))
-    try:
+    with (UnixEcho(os.path.join(sshd.dir, "remote2.sock")) as echo,
+          F.Sshtun(sshd, "-L", "%s:%s" % (path, echo.path)) as t):
         wait_path(path, t.proc)
         assert roundtrip(unix_connect(path), b"both ends unix") == b"both ends unix"
-    finally:
-        t.stop()
-        echo.close()
 
 
 def test_existing_local_path_refused():
@@ -121,15 +119,11 @@ def test_existing_local_path_refused():
 
 
 def test_remote_port_to_local_socket():
-    echo = UnixEcho(os.path.join(sshd.dir, "here.sock"))
     rp = F.free_port()
-    t = F.Sshtun(sshd, "-R", "%d:%s" % (rp, echo.path), wait_ports=[rp])
-    try:
+    with (UnixEcho(os.path.join(sshd.dir, "here.sock")) as echo,
+          F.Sshtun(sshd, "-R", "%d:%s" % (rp, echo.path), wait_ports=[rp]) as t):
         data = F.pattern(200000, seed=53)
         assert roundtrip(F.connect(rp), data) == data
-    finally:
-        t.stop()
-        echo.close()
 
 
 def test_remote_socket_refused_with_reason():
@@ -139,11 +133,4 @@ def test_remote_socket_refused_with_reason():
 
 
 if __name__ == "__main__":
-    F.run_tests([
-        test_local_port_to_remote_socket,
-        test_local_socket_to_tcp_and_removed_on_exit,
-        test_local_socket_to_remote_socket,
-        test_existing_local_path_refused,
-        test_remote_port_to_local_socket,
-        test_remote_socket_refused_with_reason,
-    ])
+    F.run_tests()

@@ -12,7 +12,6 @@
  */
 #include "config.h"
 
-#include <check.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +19,8 @@
 
 #include "engine/agentmsg.h"
 #include "engine/sshbuf.h"
+
+#include "check_util.h"
 
 /* An identities answer with n keys named key<i>, comment c<i>. */
 static size_t build_ids(uint8_t *buf, size_t size, int n, size_t blob_len)
@@ -229,13 +230,4 @@ static Suite *suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+CHECK_MAIN(suite)

@@ -1,7 +1,7 @@
 /*
  * check_args.c - unit tests for src/cli/args.c.
  *
- * cli_parse turns ssh-like command lines into library options: -p -l -i
+ * args_parse turns ssh-like command lines into library options: -p -l -i
  * -L -o -c -m -4 -6 -g -F, the flags -N -T -n -q -v (counted) -V -h, and
  * the destination (user@host, host:port, [v6]:port, bare v6,
  * ssh://user@host:port/), with ssh's "first value wins".  Errors must say
@@ -12,7 +12,6 @@
  */
 #include "config.h"
 
-#include <check.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +20,8 @@
 
 #include "cli/args.h"
 #include "config/options.h"
+
+#include "check_util.h"
 
 #define MAX_ARGS 32
 
@@ -49,7 +50,7 @@ static void setup(void)
     ck_assert_ptr_nonnull(a.opts);
 }
 
-/* Run cli_parse on "sshtun" plus the NULL-terminated arguments, with
+/* Run args_parse on "sshtun" plus the NULL-terminated arguments, with
  * fresh options; returns its result. */
 static int parse(const char *first, ...)
 {
@@ -67,14 +68,13 @@ static int parse(const char *first, ...)
     }
     va_end(ap);
     argv[argc] = NULL;
-    return cli_parse(argc, argv, &a, err, sizeof err);
+    return args_parse(argc, argv, &a, err, sizeof err);
 }
 
 /* Assert the last parse failed with want in its message. */
 static void expect_error(int rc, const char *want)
 {
-    ck_assert_msg(rc == -1, "parse succeeded, wanted error '%s'", want);
-    ck_assert_msg(strstr(err, want), "error '%s' lacks '%s'", err, want);
+    check_error_text("argv", rc, -1, err, want);
 }
 
 /* Assert the last parse succeeded. */
@@ -98,7 +98,7 @@ static int dest(const char *d)
     a.opts = sshtun_options_new();
     ck_assert_ptr_nonnull(a.opts);
     memset(a.host, 0, sizeof a.host);
-    return cli_destination(d, a.opts, a.host, sizeof a.host, err, sizeof err);
+    return args_destination(d, a.opts, a.host, sizeof a.host, err, sizeof err);
 }
 
 START_TEST(plain_host)
@@ -238,8 +238,8 @@ START_TEST(version_and_help)
     expect_ok(parse("-h", NULL));
     ck_assert_int_eq(a.show_help, 1);
     ck_assert_ptr_null(sshtun_options_get(a.opts, "HostName", 0));
-    ck_assert_ptr_nonnull(strstr(cli_usage(), "usage: sshtun"));
-    ck_assert_ptr_nonnull(strstr(cli_usage(),
+    ck_assert_ptr_nonnull(strstr(args_usage(), "usage: sshtun"));
+    ck_assert_ptr_nonnull(strstr(args_usage(),
                                  "-L [bind_address:]port:host:hostport"));
 }
 END_TEST
@@ -411,13 +411,13 @@ START_TEST(stdio_forward)
     ck_assert_int_eq(a.stdio_port, 22);
     expect_error(parse("-W", "db", "host", NULL),
                  "Bad stdio forwarding specification 'db'");
-    ck_assert_int_eq(cli_hostport("h:0", host, sizeof host, &port), -1);
-    ck_assert_int_eq(cli_hostport("h:65536", host, sizeof host, &port), -1);
-    ck_assert_int_eq(cli_hostport(":80", host, sizeof host, &port), -1);
-    ck_assert_int_eq(cli_hostport("::1:80", host, sizeof host, &port), -1);
-    ck_assert_int_eq(cli_hostport("[::1]80", host, sizeof host, &port), -1);
-    ck_assert_int_eq(cli_hostport("h:8x", host, sizeof host, &port), -1);
-    ck_assert_int_eq(cli_hostport("web:80", host, sizeof host, &port), 0);
+    ck_assert_int_eq(args_hostport("h:0", host, sizeof host, &port), -1);
+    ck_assert_int_eq(args_hostport("h:65536", host, sizeof host, &port), -1);
+    ck_assert_int_eq(args_hostport(":80", host, sizeof host, &port), -1);
+    ck_assert_int_eq(args_hostport("::1:80", host, sizeof host, &port), -1);
+    ck_assert_int_eq(args_hostport("[::1]80", host, sizeof host, &port), -1);
+    ck_assert_int_eq(args_hostport("h:8x", host, sizeof host, &port), -1);
+    ck_assert_int_eq(args_hostport("web:80", host, sizeof host, &port), 0);
     ck_assert_str_eq(host, "web");
     ck_assert_int_eq(port, 80);
 }
@@ -557,13 +557,4 @@ static Suite *args_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(args_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+CHECK_MAIN(args_suite)

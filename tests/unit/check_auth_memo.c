@@ -13,7 +13,6 @@
  */
 #include "config.h"
 
-#include <check.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +21,8 @@
 #include "config/algolist.h"
 #include "config/options.h"
 #include "engine/auth_memo.h"
+
+#include "check_util.h"
 
 START_TEST(memo_empty_then_first_success_stays)
 {
@@ -235,10 +236,10 @@ START_TEST(auth_keywords)
     ck_assert_int_eq(o->pubkey_authentication, 1);
     ck_assert_int_eq(sshtun_options_set(o, "PreferredAuthentications",
                                         "password,publickey", &err), 0);
-    ck_assert_int_eq(opts_keyword_ignored("PasswordAuthentication"), 0);
-    ck_assert_int_eq(opts_keyword_ignored("PubkeyAcceptedKeyTypes"), 0);
+    ck_assert_int_eq(options_keyword_ignored("PasswordAuthentication"), 0);
+    ck_assert_int_eq(options_keyword_ignored("PubkeyAcceptedKeyTypes"), 0);
     {
-        sshtun_options *c = opts_dup(o);
+        sshtun_options *c = options_dup(o);
         ck_assert_str_eq(c->pubkey_accepted_algorithms, "+ssh-rsa");
         ck_assert_str_eq(c->preferred_authentications, "password,publickey");
         sshtun_options_free(c);
@@ -263,13 +264,4 @@ static Suite *suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+CHECK_MAIN(suite)

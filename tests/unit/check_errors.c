@@ -4,16 +4,17 @@
  * libssh2 reports why the server refused a channel only as text, so the
  * mapping of its exact "Channel open failure (...)" strings to our codes
  * is checked here, together with sshtun_strerror (a distinct, non-empty
- * text for every code in sshtun.h), err_open_reason, and err_set/err_clear
+ * text for every code in sshtun.h), error_open_reason, and error_set/error_clear
  * (formatting, return value, NULL err allowed).
  */
 #include "config.h"
 
-#include <check.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/error.h"
+
+#include "check_util.h"
 
 /* Every code sshtun.h defines, success included. */
 static const int all_codes[] = {
@@ -31,40 +32,40 @@ static const int all_codes[] = {
 START_TEST(open_failure_texts)
 {
     /* The exact strings of libssh2's channel.c. */
-    ck_assert_int_eq(err_from_open_failure(
+    ck_assert_int_eq(error_from_open_failure(
         "Channel open failure (administratively prohibited)"),
         SSHTUN_ERR_PROHIBITED);
-    ck_assert_int_eq(err_from_open_failure(
+    ck_assert_int_eq(error_from_open_failure(
         "Channel open failure (connect failed)"),
         SSHTUN_ERR_CONNECT_FAILED);
-    ck_assert_int_eq(err_from_open_failure(
+    ck_assert_int_eq(error_from_open_failure(
         "Channel open failure (unknown channel type)"),
         SSHTUN_ERR_UNKNOWN_TYPE);
-    ck_assert_int_eq(err_from_open_failure(
+    ck_assert_int_eq(error_from_open_failure(
         "Channel open failure (resource shortage)"),
         SSHTUN_ERR_RESOURCE);
-    ck_assert_int_eq(err_from_open_failure("Channel open failure"),
+    ck_assert_int_eq(error_from_open_failure("Channel open failure"),
                      SSHTUN_ERR_OPEN_FAILED);
-    ck_assert_int_eq(err_from_open_failure(NULL), SSHTUN_ERR_OPEN_FAILED);
-    ck_assert_int_eq(err_from_open_failure(""), SSHTUN_ERR_OPEN_FAILED);
-    ck_assert_int_eq(err_from_open_failure("Would block"),
+    ck_assert_int_eq(error_from_open_failure(NULL), SSHTUN_ERR_OPEN_FAILED);
+    ck_assert_int_eq(error_from_open_failure(""), SSHTUN_ERR_OPEN_FAILED);
+    ck_assert_int_eq(error_from_open_failure("Would block"),
                      SSHTUN_ERR_OPEN_FAILED);
-    ck_assert_int_eq(err_from_open_failure("Timed out waiting for channel"),
+    ck_assert_int_eq(error_from_open_failure("Timed out waiting for channel"),
                      SSHTUN_ERR_TIMEOUT);
 }
 END_TEST
 
 START_TEST(open_reason_names)
 {
-    ck_assert_str_eq(err_open_reason(SSHTUN_ERR_PROHIBITED),
+    ck_assert_str_eq(error_open_reason(SSHTUN_ERR_PROHIBITED),
                      "administratively prohibited");
-    ck_assert_str_eq(err_open_reason(SSHTUN_ERR_CONNECT_FAILED),
+    ck_assert_str_eq(error_open_reason(SSHTUN_ERR_CONNECT_FAILED),
                      "connect failed");
-    ck_assert_str_eq(err_open_reason(SSHTUN_ERR_UNKNOWN_TYPE),
+    ck_assert_str_eq(error_open_reason(SSHTUN_ERR_UNKNOWN_TYPE),
                      "unknown channel type");
-    ck_assert_str_eq(err_open_reason(SSHTUN_ERR_RESOURCE),
+    ck_assert_str_eq(error_open_reason(SSHTUN_ERR_RESOURCE),
                      "resource shortage");
-    ck_assert_str_eq(err_open_reason(SSHTUN_ERR_OPEN_FAILED),
+    ck_assert_str_eq(error_open_reason(SSHTUN_ERR_OPEN_FAILED),
                      sshtun_strerror(SSHTUN_ERR_OPEN_FAILED));
 }
 END_TEST
@@ -98,8 +99,8 @@ START_TEST(err_set_formats)
     sshtun_error err;
 
     memset(&err, 'x', sizeof err);
-    ck_assert_int_eq(err_set(&err, SSHTUN_ERR_BIND, "bind %s:%d: %s",
-                             "127.0.0.1", 8080, "Address in use"),
+    ck_assert_int_eq(error_set(&err, SSHTUN_ERR_BIND, "bind %s:%d: %s",
+                               "127.0.0.1", 8080, "Address in use"),
                      SSHTUN_ERR_BIND);
     ck_assert_int_eq(err.code, SSHTUN_ERR_BIND);
     ck_assert_str_eq(err.msg, "bind 127.0.0.1:8080: Address in use");
@@ -113,7 +114,7 @@ START_TEST(err_set_truncates)
 
     memset(big, 'a', sizeof big - 1);
     big[sizeof big - 1] = '\0';
-    ck_assert_int_eq(err_set(&err, SSHTUN_ERR_IO, "%s", big),
+    ck_assert_int_eq(error_set(&err, SSHTUN_ERR_IO, "%s", big),
                      SSHTUN_ERR_IO);
     ck_assert_uint_eq(strlen(err.msg), sizeof err.msg - 1);
 }
@@ -121,9 +122,9 @@ END_TEST
 
 START_TEST(err_null_allowed)
 {
-    ck_assert_int_eq(err_set(NULL, SSHTUN_ERR_AUTH, "no %s", "keys"),
+    ck_assert_int_eq(error_set(NULL, SSHTUN_ERR_AUTH, "no %s", "keys"),
                      SSHTUN_ERR_AUTH);
-    err_clear(NULL);
+    error_clear(NULL);
 }
 END_TEST
 
@@ -131,20 +132,20 @@ START_TEST(err_clear_resets)
 {
     sshtun_error err;
 
-    err_set(&err, SSHTUN_ERR_CLOSED, "gone");
-    err_clear(&err);
+    error_set(&err, SSHTUN_ERR_CLOSED, "gone");
+    error_clear(&err);
     ck_assert_int_eq(err.code, SSHTUN_OK);
     ck_assert_str_eq(err.msg, "");
 }
 END_TEST
 
-/* The suite: open-failure mapping, strerror, err_set. */
+/* The suite: open-failure mapping, strerror, error_set. */
 static Suite *errors_suite(void)
 {
     Suite *s = suite_create("errors");
     TCase *map = tcase_create("mapping");
     TCase *text = tcase_create("strerror");
-    TCase *set = tcase_create("err_set");
+    TCase *set = tcase_create("error_set");
 
     tcase_add_test(map, open_failure_texts);
     tcase_add_test(map, open_reason_names);
@@ -160,13 +161,4 @@ static Suite *errors_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(errors_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+CHECK_MAIN(errors_suite)

@@ -9,12 +9,13 @@
  */
 #include "config.h"
 
-#include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "config/fwdspec.h"
+
+#include "check_util.h"
 
 /* Parse spec, asserting success, into *fs. */
 static void parse_ok(const char *spec, struct fwdspec *fs)
@@ -32,13 +33,9 @@ static void parse_bad(const char *spec, const char *want)
     struct fwdspec fs;
     int rc = fwdspec_parse_local(spec, &fs, &err);
 
-    ck_assert_msg(rc == SSHTUN_ERR_INVAL, "'%s' accepted (rc %d)",
-                  spec ? spec : "(null)", rc);
-    ck_assert_int_eq(err.code, SSHTUN_ERR_INVAL);
-    ck_assert_msg(strstr(err.msg, "Bad local forwarding specification"),
-                  "message '%s' does not say what failed", err.msg);
-    ck_assert_msg(strstr(err.msg, want), "message '%s' lacks '%s'", err.msg,
-                  want);
+    check_error(spec, rc, &err, SSHTUN_ERR_INVAL,
+                "Bad local forwarding specification");
+    check_error(spec, rc, &err, SSHTUN_ERR_INVAL, want);
 }
 
 /* A string of n copies of c (caller frees). */
@@ -366,13 +363,4 @@ static Suite *fwdspec_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(fwdspec_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+CHECK_MAIN(fwdspec_suite)

@@ -13,13 +13,14 @@
  */
 #include "config.h"
 
-#include <check.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "engine/keyfile.h"
+
+#include "check_util.h"
 
 /* ssh-keygen -t ed25519 -N '' */
 static const char txt_ed25519_plain[] =
@@ -661,13 +662,4 @@ static Suite *keyfile_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(keyfile_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+CHECK_MAIN(keyfile_suite)

@@ -11,7 +11,6 @@
  */
 #include "config.h"
 
-#include <check.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <stdio.h>
@@ -19,6 +18,8 @@
 #include <string.h>
 
 #include "engine/knownhosts_match.h"
+
+#include "check_util.h"
 
 /* "AAAA" decodes to three zero bytes; this is a small fake key blob. */
 static const unsigned char blob[] = "\0\0\0\x0bssh-ed25519";
@@ -206,13 +207,4 @@ static Suite *khm_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(khm_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+CHECK_MAIN(khm_suite)

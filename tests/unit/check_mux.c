@@ -12,7 +12,6 @@
  */
 #include "config.h"
 
-#include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,19 +19,21 @@
 #include "control/ctlpath.h"
 #include "control/muxmsg.h"
 
+#include "check_util.h"
+
 /* Encode m, split the frame, parse it back into out (whose text points
  * into a buffer that stays valid until the next call). */
 static void roundtrip(const struct mux_msg *m, struct mux_msg *out)
 {
     static unsigned char buf[4096];
     const unsigned char *body;
-    size_t n = mux_encode(m, buf, sizeof buf), blen;
+    size_t n = muxmsg_encode(m, buf, sizeof buf), blen;
     char err[128];
 
     ck_assert_uint_gt(n, 8);
-    ck_assert_int_eq(mux_frame(buf, n, &body, &blen), (long)n);
-    ck_assert_int_eq(mux_frame(buf, n - 1, &body, &blen), 0);
-    ck_assert_msg(mux_parse(body, blen, out, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(muxmsg_frame(buf, n, &body, &blen), (long)n);
+    ck_assert_int_eq(muxmsg_frame(buf, n - 1, &body, &blen), 0);
+    ck_assert_msg(muxmsg_parse(body, blen, out, err, sizeof err) == 0, "%s", err);
     ck_assert_uint_eq(out->type, m->type);
     ck_assert_uint_eq(out->rid, m->rid);
 }
@@ -106,16 +107,16 @@ START_TEST(openssh_bytes)
         0x10, 0, 0, 0x08, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 1, 'h',
         0, 0, 0, 22 };
 
-    ck_assert_int_eq(mux_frame(openssh_open_fwd, sizeof openssh_open_fwd,
-                               &body, &blen), 34);
-    ck_assert_int_eq(mux_parse(body, blen, &m, err, sizeof err), 0);
+    ck_assert_int_eq(muxmsg_frame(openssh_open_fwd, sizeof openssh_open_fwd,
+                                  &body, &blen), 34);
+    ck_assert_int_eq(muxmsg_parse(body, blen, &m, err, sizeof err), 0);
     ck_assert_uint_eq(m.type, MUX_C_OPEN_FWD);
     ck_assert_uint_eq(m.fwd_type, MUX_FWD_LOCAL);
     ck_assert_str_eq(m.listen_host, "");
     ck_assert_uint_eq(m.listen_port, 8080);
     ck_assert_str_eq(m.connect_host, "db");
     ck_assert_uint_eq(m.connect_port, 5432);
-    ck_assert_int_eq(mux_parse(stdio, sizeof stdio, &m, err, sizeof err), 0);
+    ck_assert_int_eq(muxmsg_parse(stdio, sizeof stdio, &m, err, sizeof err), 0);
     ck_assert_str_eq(m.connect_host, "h");
     ck_assert_uint_eq(m.connect_port, 22);
 }
@@ -128,16 +129,16 @@ START_TEST(split_stream)
     struct mux_msg a = { .type = MUX_C_ALIVE_CHECK, .rid = 1 };
     struct mux_msg b = { .type = MUX_C_TERMINATE, .rid = 2 };
 
-    len += mux_encode(&a, stream + len, sizeof stream - len);
-    len += mux_encode(&b, stream + len, sizeof stream - len);
+    len += muxmsg_encode(&a, stream + len, sizeof stream - len);
+    len += muxmsg_encode(&b, stream + len, sizeof stream - len);
     /* However the bytes arrive, the same two frames come out. */
     for (size_t cut = 0; cut <= len; cut++) {
         const unsigned char *body;
         size_t blen, off = 0;
         int frames = 0;
         long n;
-        while ((n = mux_frame(stream + off, (off < cut ? cut : len) - off,
-                              &body, &blen)) > 0) {
+        while ((n = muxmsg_frame(stream + off, (off < cut ? cut : len) - off,
+                                 &body, &blen)) > 0) {
             off += (size_t)n;
             frames++;
         }
@@ -167,15 +168,15 @@ START_TEST(bad_bodies)
     static const unsigned char huge[] = { 0x7f, 0xff, 0xff, 0xff, 0 };
     static const unsigned char tiny[] = { 0, 0, 0, 2, 0, 0 };
 
-    ck_assert_int_eq(mux_parse(nul_host, sizeof nul_host, &m, err, sizeof err), -1);
-    ck_assert_int_eq(mux_parse(trailing, sizeof trailing, &m, err, sizeof err), -1);
+    ck_assert_int_eq(muxmsg_parse(nul_host, sizeof nul_host, &m, err, sizeof err), -1);
+    ck_assert_int_eq(muxmsg_parse(trailing, sizeof trailing, &m, err, sizeof err), -1);
     ck_assert_ptr_nonnull(strstr(err, "stray bytes"));
-    ck_assert_int_eq(mux_parse(short_str, sizeof short_str, &m, err, sizeof err), -1);
+    ck_assert_int_eq(muxmsg_parse(short_str, sizeof short_str, &m, err, sizeof err), -1);
     ck_assert_ptr_nonnull(strstr(err, "malformed MUX_S_FAILURE"));
-    ck_assert_int_eq(mux_parse(bad_type, sizeof bad_type, &m, err, sizeof err), -1);
-    ck_assert_int_eq(mux_parse(huge, 2, &m, err, sizeof err), -1);
-    ck_assert_int_eq(mux_frame(huge, sizeof huge, &body, &blen), -1);
-    ck_assert_int_eq(mux_frame(tiny, sizeof tiny, &body, &blen), -1);
+    ck_assert_int_eq(muxmsg_parse(bad_type, sizeof bad_type, &m, err, sizeof err), -1);
+    ck_assert_int_eq(muxmsg_parse(huge, 2, &m, err, sizeof err), -1);
+    ck_assert_int_eq(muxmsg_frame(huge, sizeof huge, &body, &blen), -1);
+    ck_assert_int_eq(muxmsg_frame(tiny, sizeof tiny, &body, &blen), -1);
 }
 END_TEST
 
@@ -187,10 +188,10 @@ START_TEST(encode_bounds)
     struct mux_msg unknown = { .type = 0x12345678 };
     unsigned char buf[64];
 
-    ck_assert_uint_eq(mux_encode(&m, small, sizeof small), 0);
-    ck_assert_uint_eq(mux_encode(&unknown, buf, sizeof buf), 0);
-    ck_assert_str_eq(mux_type_name(MUX_C_NEW_SESSION), "MUX_C_NEW_SESSION");
-    ck_assert_str_eq(mux_type_name(0x12345678), "unknown mux message");
+    ck_assert_uint_eq(muxmsg_encode(&m, small, sizeof small), 0);
+    ck_assert_uint_eq(muxmsg_encode(&unknown, buf, sizeof buf), 0);
+    ck_assert_str_eq(muxmsg_type_name(MUX_C_NEW_SESSION), "MUX_C_NEW_SESSION");
+    ck_assert_str_eq(muxmsg_type_name(0x12345678), "unknown mux message");
 }
 END_TEST
 
@@ -256,13 +257,4 @@ static Suite *mux_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(mux_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+CHECK_MAIN(mux_suite)

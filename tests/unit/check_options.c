@@ -7,17 +7,18 @@
  * accumulate (LocalForward in either spec form, stored normalised), and
  * every bad value is refused with SSHTUN_ERR_INVAL and a message naming
  * the keyword.  Also the defaults helpers, list overflow at OPT_LIST_MAX
- * and opts_dup's deep copy.
+ * and options_dup's deep copy.
  */
 #include "config.h"
 
-#include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
 #include "config/options.h"
+
+#include "check_util.h"
 
 static sshtun_options *o;
 
@@ -51,18 +52,14 @@ static void set_bad(const char *kw, const char *v, const char *want,
 {
     sshtun_error err = { 0, "" };
     int rc = sshtun_options_set(o, kw, v, &err);
+    char what[600];
 
-    ck_assert_msg(rc == SSHTUN_ERR_INVAL, "%s=%s: rc %d, not INVAL", kw, v,
-                  rc);
-    ck_assert_int_eq(err.code, SSHTUN_ERR_INVAL);
-    ck_assert_msg(strstr(err.msg, want), "%s=%s: message '%s' lacks '%s'",
-                  kw, v, err.msg, want);
+    snprintf(what, sizeof what, "%s=%s", kw, v ? v : "(null)");
+    check_error(what, rc, &err, SSHTUN_ERR_INVAL, want);
     if (show_value) {
         char quoted[600];
         snprintf(quoted, sizeof quoted, "'%s'", v);
-        ck_assert_msg(strstr(err.msg, quoted),
-                      "%s=%s: message '%s' does not show the value", kw, v,
-                      err.msg);
+        check_error(what, rc, &err, SSHTUN_ERR_INVAL, quoted);
     }
 }
 
@@ -81,10 +78,7 @@ static void parse_bad(const char *line, const char *want)
     sshtun_error err = { 0, "" };
     int rc = sshtun_options_parse(o, line, &err);
 
-    ck_assert_msg(rc == SSHTUN_ERR_INVAL, "'%s': rc %d, not INVAL", line,
-                  rc);
-    ck_assert_msg(strstr(err.msg, want), "'%s': message '%s' lacks '%s'",
-                  line, err.msg, want);
+    check_error(line, rc, &err, SSHTUN_ERR_INVAL, want);
 }
 
 /* Number of entries an accumulating keyword holds. */
@@ -140,12 +134,12 @@ START_TEST(defaults)
 {
     ck_assert_ptr_null(o->hostname);
     ck_assert_int_eq(o->port, -1);
-    ck_assert_int_eq(opts_port(o), 22);
-    ck_assert_int_eq(opts_log_level(o), SSHTUN_LOG_INFO);
-    ck_assert_int_eq(opts_window_size(o), OPTS_DEFAULT_WINDOW);
-    ck_assert_int_eq(opts_strict(o), STRICT_ASK);
-    ck_assert_int_eq(opts_flag(o->batch_mode), 0);
-    ck_assert_int_eq(opts_flag(o->gateway_ports), 0);
+    ck_assert_int_eq(options_port(o), 22);
+    ck_assert_int_eq(options_log_level(o), SSHTUN_LOG_INFO);
+    ck_assert_int_eq(options_window_size(o), OPTS_DEFAULT_WINDOW);
+    ck_assert_int_eq(options_strict(o), STRICT_ASK);
+    ck_assert_int_eq(options_flag(o->batch_mode), 0);
+    ck_assert_int_eq(options_flag(o->gateway_ports), 0);
     ck_assert_int_eq(o->connect_timeout, -1);
     ck_assert_int_eq(o->address_family, -1);
     ck_assert_int_eq(o->identity_files.n, 0);
@@ -346,7 +340,7 @@ START_TEST(strict_values)
         set_ok("StrictHostKeyChecking", t[i].v);
         ck_assert_msg(o->strict == t[i].want, "%s gave %d", t[i].v,
                       o->strict);
-        ck_assert_int_eq(opts_strict(o), t[i].want);
+        ck_assert_int_eq(options_strict(o), t[i].want);
     }
     set_bad("StrictHostKeyChecking", "maybe", "StrictHostKeyChecking", 1);
     set_bad("StrictHostKeyChecking", "accept", "StrictHostKeyChecking", 1);
@@ -394,7 +388,7 @@ START_TEST(window_size)
         set_ok("WindowSize", good[i].v);
         ck_assert_msg(o->window_size == good[i].want, "%s gave %ld",
                       good[i].v, o->window_size);
-        ck_assert_int_eq(opts_window_size(o), good[i].want);
+        ck_assert_int_eq(options_window_size(o), good[i].want);
     }
     sshtun_options_free(o);
     o = sshtun_options_new();
@@ -420,7 +414,7 @@ START_TEST(log_levels)
         set_ok("LogLevel", t[i].v);
         ck_assert_msg(o->log.level == t[i].want, "%s gave %d", t[i].v,
                       o->log.level);
-        ck_assert_int_eq(opts_log_level(o), t[i].want);
+        ck_assert_int_eq(options_log_level(o), t[i].want);
     }
     set_bad("LogLevel", "LOUD", "LogLevel", 1);
     set_bad("LogLevel", "DEBUG4", "LogLevel", 1);
@@ -486,11 +480,11 @@ END_TEST
 
 START_TEST(server_alive_keywords)
 {
-    ck_assert_int_eq(opts_server_alive_count(o), 3);
+    ck_assert_int_eq(options_server_alive_count(o), 3);
     parse_ok("ServerAliveInterval 15");
     parse_ok("ServerAliveCountMax=5");
     ck_assert_int_eq(o->server_alive_interval, 15);
-    ck_assert_int_eq(opts_server_alive_count(o), 5);
+    ck_assert_int_eq(options_server_alive_count(o), 5);
     parse_bad("ServerAliveCountMax 0", "ServerAliveCountMax");
     parse_bad("ServerAliveInterval soon", "ServerAliveInterval");
 }
@@ -516,9 +510,9 @@ START_TEST(dynamic_and_socks_keywords)
     parse_ok("SocksAuthFile ~/.sshtun-socks");
     ck_assert_str_eq(sshtun_options_get(o, "SocksAuthFile", 0),
                      "~/.sshtun-socks");
-    ck_assert_int_eq(opts_socks_timeout(o), OPTS_DEFAULT_SOCKS_TIMEOUT);
+    ck_assert_int_eq(options_socks_timeout(o), OPTS_DEFAULT_SOCKS_TIMEOUT);
     parse_ok("SocksTimeout 3");
-    ck_assert_int_eq(opts_socks_timeout(o), 3);
+    ck_assert_int_eq(options_socks_timeout(o), 3);
     ck_assert_int_eq(sshtun_options_set(o, "SocksTimeout", "x", &err),
                      SSHTUN_ERR_INVAL);
     /* There is always a deadline: 0 and none are refused, as the manual
@@ -603,7 +597,7 @@ START_TEST(dup_deep_copy)
     sshtun_options_set_log(o, dummy_log, &ctx);
     sshtun_options_set_passphrase(o, dummy_pass, &ctx);
 
-    c = opts_dup(o);
+    c = options_dup(o);
     ck_assert_ptr_nonnull(c);
     /* Same values, own storage. */
     ck_assert_ptr_ne(c->hostname, o->hostname);
@@ -639,7 +633,7 @@ END_TEST
 
 START_TEST(dup_empty)
 {
-    sshtun_options *c = opts_dup(o);
+    sshtun_options *c = options_dup(o);
 
     ck_assert_ptr_nonnull(c);
     ck_assert_ptr_null(c->hostname);
@@ -698,13 +692,4 @@ static Suite *options_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(options_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+CHECK_MAIN(options_suite)

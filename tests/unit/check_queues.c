@@ -14,7 +14,6 @@
  */
 #include "config.h"
 
-#include <check.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -22,7 +21,10 @@
 #include <unistd.h>
 
 #include "base/chunk.h"
+#include "base/clock.h"
 #include "base/waitq.h"
+
+#include "check_util.h"
 
 /* ---------------------------------------------------------------- chunks */
 
@@ -105,37 +107,37 @@ START_TEST(chunkq_fifo_pop)
     struct chunk *b = filled_chunk(20, 0);
     struct chunk *c = filled_chunk(30, 0), *p;
 
-    ck_assert_ptr_null(chunkq_pop(&q));
-    chunkq_push(&q, a);
+    ck_assert_ptr_null(chunk_queue_pop(&q));
+    chunk_queue_push(&q, a);
     ck_assert_uint_eq(q.bytes, 10);
-    chunkq_push(&q, b);
-    chunkq_push(&q, c);
+    chunk_queue_push(&q, b);
+    chunk_queue_push(&q, c);
     ck_assert_uint_eq(q.bytes, 60);
     ck_assert_ptr_eq(q.head, a);
     ck_assert_ptr_eq(q.tail, c);
 
-    p = chunkq_pop(&q);
+    p = chunk_queue_pop(&q);
     ck_assert_ptr_eq(p, a);
     ck_assert_ptr_null(p->next);
     ck_assert_uint_eq(q.bytes, 50);
     chunk_put(p);
-    p = chunkq_pop(&q);
+    p = chunk_queue_pop(&q);
     ck_assert_ptr_eq(p, b);
     ck_assert_uint_eq(q.bytes, 30);
     chunk_put(p);
-    p = chunkq_pop(&q);
+    p = chunk_queue_pop(&q);
     ck_assert_ptr_eq(p, c);
     ck_assert_uint_eq(q.bytes, 0);
     ck_assert_ptr_null(q.head);
     ck_assert_ptr_null(q.tail);
     chunk_put(p);
-    ck_assert_ptr_null(chunkq_pop(&q));
+    ck_assert_ptr_null(chunk_queue_pop(&q));
 
     /* Usable again after emptying. */
-    chunkq_push(&q, filled_chunk(7, 0));
+    chunk_queue_push(&q, filled_chunk(7, 0));
     ck_assert_uint_eq(q.bytes, 7);
     ck_assert_ptr_eq(q.head, q.tail);
-    chunkq_clear(&q);
+    chunk_queue_clear(&q);
 }
 END_TEST
 
@@ -147,12 +149,12 @@ START_TEST(chunkq_partial_chunk_accounting)
     unsigned char buf[100];
 
     c->off = 40;                    /* already partly consumed */
-    chunkq_push(&q, c);
+    chunk_queue_push(&q, c);
     ck_assert_uint_eq(q.bytes, 60);
-    ck_assert_uint_eq(chunkq_read(&q, buf, 10), 10);
+    ck_assert_uint_eq(chunk_queue_read(&q, buf, 10), 10);
     check_pattern(buf, 10, 40);
     ck_assert_uint_eq(q.bytes, 50);
-    p = chunkq_pop(&q);             /* pop what is left unread */
+    p = chunk_queue_pop(&q);             /* pop what is left unread */
     ck_assert_ptr_eq(p, c);
     ck_assert_uint_eq(p->off, 50);
     ck_assert_uint_eq(q.bytes, 0);
@@ -169,13 +171,13 @@ START_TEST(chunkq_read_across_chunks)
     unsigned next = 0;
 
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
-        chunkq_push(&q, filled_chunk(sizes[i], next));
+        chunk_queue_push(&q, filled_chunk(sizes[i], next));
         next += (unsigned)sizes[i];
         total += sizes[i];
     }
     ck_assert_uint_eq(q.bytes, total);
     /* Odd-sized reads that straddle every boundary. */
-    while ((n = chunkq_read(&q, buf + got, 777)) > 0) {
+    while ((n = chunk_queue_read(&q, buf + got, 777)) > 0) {
         got += n;
         ck_assert_uint_eq(q.bytes, total - got);
         ck_assert_uint_le(n, 777);
@@ -193,25 +195,25 @@ START_TEST(chunkq_read_big_and_small)
     struct chunkq q = { 0 };
     static unsigned char buf[4 * CHUNK_SIZE];
 
-    chunkq_push(&q, filled_chunk(300, 0));
-    chunkq_push(&q, filled_chunk(500, 300));
-    chunkq_push(&q, filled_chunk(200, 800));
-    ck_assert_uint_eq(chunkq_read(&q, buf, 0), 0);
+    chunk_queue_push(&q, filled_chunk(300, 0));
+    chunk_queue_push(&q, filled_chunk(500, 300));
+    chunk_queue_push(&q, filled_chunk(200, 800));
+    ck_assert_uint_eq(chunk_queue_read(&q, buf, 0), 0);
     ck_assert_uint_eq(q.bytes, 1000);
     /* Exactly to the first boundary. */
-    ck_assert_uint_eq(chunkq_read(&q, buf, 300), 300);
+    ck_assert_uint_eq(chunk_queue_read(&q, buf, 300), 300);
     ck_assert_uint_eq(q.bytes, 700);
     ck_assert_uint_eq(q.head->len - q.head->off, 500);
     /* More than is there: returns what there is. */
-    ck_assert_uint_eq(chunkq_read(&q, buf + 300, sizeof buf - 300), 700);
+    ck_assert_uint_eq(chunk_queue_read(&q, buf + 300, sizeof buf - 300), 700);
     check_pattern(buf, 1000, 0);
     ck_assert_uint_eq(q.bytes, 0);
     ck_assert_ptr_null(q.head);
     ck_assert_ptr_null(q.tail);
-    ck_assert_uint_eq(chunkq_read(&q, buf, 10), 0);
+    ck_assert_uint_eq(chunk_queue_read(&q, buf, 10), 0);
     /* A push after reading everything is read back alone. */
-    chunkq_push(&q, filled_chunk(5, 77));
-    ck_assert_uint_eq(chunkq_read(&q, buf, 10), 5);
+    chunk_queue_push(&q, filled_chunk(5, 77));
+    ck_assert_uint_eq(chunk_queue_read(&q, buf, 10), 5);
     check_pattern(buf, 5, 77);
 }
 END_TEST
@@ -221,16 +223,16 @@ START_TEST(chunkq_clear_empties)
     struct chunkq q = { 0 };
 
     for (int i = 0; i < 10; i++)
-        chunkq_push(&q, filled_chunk(CHUNK_SIZE, 0));
+        chunk_queue_push(&q, filled_chunk(CHUNK_SIZE, 0));
     ck_assert_uint_eq(q.bytes, 10 * (size_t)CHUNK_SIZE);
-    chunkq_clear(&q);
+    chunk_queue_clear(&q);
     ck_assert_uint_eq(q.bytes, 0);
     ck_assert_ptr_null(q.head);
     ck_assert_ptr_null(q.tail);
-    chunkq_clear(&q);               /* clearing an empty queue is fine */
-    chunkq_push(&q, filled_chunk(3, 0));
+    chunk_queue_clear(&q);               /* clearing an empty queue is fine */
+    chunk_queue_push(&q, filled_chunk(3, 0));
     ck_assert_uint_eq(q.bytes, 3);
-    chunkq_clear(&q);
+    chunk_queue_clear(&q);
 }
 END_TEST
 
@@ -240,8 +242,8 @@ static size_t one_byte_reads(struct chunkq *q, size_t cap, size_t max)
 {
     size_t n = 0;
 
-    while (n < max && chunkq_room(q, cap) > 0) {
-        chunkq_append(q, filled_chunk(1, (unsigned)n));
+    while (n < max && chunk_queue_room(q, cap) > 0) {
+        chunk_queue_append(q, filled_chunk(1, (unsigned)n));
         n++;
     }
     return n;
@@ -262,8 +264,8 @@ START_TEST(chunkq_one_byte_reads_fill_tail)
     ck_assert_uint_le(q.held, cap + sizeof(struct chunk));
     ck_assert_uint_le(n, q.held / sizeof(struct chunk) * CHUNK_SIZE);
     ck_assert_uint_ge(n, cap - CHUNK_SIZE);
-    ck_assert_uint_eq(chunkq_room(&q, cap), 0);
-    ck_assert(chunkq_full(&q, cap));
+    ck_assert_uint_eq(chunk_queue_room(&q, cap), 0);
+    ck_assert(chunk_queue_full(&q, cap));
     /* The bytes come out in order. */
     ck_assert_uint_eq(chunkq_read(&q, buf, n), n);
     check_pattern(buf, n, 0);
@@ -283,17 +285,17 @@ START_TEST(chunkq_held_counts_nearly_empty_chunks)
         chunkq_push(&q, filled_chunk(1, 0));
     ck_assert_uint_eq(q.bytes, 4);
     ck_assert_uint_eq(q.held, 4 * sizeof(struct chunk));
-    ck_assert(chunkq_full(&q, 4 * sizeof(struct chunk)));
+    ck_assert(chunk_queue_full(&q, 4 * sizeof(struct chunk)));
     /* Only the tail's free end is left under a reached cap. */
-    ck_assert_uint_eq(chunkq_room(&q, 4 * sizeof(struct chunk)),
+    ck_assert_uint_eq(chunk_queue_room(&q, 4 * sizeof(struct chunk)),
                       CHUNK_SIZE - 1);
     c = chunkq_pop(&q);
     ck_assert_uint_eq(q.held, 3 * sizeof(struct chunk));
     chunk_put(c);
     /* Data that does not fit the tail gets a chunk of its own. */
-    chunkq_append(&q, filled_chunk(CHUNK_SIZE, 0));
+    chunk_queue_append(&q, filled_chunk(CHUNK_SIZE, 0));
     ck_assert_uint_eq(q.held, 4 * sizeof(struct chunk));
-    chunkq_append(&q, filled_chunk(1, 0));
+    chunk_queue_append(&q, filled_chunk(1, 0));
     ck_assert_uint_eq(q.held, 5 * sizeof(struct chunk));
     ck_assert_uint_eq(q.bytes, 3 + CHUNK_SIZE + 1);
     chunkq_clear(&q);
@@ -351,7 +353,7 @@ static void *waiter_main(void *p)
     pthread_mutex_lock(&w.mu);
     w.queued++;
     pthread_cond_broadcast(&w.changed);     /* w.mu is held until waiting */
-    rc = waitq_wait(&w.q, &w.mu, deadline_after(&ts, a->timeout_ms));
+    rc = waitq_wait(&w.q, &w.mu, clock_deadline_after(&ts, a->timeout_ms));
     w.rc[a->id] = rc;
     w.order[w.done++] = a->id;
     pthread_cond_broadcast(&w.changed);
@@ -364,7 +366,7 @@ static void wait_count(const int *counter, int n)
 {
     struct timespec ts;
 
-    deadline_after(&ts, 5000);
+    clock_deadline_after(&ts, 5000);
     while (*counter < n)
         ck_assert_msg(pthread_cond_timedwait(&w.changed, &w.mu, &ts)
                       != ETIMEDOUT, "timed out waiting for %d (at %d)", n,
@@ -419,9 +421,9 @@ START_TEST(waitq_timeout_alone)
     int rc;
 
     pthread_mutex_lock(&w.mu);
-    t0 = now_ms();
-    rc = waitq_wait(&w.q, &w.mu, deadline_after(&ts, 150));
-    elapsed = now_ms() - t0;
+    t0 = clock_now_ms();
+    rc = waitq_wait(&w.q, &w.mu, clock_deadline_after(&ts, 150));
+    elapsed = clock_now_ms() - t0;
     ck_assert_int_eq(rc, ETIMEDOUT);
     ck_assert(waitq_empty(&w.q));
     ck_assert_ptr_null(w.q.tail);
@@ -430,7 +432,7 @@ START_TEST(waitq_timeout_alone)
     ck_assert_msg(elapsed < 3000, "returned after %lld ms",
                   (long long)elapsed);
     /* A deadline already past returns at once. */
-    ck_assert_int_eq(waitq_wait(&w.q, &w.mu, deadline_after(&ts, 0)),
+    ck_assert_int_eq(waitq_wait(&w.q, &w.mu, clock_deadline_after(&ts, 0)),
                      ETIMEDOUT);
     ck_assert(waitq_empty(&w.q));
     pthread_mutex_unlock(&w.mu);
@@ -518,14 +520,14 @@ END_TEST
 START_TEST(deadlines)
 {
     struct timespec ts, now;
-    int64_t t0 = now_ms(), t1;
+    int64_t t0 = clock_now_ms(), t1;
 
-    ck_assert_ptr_null(deadline_after(&ts, -1));
-    ck_assert_ptr_null(deadline_after(&ts, -1000));
-    ck_assert_ptr_eq(deadline_after(&ts, 0), &ts);
+    ck_assert_ptr_null(clock_deadline_after(&ts, -1));
+    ck_assert_ptr_null(clock_deadline_after(&ts, -1000));
+    ck_assert_ptr_eq(clock_deadline_after(&ts, 0), &ts);
 
     clock_gettime(CLOCK_MONOTONIC, &now);
-    ck_assert_ptr_eq(deadline_after(&ts, 2999), &ts);
+    ck_assert_ptr_eq(clock_deadline_after(&ts, 2999), &ts);
     ck_assert_int_ge(ts.tv_nsec, 0);
     ck_assert_int_lt(ts.tv_nsec, 1000000000L);
     {
@@ -534,16 +536,16 @@ START_TEST(deadlines)
         ck_assert_msg(d >= 2998 && d <= 3100, "deadline %lld ms away",
                       (long long)d);
     }
-    ms_to_timespec(12345, &ts);
+    clock_ms_to_timespec(12345, &ts);
     ck_assert_int_eq(ts.tv_sec, 12);
     ck_assert_int_eq(ts.tv_nsec, 345000000L);
-    ms_to_timespec(1000, &ts);
+    clock_ms_to_timespec(1000, &ts);
     ck_assert_int_eq(ts.tv_sec, 1);
     ck_assert_int_eq(ts.tv_nsec, 0);
 
     usleep(20 * 1000);
-    t1 = now_ms();
-    ck_assert_msg(t1 - t0 >= 19, "now_ms advanced %lld ms over 20 ms",
+    t1 = clock_now_ms();
+    ck_assert_msg(t1 - t0 >= 19, "clock_now_ms advanced %lld ms over 20 ms",
                   (long long)(t1 - t0));
 }
 END_TEST
@@ -579,13 +581,4 @@ static Suite *queues_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(queues_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+CHECK_MAIN(queues_suite)

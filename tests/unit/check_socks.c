@@ -16,12 +16,13 @@
  */
 #include "config.h"
 
-#include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "socks/socks.h"
+
+#include "check_util.h"
 
 /* Bits of a run's configuration. */
 #define NOAUTH 1        /* allow_noauth */
@@ -1179,13 +1180,4 @@ static Suite *socks_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(socks_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+CHECK_MAIN(socks_suite)

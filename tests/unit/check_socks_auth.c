@@ -16,7 +16,6 @@
  */
 #include "config.h"
 
-#include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,12 +25,14 @@
 #include "socks/socks_auth.h"
 #include "socks/socks_throttle.h"
 
+#include "check_util.h"
+
 /* Parse text as "creds", asserting success. */
 static void parse_ok(struct socks_creds *c, const char *text)
 {
     sshtun_error err = { 0, "" };
 
-    ck_assert_msg(socks_creds_parse(c, text, "creds", &err) == 0,
+    ck_assert_msg(socks_auth_parse(c, text, "creds", &err) == 0,
                   "refused: %s", err.msg);
 }
 
@@ -41,12 +42,9 @@ static void parse_bad(const char *text, const char *want)
 {
     struct socks_creds c = { 99, NULL };
     sshtun_error err = { 0, "" };
+    int rc = socks_auth_parse(&c, text, "creds", &err);
 
-    ck_assert_msg(socks_creds_parse(&c, text, "creds", &err)
-                  == SSHTUN_ERR_INVAL, "'%s' accepted", text);
-    ck_assert_int_eq(err.code, SSHTUN_ERR_INVAL);
-    ck_assert_msg(strstr(err.msg, want), "message '%s' lacks '%s'", err.msg,
-                  want);
+    check_error(text, rc, &err, SSHTUN_ERR_INVAL, want);
     ck_assert_int_eq(c.n, 0);
     ck_assert_ptr_null(c.v);
 }
@@ -99,13 +97,13 @@ START_TEST(parse_lines)
     ck_assert_str_eq(c.v[0].pass, "secret");
     ck_assert_str_eq(c.v[1].user, "bob");
     ck_assert_str_eq(c.v[1].pass, "hunter2");
-    socks_creds_free(&c);
+    socks_auth_free(&c);
 
     /* No newline at the end. */
     parse_ok(&c, "carol:pw");
     ck_assert_int_eq(c.n, 1);
     ck_assert_str_eq(c.v[0].pass, "pw");
-    socks_creds_free(&c);
+    socks_auth_free(&c);
 }
 END_TEST
 
@@ -116,8 +114,8 @@ START_TEST(parse_comments)
     parse_ok(&c, "# SOCKS users\n\n#bob:old\nalice:pw\n\n# end\n");
     ck_assert_int_eq(c.n, 1);
     ck_assert_str_eq(c.v[0].user, "alice");
-    ck_assert(!socks_creds_check(&c, "#bob", "old"));
-    socks_creds_free(&c);
+    ck_assert(!socks_auth_check(&c, "#bob", "old"));
+    socks_auth_free(&c);
 }
 END_TEST
 
@@ -129,9 +127,9 @@ START_TEST(parse_crlf)
     ck_assert_int_eq(c.n, 2);
     ck_assert_str_eq(c.v[0].pass, "pw");
     ck_assert_str_eq(c.v[1].pass, "x");
-    ck_assert(socks_creds_check(&c, "alice", "pw"));
-    ck_assert(!socks_creds_check(&c, "alice", "pw\r"));
-    socks_creds_free(&c);
+    ck_assert(socks_auth_check(&c, "alice", "pw"));
+    ck_assert(!socks_auth_check(&c, "alice", "pw\r"));
+    socks_auth_free(&c);
 }
 END_TEST
 
@@ -142,9 +140,9 @@ START_TEST(parse_colon_in_password)
     parse_ok(&c, "alice:pa:ss:\n");
     ck_assert_str_eq(c.v[0].user, "alice");
     ck_assert_str_eq(c.v[0].pass, "pa:ss:");
-    ck_assert(socks_creds_check(&c, "alice", "pa:ss:"));
-    ck_assert(!socks_creds_check(&c, "alice:pa", "ss:"));
-    socks_creds_free(&c);
+    ck_assert(socks_auth_check(&c, "alice", "pa:ss:"));
+    ck_assert(!socks_auth_check(&c, "alice:pa", "ss:"));
+    socks_auth_free(&c);
 }
 END_TEST
 
@@ -183,8 +181,8 @@ START_TEST(parse_lengths)
     parse_ok(&c, text);
     ck_assert_str_eq(c.v[0].user, user);
     ck_assert_str_eq(c.v[0].pass, pass);
-    ck_assert(socks_creds_check(&c, user, pass));
-    socks_creds_free(&c);
+    ck_assert(socks_auth_check(&c, user, pass));
+    socks_auth_free(&c);
 
     /* 256 bytes: too long, for either field. */
     snprintf(text, sizeof text, "ok:pw\n%s:%s\n", fill(user, 'u', 256, ""),
@@ -213,11 +211,11 @@ START_TEST(parse_many)
         snprintf(user, sizeof user, "user%d", i);
         snprintf(pass, sizeof pass, "pass%d", i * 7);
         ck_assert_str_eq(c.v[i].user, user);
-        ck_assert(socks_creds_check(&c, user, pass));
+        ck_assert(socks_auth_check(&c, user, pass));
     }
-    ck_assert(socks_creds_check(&c, "user499", "pass3493"));
-    ck_assert(!socks_creds_check(&c, "user499", "pass0"));
-    socks_creds_free(&c);
+    ck_assert(socks_auth_check(&c, "user499", "pass3493"));
+    ck_assert(!socks_auth_check(&c, "user499", "pass0"));
+    socks_auth_free(&c);
 }
 END_TEST
 
@@ -228,17 +226,17 @@ START_TEST(check_pairs)
     struct socks_creds c;
 
     parse_ok(&c, "alice:secret\nbob:hunter2\n");
-    ck_assert_int_eq(socks_creds_check(&c, "alice", "secret"), 1);
-    ck_assert_int_eq(socks_creds_check(&c, "bob", "hunter2"), 1);
+    ck_assert_int_eq(socks_auth_check(&c, "alice", "secret"), 1);
+    ck_assert_int_eq(socks_auth_check(&c, "bob", "hunter2"), 1);
     /* Wrong password, wrong user, crossed pairs, case. */
-    ck_assert_int_eq(socks_creds_check(&c, "alice", "hunter2"), 0);
-    ck_assert_int_eq(socks_creds_check(&c, "bob", "secret"), 0);
-    ck_assert_int_eq(socks_creds_check(&c, "carol", "secret"), 0);
-    ck_assert_int_eq(socks_creds_check(&c, "Alice", "secret"), 0);
-    ck_assert_int_eq(socks_creds_check(&c, "alice", "Secret"), 0);
-    ck_assert_int_eq(socks_creds_check(&c, "", ""), 0);
-    ck_assert_int_eq(socks_creds_check(&c, "alice", ""), 0);
-    socks_creds_free(&c);
+    ck_assert_int_eq(socks_auth_check(&c, "alice", "hunter2"), 0);
+    ck_assert_int_eq(socks_auth_check(&c, "bob", "secret"), 0);
+    ck_assert_int_eq(socks_auth_check(&c, "carol", "secret"), 0);
+    ck_assert_int_eq(socks_auth_check(&c, "Alice", "secret"), 0);
+    ck_assert_int_eq(socks_auth_check(&c, "alice", "Secret"), 0);
+    ck_assert_int_eq(socks_auth_check(&c, "", ""), 0);
+    ck_assert_int_eq(socks_auth_check(&c, "alice", ""), 0);
+    socks_auth_free(&c);
 }
 END_TEST
 
@@ -249,30 +247,30 @@ START_TEST(check_prefix_and_longer)
 
     parse_ok(&c, "alice:secret\n");
     /* Prefixes never match. */
-    ck_assert_int_eq(socks_creds_check(&c, "alice", "secre"), 0);
-    ck_assert_int_eq(socks_creds_check(&c, "alice", "s"), 0);
-    ck_assert_int_eq(socks_creds_check(&c, "alic", "secret"), 0);
+    ck_assert_int_eq(socks_auth_check(&c, "alice", "secre"), 0);
+    ck_assert_int_eq(socks_auth_check(&c, "alice", "s"), 0);
+    ck_assert_int_eq(socks_auth_check(&c, "alic", "secret"), 0);
     /* Nor anything longer. */
-    ck_assert_int_eq(socks_creds_check(&c, "alice", "secret1"), 0);
-    ck_assert_int_eq(socks_creds_check(&c, "alice", "secret "), 0);
-    ck_assert_int_eq(socks_creds_check(&c, "alicex", "secret"), 0);
-    ck_assert_int_eq(socks_creds_check(&c, "alice",
-                                       fill(big, 'x', 399, "")), 0);
-    ck_assert_int_eq(socks_creds_check(&c, fill(big, 'x', 399, ""),
-                                       "secret"), 0);
+    ck_assert_int_eq(socks_auth_check(&c, "alice", "secret1"), 0);
+    ck_assert_int_eq(socks_auth_check(&c, "alice", "secret "), 0);
+    ck_assert_int_eq(socks_auth_check(&c, "alicex", "secret"), 0);
+    ck_assert_int_eq(socks_auth_check(&c, "alice",
+                                      fill(big, 'x', 399, "")), 0);
+    ck_assert_int_eq(socks_auth_check(&c, fill(big, 'x', 399, ""),
+                                      "secret"), 0);
     /* A 255-byte password extended to 256 must not match either. */
-    socks_creds_free(&c);
+    socks_auth_free(&c);
     {
         static char text[600], pass[300];
         fill(pass, 'p', 255, "");
         snprintf(text, sizeof text, "u:%s\n", pass);
         parse_ok(&c, text);
-        ck_assert_int_eq(socks_creds_check(&c, "u", pass), 1);
-        ck_assert_int_eq(socks_creds_check(&c, "u", fill(pass, 'p', 256,
-                                                         "")), 0);
-        ck_assert_int_eq(socks_creds_check(&c, "u", fill(pass, 'p', 254,
-                                                         "")), 0);
-        socks_creds_free(&c);
+        ck_assert_int_eq(socks_auth_check(&c, "u", pass), 1);
+        ck_assert_int_eq(socks_auth_check(&c, "u", fill(pass, 'p', 256,
+                                                        "")), 0);
+        ck_assert_int_eq(socks_auth_check(&c, "u", fill(pass, 'p', 254,
+                                                        "")), 0);
+        socks_auth_free(&c);
     }
 }
 END_TEST
@@ -281,8 +279,8 @@ START_TEST(check_empty_list)
 {
     struct socks_creds c = { 0, NULL };
 
-    ck_assert_int_eq(socks_creds_check(&c, "alice", "secret"), 0);
-    ck_assert_int_eq(socks_creds_check(&c, "", ""), 0);
+    ck_assert_int_eq(socks_auth_check(&c, "alice", "secret"), 0);
+    ck_assert_int_eq(socks_auth_check(&c, "", ""), 0);
 }
 END_TEST
 
@@ -302,7 +300,7 @@ START_TEST(load_modes)
         path = write_file(dir, "creds", "alice:secret\n", refused[i]);
         c.n = 99;
         c.v = NULL;
-        ck_assert_int_eq(socks_creds_load(&c, path, &err), SSHTUN_ERR_INVAL);
+        ck_assert_int_eq(socks_auth_load(&c, path, &err), SSHTUN_ERR_INVAL);
         ck_assert_msg(strstr(err.msg, path), "'%s' lacks the path", err.msg);
         ck_assert_msg(strstr(err.msg, "chmod 600"), "'%s'", err.msg);
         snprintf(want, sizeof want, "mode %03o", (unsigned)refused[i]);
@@ -313,17 +311,17 @@ START_TEST(load_modes)
     }
 
     path = write_file(dir, "creds", "# users\nalice:secret\nbob:pw\n", 0600);
-    ck_assert_msg(socks_creds_load(&c, path, &err) == 0, "%s", err.msg);
+    ck_assert_msg(socks_auth_load(&c, path, &err) == 0, "%s", err.msg);
     ck_assert_int_eq(c.n, 2);
-    ck_assert(socks_creds_check(&c, "alice", "secret"));
-    ck_assert(socks_creds_check(&c, "bob", "pw"));
-    socks_creds_free(&c);
+    ck_assert(socks_auth_check(&c, "alice", "secret"));
+    ck_assert(socks_auth_check(&c, "bob", "pw"));
+    socks_auth_free(&c);
     ck_assert_int_eq(unlink(path), 0);
 
     path = write_file(dir, "ro", "alice:secret\n", 0400);
-    ck_assert_msg(socks_creds_load(&c, path, &err) == 0, "%s", err.msg);
+    ck_assert_msg(socks_auth_load(&c, path, &err) == 0, "%s", err.msg);
     ck_assert_int_eq(c.n, 1);
-    socks_creds_free(&c);
+    socks_auth_free(&c);
     ck_assert_int_eq(unlink(path), 0);
     ck_assert_int_eq(rmdir(dir), 0);
 }
@@ -338,13 +336,13 @@ START_TEST(load_errors)
     const char *path;
 
     snprintf(missing, sizeof missing, "%s/absent", dir);
-    ck_assert_int_eq(socks_creds_load(&c, missing, &err), SSHTUN_ERR_IO);
+    ck_assert_int_eq(socks_auth_load(&c, missing, &err), SSHTUN_ERR_IO);
     ck_assert_ptr_nonnull(strstr(err.msg, missing));
     ck_assert_ptr_nonnull(strstr(err.msg, "No such file"));
 
     /* Bad content in a private file: named by path and line. */
     path = write_file(dir, "creds", "alice:secret\nnocolon\n", 0600);
-    ck_assert_int_eq(socks_creds_load(&c, path, &err), SSHTUN_ERR_INVAL);
+    ck_assert_int_eq(socks_auth_load(&c, path, &err), SSHTUN_ERR_INVAL);
     snprintf(want, sizeof want, "%s:2:", path);
     ck_assert_msg(strstr(err.msg, want), "'%s' lacks '%s'", err.msg, want);
     ck_assert_int_eq(c.n, 0);
@@ -352,7 +350,7 @@ START_TEST(load_errors)
     ck_assert_int_eq(unlink(path), 0);
 
     path = write_file(dir, "empty", "", 0600);
-    ck_assert_int_eq(socks_creds_load(&c, path, &err), SSHTUN_ERR_INVAL);
+    ck_assert_int_eq(socks_auth_load(&c, path, &err), SSHTUN_ERR_INVAL);
     ck_assert_ptr_nonnull(strstr(err.msg, "no user:password lines"));
     ck_assert_int_eq(unlink(path), 0);
     ck_assert_int_eq(rmdir(dir), 0);
@@ -373,15 +371,15 @@ START_TEST(load_size_limit)
     memcpy(text, "alice:secret\n", 13);
     text[max] = '\0';
     path = write_file(dir, "big", text, 0600);
-    ck_assert_msg(socks_creds_load(&c, path, &err) == 0, "%s", err.msg);
+    ck_assert_msg(socks_auth_load(&c, path, &err) == 0, "%s", err.msg);
     ck_assert_int_eq(c.n, 1);
-    socks_creds_free(&c);
+    socks_auth_free(&c);
     ck_assert_int_eq(unlink(path), 0);
 
     text[max] = '#';
     text[max + 1] = '\0';
     path = write_file(dir, "big", text, 0600);
-    ck_assert_int_eq(socks_creds_load(&c, path, &err), SSHTUN_ERR_INVAL);
+    ck_assert_int_eq(socks_auth_load(&c, path, &err), SSHTUN_ERR_INVAL);
     ck_assert_msg(strstr(err.msg, "larger than"), "'%s'", err.msg);
     ck_assert_ptr_nonnull(strstr(err.msg, path));
     ck_assert_int_eq(c.n, 0);
@@ -398,13 +396,13 @@ START_TEST(free_twice)
 {
     struct socks_creds c = { 0, NULL };
 
-    socks_creds_free(&c);               /* nothing loaded: fine */
+    socks_auth_free(&c);               /* nothing loaded: fine */
     parse_ok(&c, "alice:secret\n");
-    socks_creds_free(&c);
+    socks_auth_free(&c);
     ck_assert_int_eq(c.n, 0);
     ck_assert_ptr_null(c.v);
-    ck_assert_int_eq(socks_creds_check(&c, "alice", "secret"), 0);
-    socks_creds_free(&c);               /* again: fine */
+    ck_assert_int_eq(socks_auth_check(&c, "alice", "secret"), 0);
+    socks_auth_free(&c);               /* again: fine */
 }
 END_TEST
 
@@ -506,13 +504,4 @@ static Suite *socks_auth_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(socks_auth_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+CHECK_MAIN(socks_auth_suite)

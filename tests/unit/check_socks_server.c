@@ -1,14 +1,13 @@
 /*
  * check_socks_server.c - unit tests for src/socks/socks_server.c.
  *
- * socks_fd_recv, the handshake's read from a client socket, keeps its
+ * socks_server_fd_recv, the handshake's read from a client socket, keeps its
  * deadline while signals interrupt its wait: a signal during the wait
  * ends in a timeout, not in a recv() that blocks until the client
  * finally sends.  Data that is there is returned, EOF is 0.
  */
 #include "config.h"
 
-#include <check.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -17,8 +16,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "base/waitq.h"
+#include "base/clock.h"
 #include "socks/socks_server.h"
+
+#include "check_util.h"
 
 struct storm {
     pthread_t target;
@@ -70,7 +71,7 @@ START_TEST(deadline_survives_signals)
     st.target = pthread_self();
     st.peer = sv[1];
     ck_assert_int_eq(pthread_create(&t, NULL, storm_main, &st), 0);
-    n = socks_fd_recv(&sv[0], buf, sizeof buf, now_ms() + 300);
+    n = socks_server_fd_recv(&sv[0], buf, sizeof buf, clock_now_ms() + 300);
     pthread_join(t, NULL);
     ck_assert_msg(n == -2, "recv with a 300 ms deadline returned %ld, not "
                   "a timeout (-2)", n);
@@ -86,15 +87,15 @@ START_TEST(data_and_eof)
 
     ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
     ck_assert_int_eq(write(sv[1], "abc", 3), 3);
-    ck_assert_int_eq(socks_fd_recv(&sv[0], buf, sizeof buf,
-                                   now_ms() + 5000), 3);
+    ck_assert_int_eq(socks_server_fd_recv(&sv[0], buf, sizeof buf,
+                                          clock_now_ms() + 5000), 3);
     ck_assert(!memcmp(buf, "abc", 3));
-    ck_assert_int_eq(socks_fd_recv(&sv[0], buf, sizeof buf, now_ms() + 50),
+    ck_assert_int_eq(socks_server_fd_recv(&sv[0], buf, sizeof buf, clock_now_ms() + 50),
                      -2);
     close(sv[1]);
-    ck_assert_int_eq(socks_fd_recv(&sv[0], buf, sizeof buf,
-                                   now_ms() + 5000), 0);
-    ck_assert_int_eq(socks_fd_recv(&sv[0], buf, sizeof buf, now_ms() - 1),
+    ck_assert_int_eq(socks_server_fd_recv(&sv[0], buf, sizeof buf,
+                                          clock_now_ms() + 5000), 0);
+    ck_assert_int_eq(socks_server_fd_recv(&sv[0], buf, sizeof buf, clock_now_ms() - 1),
                      -2);
     close(sv[0]);
 }
@@ -111,13 +112,4 @@ static Suite *socks_server_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(socks_server_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+CHECK_MAIN(socks_server_suite)

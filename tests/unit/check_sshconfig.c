@@ -7,13 +7,14 @@
  */
 #include "config.h"
 
-#include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "config/options.h"
 #include "config/sshconfig.h"
+
+#include "check_util.h"
 
 static sshtun_options *o;
 static char included[256];
@@ -32,31 +33,31 @@ static void teardown(void)
 }
 
 /* An Include callback that records the pattern and applies a fixed text. */
-static int fake_include(struct config_ctx *ctx, const char *pattern,
+static int fake_include(struct sshconfig_ctx *ctx, const char *pattern,
                         int depth, sshtun_error *err)
 {
     snprintf(included, sizeof included, "%s", pattern);
-    return config_apply(ctx, "Port 2200\n", "inc.conf", depth, err);
+    return sshconfig_apply(ctx, "Port 2200\n", "inc.conf", depth, err);
 }
 
 /* Apply text for host; returns the result, err filled. */
 static int apply(const char *text, const char *host, sshtun_error *err)
 {
-    struct config_ctx ctx = { o, host, fake_include, NULL, 0 };
+    struct sshconfig_ctx ctx = { o, host, fake_include, NULL, 0 };
 
-    return config_apply(&ctx, text, "test.conf", 0, err);
+    return sshconfig_apply(&ctx, text, "test.conf", 0, err);
 }
 
 START_TEST(host_patterns)
 {
-    ck_assert(config_host_matches("*", "anything"));
-    ck_assert(config_host_matches("db-*", "db-main"));
-    ck_assert(!config_host_matches("db-*", "web"));
-    ck_assert(config_host_matches("web db-?", "db-1"));
-    ck_assert(!config_host_matches("db-* !db-old", "db-old"));
-    ck_assert(config_host_matches("db-* !db-old", "db-new"));
-    ck_assert(!config_host_matches("!db-old", "web"));  /* only negated */
-    ck_assert(config_host_matches("DB.Example.COM", "db.example.com"));
+    ck_assert(sshconfig_host_matches("*", "anything"));
+    ck_assert(sshconfig_host_matches("db-*", "db-main"));
+    ck_assert(!sshconfig_host_matches("db-*", "web"));
+    ck_assert(sshconfig_host_matches("web db-?", "db-1"));
+    ck_assert(!sshconfig_host_matches("db-* !db-old", "db-old"));
+    ck_assert(sshconfig_host_matches("db-* !db-old", "db-new"));
+    ck_assert(!sshconfig_host_matches("!db-old", "web"));  /* only negated */
+    ck_assert(sshconfig_host_matches("DB.Example.COM", "db.example.com"));
 }
 END_TEST
 
@@ -120,7 +121,7 @@ END_TEST
 START_TEST(ignored_unsupported_unknown)
 {
     sshtun_error err;
-    struct config_ctx ctx = { NULL, "h", NULL, NULL, 0 };
+    struct sshconfig_ctx ctx = { NULL, "h", NULL, NULL, 0 };
 
     ck_assert_int_eq(apply("ForwardAgent yes\nControlMaster auto\n"
                            "SendEnv LANG LC_*\nHashKnownHosts yes\n"
@@ -140,8 +141,8 @@ START_TEST(ignored_unsupported_unknown)
     ck_assert_int_eq(apply("IdentityFile \"x\n", "h", &err),
                      SSHTUN_ERR_INVAL);
     ctx.opts = o;
-    ck_assert_int_eq(config_apply(&ctx, "Match all\n  Port 1\nHost *\n"
-                                  "  Port 2\n", "m.conf", 0, &err), 0);
+    ck_assert_int_eq(sshconfig_apply(&ctx, "Match all\n  Port 1\nHost *\n"
+                                     "  Port 2\n", "m.conf", 0, &err), 0);
     ck_assert_int_eq(ctx.match_blocks_skipped, 1);
     ck_assert_int_eq(o->port, 2);
 }
@@ -176,13 +177,4 @@ static Suite *sshconfig_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(sshconfig_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+CHECK_MAIN(sshconfig_suite)

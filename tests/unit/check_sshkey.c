@@ -16,7 +16,6 @@
  */
 #include "config.h"
 
-#include <check.h>
 #include <openssl/evp.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -29,6 +28,8 @@
 #include "engine/rsasign.h"
 #include "engine/sshbuf.h"
 #include "engine/sshkey.h"
+
+#include "check_util.h"
 
 /* ssh-keygen -t rsa -b 1024 -N '' */
 static const char key_plain[] =
@@ -469,13 +470,4 @@ static Suite *suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+CHECK_MAIN(suite)

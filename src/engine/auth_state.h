@@ -1,16 +1,16 @@
 /*
- * auth_int.h - what the parts of user authentication share during one
+ * auth_state.h - what the parts of user authentication share during one
  * auth_run: auth.c (method order, password, keyboard-interactive),
  * auth_pubkey.c (key files and keys in memory) and auth_agent.c (agent
- * keys).  Internal to those files.
+ * keys) all use this lower module.  Internal to those files.
  */
-#ifndef SSHTUN_AUTH_INT_H
-#define SSHTUN_AUTH_INT_H
+#ifndef SSHTUN_AUTH_STATE_H
+#define SSHTUN_AUTH_STATE_H
 
 #include <openssl/evp.h>
 #include <stdint.h>
 
-#include "engine/auth.h"
+#include "engine/auth_ctx.h"
 #include "engine/auth_memo.h"
 
 #define AUTH_STEP_MS 120000
@@ -50,45 +50,34 @@ struct auth_state {
 };
 
 /* Add a note to the final failure message. */
-void auth_note(struct auth_state *st, const char *fmt, ...)
+void auth_state_note(struct auth_state *st, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 /* Wait for the socket while rc is EAGAIN: 1 to call again, 0 when rc is
  * final, or a negative error. */
-int auth_retry_wait(struct auth_state *st, int rc, int64_t deadline);
+int auth_state_wait(struct auth_state *st, int rc, int64_t deadline);
 
 /* Map a final libssh2 result: 0, SSHTUN_ERR_SESSION (connection lost, err
  * set) or SSHTUN_ERR_AUTH. */
-int auth_result(struct auth_state *st, int rc);
+int auth_state_result(struct auth_state *st, int rc);
 
 /* Ask the user through the passphrase callback: 0 with the answer in buf,
  * -1 when nobody can be asked. */
-int auth_ask(struct auth_state *st, const char *prompt, char *buf,
+int auth_state_ask(struct auth_state *st, const char *prompt, char *buf,
              size_t size);
 
 /* Offer a public key blob, signing with sign (abstract: arg): 0 when
  * accepted, SSHTUN_ERR_AUTH when refused, or a session-level error. */
-int auth_offer(struct auth_state *st, const uint8_t *blob, size_t len,
-               LIBSSH2_USERAUTH_PUBLICKEY_SIGN_FUNC((*sign)), void *arg);
-
-/* Publickey with every identity (auth_pubkey.c). */
-int auth_pubkey(struct auth_state *st);
-
-/* Publickey with the agent's keys (auth_agent.c). */
-int auth_agent(struct auth_state *st);
-
-/* Offer an agent's RSA key (its ssh-rsa blob) under alg, connecting to
- * the agent again (for a deferred fallback). */
-int auth_agent_retry(struct auth_state *st, const uint8_t *blob,
-                     size_t blob_len, const char *alg, const char *label);
+int auth_state_offer(struct auth_state *st, const uint8_t *blob, size_t len,
+                      LIBSSH2_USERAUTH_PUBLICKEY_SIGN_FUNC((*sign)), void *arg);
 
 /* Fill st->won with the identity who used (the secret is not copied). */
-void auth_won_identity(struct auth_state *st,
-                       const struct auth_memo_entry *who);
+void auth_state_won(struct auth_state *st,
+                              const struct auth_memo_entry *who);
 
 /* Remember a pending RSA fallback (the key and who are taken over). */
-void auth_defer(struct auth_state *st, EVP_PKEY *key, const uint8_t *blob,
-                size_t blob_len, int next_alg, struct auth_memo_entry *who,
-                const char *label);
+void auth_state_defer(struct auth_state *st, EVP_PKEY *key,
+                       const uint8_t *blob, size_t blob_len, int next_alg,
+                       struct auth_memo_entry *who, const char *label);
 
 #endif
