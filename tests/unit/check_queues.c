@@ -267,7 +267,7 @@ START_TEST(chunkq_one_byte_reads_fill_tail)
     ck_assert_uint_eq(chunk_queue_room(&q, cap), 0);
     ck_assert(chunk_queue_full(&q, cap));
     /* The bytes come out in order. */
-    ck_assert_uint_eq(chunkq_read(&q, buf, n), n);
+    ck_assert_uint_eq(chunk_queue_read(&q, buf, n), n);
     check_pattern(buf, n, 0);
     ck_assert_uint_eq(q.held, 0);
     ck_assert_uint_eq(q.bytes, 0);
@@ -282,14 +282,14 @@ START_TEST(chunkq_held_counts_nearly_empty_chunks)
 
     /* Pushed without merging, a 1-byte chunk costs a whole chunk. */
     for (int i = 0; i < 4; i++)
-        chunkq_push(&q, filled_chunk(1, 0));
+        chunk_queue_push(&q, filled_chunk(1, 0));
     ck_assert_uint_eq(q.bytes, 4);
     ck_assert_uint_eq(q.held, 4 * sizeof(struct chunk));
     ck_assert(chunk_queue_full(&q, 4 * sizeof(struct chunk)));
     /* Only the tail's free end is left under a reached cap. */
     ck_assert_uint_eq(chunk_queue_room(&q, 4 * sizeof(struct chunk)),
                       CHUNK_SIZE - 1);
-    c = chunkq_pop(&q);
+    c = chunk_queue_pop(&q);
     ck_assert_uint_eq(q.held, 3 * sizeof(struct chunk));
     chunk_put(c);
     /* Data that does not fit the tail gets a chunk of its own. */
@@ -298,7 +298,7 @@ START_TEST(chunkq_held_counts_nearly_empty_chunks)
     chunk_queue_append(&q, filled_chunk(1, 0));
     ck_assert_uint_eq(q.held, 5 * sizeof(struct chunk));
     ck_assert_uint_eq(q.bytes, 3 + CHUNK_SIZE + 1);
-    chunkq_clear(&q);
+    chunk_queue_clear(&q);
     ck_assert_uint_eq(q.held, 0);
 }
 END_TEST
