@@ -238,11 +238,10 @@ static enum step serve_user_close(struct conn *c, struct sshtun_channel *ch)
 static enum step update_window(struct conn *c, struct sshtun_channel *ch,
                                long nread, size_t room)
 {
-    size_t queued;
-    int rc, stalled = 0;
+    int rc, full, stalled = 0;
 
     pthread_mutex_lock(&ch->mu);
-    queued = ch->in.bytes;
+    full = chunk_queue_full(&ch->in, CHAN_IN_CAP);
     pthread_mutex_unlock(&ch->mu);
     if (room)
         ch->full_since = 0;
@@ -250,8 +249,7 @@ static enum step update_window(struct conn *c, struct sshtun_channel *ch,
         ch->full_since = clock_now_ms();
     else
         stalled = clock_now_ms() - ch->full_since >= CHAN_STALL_MS;
-    rc = window_update(&ch->win, ch->lch, nread, queued < CHAN_IN_CAP,
-                       stalled);
+    rc = window_update(&ch->win, ch->lch, nread, !full, stalled);
     return rc < 0 ? channel_error(c, ch, rc) : STEP_IDLE;
 }
 
