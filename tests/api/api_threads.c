@@ -8,7 +8,9 @@
  * idle channel, half-close (shutdown, then recv until 0), a local forward
  * started, used and closed from code, a refused open reporting
  * SSHTUN_ERR_CONNECT_FAILED, and blocked callers released by
- * sshtun_session_close.  Prints "ok: ..." per check; exits 0 if all pass.
+ * sshtun_session_close, while another thread closes a forward and one
+ * more forward is closed after it.  Prints "ok: ..." per check; exits 0
+ * if all pass.
  *
  *   api_threads SSH_PORT USER KEY KNOWN_HOSTS ECHO_PORT CLOSED_PORT BYTES
  */
@@ -40,6 +42,15 @@ static unsigned char pattern_byte(int seed, size_t i)
 {
     uint32_t x = (uint32_t)(i * 2654435761u) ^ (uint32_t)(seed * 40503);
     return (unsigned char)(x >> 13);
+}
+
+static sshtun_forward *race_forward, *late_forward;
+
+/* Close a forward (another thread than the session's close). */
+static void *close_forward(void *arg)
+{
+    sshtun_forward_close(arg);
+    return NULL;
 }
 
 /* Report a failed check. */
@@ -264,12 +275,27 @@ int main(int argc, char **argv)
         printf("ok: refused open: %s\n", err.msg);
     }
 
-    /* Closing the session releases a thread blocked in recv. */
+    /* Closing the session releases a thread blocked in recv; meanwhile
+     * another thread closes a forward (the race of a forward's close with
+     * the session's), and one more forward is closed after the session:
+     * its handle stays valid until then. */
+    {
+        char spec[64];
+        snprintf(spec, sizeof spec, "0:127.0.0.1:%d", echo_port);
+        race_forward = sshtun_forward_local(sess, spec, &err);
+        late_forward = sshtun_forward_local(sess, spec, &err);
+        if (!race_forward || !late_forward)
+            fail("forwards for the close race", err.msg);
+    }
     if ((ch = open_echo())) {
         struct blocked arg = { ch, 1 };
-        pthread_t t;
+        pthread_t t, closer;
         pthread_create(&t, NULL, blocked_recv, &arg);
+        pthread_create(&closer, NULL, close_forward, race_forward);
         sshtun_session_close(sess);
+        pthread_join(closer, NULL);
+        sshtun_forward_close(late_forward);
+        printf("ok: forwards closed during and after the session's close\n");
         pthread_join(t, NULL);
         if (arg.rc >= 0)
             fail("close releases recv", "recv did not return an error");
@@ -279,6 +305,8 @@ int main(int argc, char **argv)
         sshtun_close(ch);
     } else {
         sshtun_session_close(sess);
+        sshtun_forward_close(race_forward);
+        sshtun_forward_close(late_forward);
     }
     sshtun_global_cleanup();
     return failures ? 1 : 0;

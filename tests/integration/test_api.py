@@ -29,7 +29,8 @@ def test_api_threads():
         for line in ("two channels, four threads", "half-close",
                      "forward started, used and closed from code",
                      "refused open: channel open to 127.0.0.1:",
-                     "released a blocked recv"):
+                     "released a blocked recv",
+                     "forwards closed during and after the session's close"):
             assert line in out, out
 
 
