@@ -123,7 +123,7 @@ int options_max_connections(const sshtun_options *o);
 int options_max_handshakes(const sshtun_options *o);
 
 /* Default window: measured best over a 20 ms link (see tests/bench). */
-#define OPTS_DEFAULT_WINDOW (16L * 1024 * 1024)
+#define OPTS_DEFAULT_WINDOW (8L * 1024 * 1024)
 #define OPTS_MIN_WINDOW (64L * 1024)
 #define OPTS_MAX_WINDOW (16L * 1024 * 1024)
 

@@ -119,7 +119,7 @@ int window_update(struct window *w, LIBSSH2_CHANNEL *lch, long nread,
     } else {
         if (keeping_up)
             grow(w, nread);
-        if (w->target > w->floor && left < (unsigned long)w->target / 2
+        if (w->target > w->floor && left < (unsigned long)(w->target - w->target / 8)
             && budget_free() >= w->target - (long)left) {
             rc = libssh2_channel_receive_window_adjust2(
                 lch, (unsigned long)w->target - left, 1, NULL);
