@@ -177,6 +177,7 @@ class Sshd:
             except RuntimeError:
                 if attempt == 2 or "Address already in use" not in self.log_text() \
                         or getattr(self, "started_once", False):
+                    stop(self.proc)         # it may listen on one address
                     raise
             stop(self.proc)
             self._move_port(free_port())
