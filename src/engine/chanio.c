@@ -8,6 +8,13 @@
  * simply not read, so libssh2 sends no window adjust and the server stops
  * sending; when our send buffer passes OUTBUF_HIGH no channel is written
  * until the socket drains.
+ *
+ * A pass skips a channel that has settled (nothing left to write, time
+ * or close when it was last served) while neither side has acted since:
+ * its caller did not flag it dirty, and libssh2 holds no data, EOF or
+ * CLOSE for it.  Those checks take no lock and only walk libssh2's list
+ * of unread packets (short, as every pass reads them), so thousands of
+ * idle channels cost each pass little.
  */
 #include "config.h"
 
@@ -169,10 +176,15 @@ static long write_channel(struct conn *c, struct sshtun_channel *ch)
 {
     long total = 0;
 
-    while (transport_pending(&c->io->out) < OUTBUF_HIGH) {
+    ch->out_blocked = 0;
+    for (;;) {
         struct chunk *k = ch->out_cur;
         ssize_t n;
 
+        if (transport_pending(&c->io->out) >= OUTBUF_HIGH) {
+            ch->out_blocked = 1;    /* the queue may hold more */
+            break;
+        }
         if (!k && !(k = ch->out_cur = next_out(ch)))
             break;
         n = libssh2_channel_write(ch->lch, (const char *)k->data + k->off,
@@ -310,6 +322,8 @@ static enum step serve_outbound(struct conn *c, struct sshtun_channel *ch)
             return STEP_LOST;
         } else if (rc != LIBSSH2_ERROR_EAGAIN) {
             ch->eof_sent = 1;       /* peer closed already */
+        } else {
+            ch->out_blocked = 1;    /* the EOF is still to go */
         }
     }
     return st;
@@ -356,15 +370,62 @@ static enum step serve_channel(struct conn *c, struct sshtun_channel *ch)
     return st == STEP_IDLE ? any : st;
 }
 
+/* After serving: whether ch waits only for its caller or the server. */
+static void note_settled(struct sshtun_channel *ch)
+{
+    ch->settled = !ch->out_blocked && !ch->out_cur
+                  && !ch->full_since && !ch->flush_deadline
+                  && !ch->close_deadline && !ch->in_eof_seen
+                  && !ch->win.adjust_pending;
+}
+
+/* Keep the earliest deadline of the pass (a settled channel has none),
+ * so that the poll timeout needs no walk of its own. */
+static void note_deadline(struct conn *c, struct sshtun_channel *ch)
+{
+    int64_t d = ch->close_deadline ? ch->close_deadline : ch->flush_deadline;
+
+    if (d && (!c->io->next_deadline || d < c->io->next_deadline))
+        c->io->next_deadline = d;
+}
+
+/* Whether a pass may leave ch alone (see the top of this file).  Takes
+ * the caller's dirty flag: what it flagged after this is seen next pass. */
+static int can_skip(struct sshtun_channel *ch)
+{
+    unsigned long unread = 1;
+
+    /* Looking first keeps the cache line shared while nothing changed. */
+    if (__atomic_load_n(&ch->dirty, __ATOMIC_ACQUIRE)
+        && __atomic_exchange_n(&ch->dirty, 0, __ATOMIC_ACQ_REL))
+        return 0;
+    if (!ch->settled || libssh2_channel_eof(ch->lch))
+        return 0;
+    libssh2_channel_window_read_ex(ch->lch, &unread, NULL);
+    return unread == 0;
+}
+
 /* Serve every channel, unlinking finished ones. */
 int chanio_serve_all(struct conn *c)
 {
     struct sshtun_channel **pp = &c->io->channels;
     int progress = 0;
 
+    c->io->next_deadline = 0;
+
     while (*pp) {
         struct sshtun_channel *ch = *pp;
-        enum step st = serve_channel(c, ch);
+        enum step st;
+
+        if (can_skip(ch)) {
+            pp = &ch->io_next;
+            continue;
+        }
+        st = serve_channel(c, ch);
+        if (st != STEP_FINISHED && st != STEP_LOST) {
+            note_settled(ch);
+            note_deadline(c, ch);
+        }
 
         if (st == STEP_LOST)
             return -1;
@@ -421,14 +482,12 @@ int chanio_output_pending(struct conn *c)
 /* The poll timeout, shortened to the nearest close or flush deadline. */
 int chanio_poll_timeout(struct conn *c, int timeout)
 {
-    int64_t now = clock_now_ms();
+    int64_t left;
 
-    for (struct sshtun_channel *ch = c->io->channels; ch; ch = ch->io_next)
-        if (ch->close_deadline || ch->flush_deadline) {
-            int64_t left = (ch->close_deadline ? ch->close_deadline
-                                               : ch->flush_deadline) - now;
-            if (left < timeout)
-                timeout = left > 0 ? (int)left : 0;
-        }
+    if (!c->io->next_deadline)
+        return timeout;
+    left = c->io->next_deadline - clock_now_ms();
+    if (timeout < 0 || left < timeout)
+        timeout = left > 0 ? (int)left : 0;
     return timeout;
 }

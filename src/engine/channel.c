@@ -92,6 +92,7 @@ void channel_mark_dirty(struct sshtun_channel *ch)
 {
     struct conn *c = __atomic_load_n(&ch->conn, __ATOMIC_ACQUIRE);
 
+    __atomic_store_n(&ch->dirty, 1, __ATOMIC_RELEASE);
     if (c)
         conn_wake(c);
 }

@@ -70,6 +70,10 @@ struct sshtun_channel {
     struct waitq send_waiters;      /* [mu] */
     struct waitq state_waiters;     /* [mu] open result / close */
 
+    int dirty;                      /* atomic: the caller side changed
+                                       something since the I/O thread last
+                                       served the channel */
+
     struct sshtun_channel *pool_next;   /* [sess->mu] in the open queue */
     int in_pool;                    /* [sess->mu] waiting in the open queue */
     struct sshtun_channel *q_next;  /* [listener mu] in an accept queue */
@@ -92,6 +96,10 @@ struct sshtun_channel {
     int64_t flush_deadline;         /* closed by the caller: until when
                                        queued data may still be sent */
     int64_t close_deadline;         /* 0: not closing */
+    int out_blocked;                /* data or EOF left behind a full
+                                       send buffer or window */
+    int settled;                    /* nothing left to do until the caller
+                                       or the server acts (see chanio.c) */
 };
 
 /* Tell the channel's connection that the channel needs its I/O thread

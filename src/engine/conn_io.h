@@ -25,12 +25,22 @@ struct sshtun_session;
 /* The largest packet we accept: OpenSSH's sshd takes 32768. */
 #define IO_MAX_PACKET 32768
 
+/* The most a pass of the I/O loop reads from the server.  libssh2 reads
+ * and decrypts everything the socket holds before a channel read returns
+ * any of it, and the window is granted back only after that: a burst of a
+ * whole window (several MiB over a long path) would hold back the grant
+ * by the time to decrypt it, stretching every round trip.  In slices,
+ * the grant for the first bytes goes out while the rest waits. */
+#define IO_RX_SLICE (256 * 1024)
+
 struct conn_io {
     int sock;
     LIBSSH2_SESSION *ssh;
     struct transport out;
     struct sshtun_channel *channels;    /* open or closing, served each pass */
     struct sshtun_channel *opening;     /* the open in flight, if any */
+    int64_t next_deadline;          /* the earliest channel flush or close
+                                       deadline the last pass saw (0: none) */
     int stuck_told;                     /* the pool knows it is slow */
     struct sshtun_listener *listeners;  /* remote listeners, in order */
     LIBSSH2_CHANNEL *pump;              /* idle channel that lets us read */

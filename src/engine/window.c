@@ -113,6 +113,7 @@ int window_update(struct window *w, LIBSSH2_CHANNEL *lch, long nread,
     long promised;
     int rc = 0;
 
+    w->adjust_pending = 0;
     if (stalled) {
         w->target = w->floor;       /* earn growth again once it reads */
         restart_count(w);
@@ -123,8 +124,10 @@ int window_update(struct window *w, LIBSSH2_CHANNEL *lch, long nread,
             && budget_free() >= w->target - (long)left) {
             rc = libssh2_channel_receive_window_adjust2(
                 lch, (unsigned long)w->target - left, 1, NULL);
-            if (rc == LIBSSH2_ERROR_EAGAIN)
+            if (rc == LIBSSH2_ERROR_EAGAIN) {
                 rc = 0;             /* tried again next pass */
+                w->adjust_pending = 1;
+            }
             left = libssh2_channel_window_read_ex(lch, &avail, NULL);
         }
     }

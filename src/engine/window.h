@@ -31,6 +31,7 @@ struct window {
     long accounted;                 /* counted in the process budget */
     long consumed;                  /* read since the target last changed */
     int64_t since_ms;               /* when it last changed (clock_now_ms) */
+    int adjust_pending;             /* a grant libssh2 could not send yet */
 };
 
 /* Set the process-wide budget (bytes); the largest asked for wins. */
