@@ -362,7 +362,7 @@ static int idle_expired(struct conn *c, int *timeout)
 }
 
 /* One pass over everything.  Returns 1 on progress, 0, or -1 if lost. */
-static int serve_once(struct conn *c, int readable)
+static int serve_pass(struct conn *c, int readable)
 {
     uint64_t rx_before = c->io->out.rx_bytes;
     int progress = 0, r;
@@ -386,6 +386,19 @@ static int serve_once(struct conn *c, int readable)
     /* Any libssh2 call may have read the socket into its buffers, where
      * poll() cannot see the data: that counts as progress. */
     return progress || c->io->out.rx_bytes != rx_before;
+}
+
+/* One pass, reading at most IO_RX_SLICE from the server (the rest stays
+ * in the socket, so poll() sees it).  Returns as serve_pass. */
+static int serve_once(struct conn *c, int readable)
+{
+    int rc;
+
+    c->io->out.rx_budget = IO_RX_SLICE;
+    c->io->out.rx_paced = 1;
+    rc = serve_pass(c, readable);
+    c->io->out.rx_paced = 0;
+    return rc;
 }
 
 /* The main loop.  Returns 0 when asked to stop (or idle), -1 when the

@@ -211,12 +211,20 @@ ssize_t transport_recv_cb(int sock, void *buf, size_t len, int flags,
 
     if (t->closing && sock == t->fd)
         return 0;
+    if (t->rx_paced && sock == t->fd) {
+        if (!t->rx_budget)
+            return -EAGAIN;         /* the rest is for the next pass */
+        if (len > t->rx_budget)
+            len = t->rx_budget;
+    }
     do
         n = recv(sock, buf, len, flags);
     while (n < 0 && errno == EINTR);
     if (n > 0 && sock == t->fd) {
         t->last_rx_ms = clock_now_ms();   /* any traffic shows the peer alive */
         t->rx_bytes += (uint64_t)n;
+        if (t->rx_paced)
+            t->rx_budget -= (size_t)n;
     }
     return n < 0 ? -errno : n;
 }

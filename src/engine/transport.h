@@ -29,6 +29,8 @@ struct transport {
     int closing;                    /* make libssh2 see EOF (teardown) */
     int64_t last_rx_ms;             /* when the server last sent anything */
     uint64_t rx_bytes;              /* received in all (progress check) */
+    int rx_paced;                   /* recv takes at most rx_budget more */
+    size_t rx_budget;               /* bytes left for this pass, if paced */
     void *owner;                    /* the session, for libssh2 callbacks */
 };
 
