@@ -18,8 +18,10 @@
 #include "socks/socks_server.h"
 #include "base/clock.h"
 
-/* socks_io recv on a socket, with the handshake deadline.  A signal
- * interrupting poll() must not lead to a recv() that waits forever. */
+/* socks_io recv on a socket, with the handshake deadline.  The client
+ * has usually sent already, so recv comes first and poll() only when
+ * nothing is there; a signal interrupting poll() must not lead to a
+ * recv() that waits forever. */
 long socks_server_fd_recv(void *ctx, unsigned char *buf, size_t len,
                           int64_t deadline_ms)
 {
@@ -33,18 +35,15 @@ long socks_server_fd_recv(void *ctx, unsigned char *buf, size_t len,
 
         if (left <= 0)
             return -2;
+        if ((n = recv(fd, buf, len, MSG_DONTWAIT)) >= 0)
+            return (long)n;
+        if (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK)
+            return -1;
         ready = poll(&p, 1, (int)(left > INT_MAX ? INT_MAX : left));
-        if (ready < 0 && errno == EINTR)
-            continue;
-        if (ready < 0)
+        if (ready < 0 && errno != EINTR)
             return -1;
         if (ready == 0)
             return -2;
-        n = recv(fd, buf, len, MSG_DONTWAIT);
-        if (n < 0 && (errno == EINTR || errno == EAGAIN
-                      || errno == EWOULDBLOCK))
-            continue;
-        return n < 0 ? -1 : (long)n;
     }
 }
 
