@@ -219,6 +219,10 @@ static int pump(struct conn *c)
     if (!via) {
         /* Nothing to read through: notice a closed connection, and let
          * a probe open make libssh2 read what is there. */
+        if (transport_rx_buffered(&c->io->out)) {
+            c->io->probe_wanted = 1;
+            return 0;
+        }
         n = recv(c->io->sock, dummy, 1, MSG_PEEK | MSG_DONTWAIT);
         if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK
                        && errno != EINTR))
@@ -247,19 +251,23 @@ static int wait_events(struct conn *c, int timeout)
     p[1].events = POLLIN;           /* pump() or a probe reads it */
     if (transport_pending(&c->io->out))
         p[1].events |= POLLOUT;
+    if (transport_rx_buffered(&c->io->out))
+        timeout = 0;                /* read ahead, still to hand over */
     rc = poll(p, 2, chanio_poll_timeout(c, timeout));
     if (rc < 0 && errno != EINTR) {
         snprintf(c->io->lost_msg, sizeof c->io->lost_msg, "poll: %s",
                  strerror(errno));
         return -1;
     }
-    if (rc <= 0)
-        return rc == 0 && timeout > 0;  /* idle: check the socket anyway */
+    if (rc <= 0)                    /* idle: check the socket anyway */
+        return (rc == 0 && timeout > 0)
+               || transport_rx_buffered(&c->io->out) > 0;
     if (p[0].revents & POLLIN)
         conn_wake_consume(c);
     if ((p[1].revents & POLLOUT) && transport_flush(&c->io->out) < 0)
         return -1;
-    return (p[1].revents & (POLLIN | POLLERR | POLLHUP)) != 0;
+    return (p[1].revents & (POLLIN | POLLERR | POLLHUP)) != 0
+           || transport_rx_buffered(&c->io->out) > 0;
 }
 
 /* Send a liveness probe: an "env" request with want-reply on the pump

@@ -1,5 +1,6 @@
 /*
- * transport.c - TCP connect with deadline and the buffered send callback.
+ * transport.c - TCP connect with deadline, the buffered send callback and
+ * the receive callback that reads ahead.
  */
 #include "config.h"
 
@@ -202,6 +203,34 @@ ssize_t transport_send_cb(int sock, const void *buf, size_t len, int flags,
     return (ssize_t)len;
 }
 
+/* recv(), again on EINTR; -errno on failure. */
+static ssize_t recv_retry(int sock, void *buf, size_t len, int flags)
+{
+    ssize_t n;
+
+    do
+        n = recv(sock, buf, len, flags);
+    while (n < 0 && errno == EINTR);
+    return n < 0 ? -errno : n;
+}
+
+/* Refill the read-ahead buffer (paced, and it is empty).  Returns what
+ * recv returned, or 1 when there is no buffer (read directly then). */
+static ssize_t rx_refill(struct transport *t, int sock, int flags)
+{
+    ssize_t n;
+
+    if (!t->rx && !(t->rx = malloc(TRANSPORT_RX_AHEAD)))
+        return 1;
+    n = recv_retry(sock, t->rx, TRANSPORT_RX_AHEAD, flags);
+    if (n > 0) {
+        t->rx_off = 0;
+        t->rx_len = (size_t)n;
+        t->last_rx_ms = clock_now_ms();   /* any traffic shows the peer alive */
+    }
+    return n;
+}
+
 /* libssh2's recv hook. */
 ssize_t transport_recv_cb(int sock, void *buf, size_t len, int flags,
                           void **abstract)
@@ -209,30 +238,47 @@ ssize_t transport_recv_cb(int sock, void *buf, size_t len, int flags,
     struct transport *t = *abstract;
     ssize_t n;
 
-    if (t->closing && sock == t->fd)
+    if (sock != t->fd)
+        return recv_retry(sock, buf, len, flags);
+    if (t->closing)
         return 0;
-    if (t->rx_paced && sock == t->fd) {
+    if (t->rx_paced) {
         if (!t->rx_budget)
             return -EAGAIN;         /* the rest is for the next pass */
         if (len > t->rx_budget)
             len = t->rx_budget;
+        if (t->rx_off == t->rx_len && (n = rx_refill(t, sock, flags)) <= 0)
+            return n;
     }
-    do
-        n = recv(sock, buf, len, flags);
-    while (n < 0 && errno == EINTR);
-    if (n > 0 && sock == t->fd) {
-        t->last_rx_ms = clock_now_ms();   /* any traffic shows the peer alive */
+    if (t->rx_off < t->rx_len) {
+        n = (ssize_t)(t->rx_len - t->rx_off < len ? t->rx_len - t->rx_off
+                                                   : len);
+        memcpy(buf, t->rx + t->rx_off, (size_t)n);
+        t->rx_off += (size_t)n;
+    } else if ((n = recv_retry(sock, buf, len, flags)) > 0) {
+        t->last_rx_ms = clock_now_ms();
+    }
+    if (n > 0) {
         t->rx_bytes += (uint64_t)n;
         if (t->rx_paced)
             t->rx_budget -= (size_t)n;
     }
-    return n < 0 ? -errno : n;
+    return n;
 }
 
-/* Free the buffer. */
+/* Bytes read ahead and not yet handed to libssh2. */
+size_t transport_rx_buffered(const struct transport *t)
+{
+    return t->rx_len - t->rx_off;
+}
+
+/* Free the buffers. */
 void transport_free(struct transport *ob)
 {
     free(ob->data);
     ob->data = NULL;
     ob->off = ob->len = ob->cap = 0;
+    free(ob->rx);
+    ob->rx = NULL;
+    ob->rx_off = ob->rx_len = 0;
 }

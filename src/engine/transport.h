@@ -19,6 +19,11 @@
 
 #define OUTBUF_HIGH (256 * 1024)
 
+/* libssh2 1.10 reads the socket 16 KiB at a time; while the I/O loop
+ * serves (rx_paced), the receive hook reads this much at once and hands
+ * it over in libssh2's pieces: an eighth of the syscalls. */
+#define TRANSPORT_RX_AHEAD (128 * 1024)
+
 struct transport {
     unsigned char *data;
     size_t off;                     /* first unsent byte */
@@ -28,9 +33,12 @@ struct transport {
     int error;                      /* errno of a failed send, sticky */
     int closing;                    /* make libssh2 see EOF (teardown) */
     int64_t last_rx_ms;             /* when the server last sent anything */
-    uint64_t rx_bytes;              /* received in all (progress check) */
+    uint64_t rx_bytes;              /* handed to libssh2 in all (progress
+                                       check) */
     int rx_paced;                   /* recv takes at most rx_budget more */
     size_t rx_budget;               /* bytes left for this pass, if paced */
+    unsigned char *rx;              /* read ahead from the socket (paced) */
+    size_t rx_off, rx_len;          /* its unread part: rx[rx_off, rx_len) */
     void *owner;                    /* the session, for libssh2 callbacks */
 };
 
@@ -46,13 +54,18 @@ int transport_connect(const char *host, int port, int family,
 ssize_t transport_send_cb(int sock, const void *buf, size_t len, int flags,
                           void **abstract);
 
-/* The LIBSSH2_CALLBACK_RECV hook: recv(), or EOF once closing is set so
- * that libssh2 stops waiting for a peer we are leaving. */
+/* The LIBSSH2_CALLBACK_RECV hook: recv() (ahead, into rx, while paced),
+ * or EOF once closing is set so that libssh2 stops waiting for a peer we
+ * are leaving. */
 ssize_t transport_recv_cb(int sock, void *buf, size_t len, int flags,
                           void **abstract);
 
 /* Unsent bytes in the buffer. */
 size_t transport_pending(const struct transport *ob);
+
+/* Bytes read ahead from the socket that libssh2 has not taken yet (poll()
+ * cannot see them: the socket counts as readable while there are any). */
+size_t transport_rx_buffered(const struct transport *t);
 
 /* Write buffered bytes until done or EAGAIN.  Returns 0, or -1 with
  * ob->error set when the socket failed. */
