@@ -25,13 +25,17 @@ struct sshtun_session;
 /* The largest packet we accept: OpenSSH's sshd takes 32768. */
 #define IO_MAX_PACKET 32768
 
-/* The most a pass of the I/O loop reads from the server.  libssh2 reads
- * and decrypts everything the socket holds before a channel read returns
- * any of it, and the window is granted back only after that: a burst of a
- * whole window (several MiB over a long path) would hold back the grant
- * by the time to decrypt it, stretching every round trip.  In slices,
- * the grant for the first bytes goes out while the rest waits. */
+/* The most a pass of the I/O loop reads from the server, per channel
+ * that had data in the last pass (up to IO_RX_SLICES of them).  libssh2
+ * reads and decrypts everything the socket holds before a channel read
+ * returns any of it, and the window is granted back only after that: a
+ * burst of a whole window (several MiB over a long path) would hold back
+ * the grant by the time to decrypt it, stretching every round trip.  In
+ * slices, the grant for the first bytes goes out while the rest waits;
+ * a slice per busy channel keeps each channel's share of a pass (and so
+ * what its writer is woken for) as large with many as with one. */
 #define IO_RX_SLICE (256 * 1024)
+#define IO_RX_SLICES 8
 
 struct conn_io {
     int sock;
@@ -41,6 +45,8 @@ struct conn_io {
     struct sshtun_channel *opening;     /* the open in flight, if any */
     int64_t next_deadline;          /* the earliest channel flush or close
                                        deadline the last pass saw (0: none) */
+    int readers;                    /* channels this pass read data for */
+    int readers_last;               /* and the last pass */
     int stuck_told;                     /* the pool knows it is slow */
     struct sshtun_listener *listeners;  /* remote listeners, in order */
     LIBSSH2_CHANNEL *pump;              /* idle channel that lets us read */

@@ -396,13 +396,18 @@ static int serve_pass(struct conn *c, int readable)
     return progress || c->io->out.rx_bytes != rx_before;
 }
 
-/* One pass, reading at most IO_RX_SLICE from the server (the rest stays
- * in the socket, so poll() sees it).  Returns as serve_pass. */
+/* One pass, reading at most a slice from the server for each channel
+ * that was read last time (the rest stays in the socket, so poll() sees
+ * it).  Returns as serve_pass. */
 static int serve_once(struct conn *c, int readable)
 {
-    int rc;
+    int slices = c->io->readers, rc;
 
-    c->io->out.rx_budget = IO_RX_SLICE;
+    if (slices < 1)
+        slices = 1;
+    else if (slices > IO_RX_SLICES)
+        slices = IO_RX_SLICES;
+    c->io->out.rx_budget = (size_t)slices * IO_RX_SLICE;
     c->io->out.rx_paced = 1;
     rc = serve_pass(c, readable);
     c->io->out.rx_paced = 0;
