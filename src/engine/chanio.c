@@ -279,11 +279,10 @@ static enum step serve_inbound(struct conn *c, struct sshtun_channel *ch,
     if (room)
         libssh2_channel_window_read_ex(ch->lch, &avail, NULL);
     if (avail) {
-        c->io->readers++;           /* sizes the next pass's slice */
-        /* Several busy channels: each may pull in a slice of its own, or
-         * a pass shared by all would hand each a few KiB at a time (and
-         * wake its writer for each). */
-        if (c->io->readers_last > 1 && c->io->out.rx_paced
+        /* Several busy channels: each after the first may pull in a
+         * slice of its own, or a pass shared by all would hand each a few
+         * KiB at a time (and wake its writer for each). */
+        if (++c->io->readers > 1 && c->io->out.rx_paced
             && c->io->out.rx_budget < IO_RX_SLICE)
             c->io->out.rx_budget = IO_RX_SLICE;
         n = read_channel(ch, room, window_read_size(&ch->win));
@@ -419,7 +418,6 @@ int chanio_serve_all(struct conn *c)
     int progress = 0;
 
     c->io->next_deadline = 0;
-    c->io->readers_last = c->io->readers;
     c->io->readers = 0;
 
     while (*pp) {

@@ -45,8 +45,7 @@ struct conn_io {
     struct sshtun_channel *opening;     /* the open in flight, if any */
     int64_t next_deadline;          /* the earliest channel flush or close
                                        deadline the last pass saw (0: none) */
-    int readers;                    /* channels this pass read data for */
-    int readers_last;               /* and the last pass */
+    int readers;                    /* channels the pass read data for */
     int stuck_told;                     /* the pool knows it is slow */
     struct sshtun_listener *listeners;  /* remote listeners, in order */
     LIBSSH2_CHANNEL *pump;              /* idle channel that lets us read */
