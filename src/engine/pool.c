@@ -227,15 +227,8 @@ static void log_exhausted_locked(struct sshtun_session *s, const char *why)
  * any_open 0, for the next one to come). */
 static int must_grow_locked(struct sshtun_session *s, int need_waiter)
 {
-    int waiting = __atomic_load_n(&s->pool.open_len, __ATOMIC_RELAXED);
-    int connecting_max = need_waiter ? waiting / POOL_DEEP_QUEUE : 0;
-
-    if (connecting_max < 1)
-        connecting_max = 1;
-    else if (connecting_max > POOL_CONNECTING_MAX)
-        connecting_max = POOL_CONNECTING_MAX;
     if ((need_waiter && !s->pool.open_head) || s->stop
-        || s->pool.connecting >= connecting_max)
+        || s->pool.connecting)
         return 0;
     for (int i = 0; i < s->pool.n; i++)
         if (is_free(s->pool.conns[i]))

@@ -30,13 +30,8 @@ struct conn;
  * (the grace also covers a few of the connections' round trips). */
 #define POOL_GRACE_MS 150
 
-/* This many opens waiting at once are sent sooner by more connections:
- * one more connection may be connecting for each POOL_DEEP_QUEUE opens
- * waiting, up to POOL_CONNECTING_MAX at once (each is an unauthenticated
- * connection to the server until it logs in: sshd's MaxStartups counts
- * them, 10 by default before it starts refusing). */
+/* This many opens waiting at once are sent sooner by more connections. */
 #define POOL_DEEP_QUEUE 8
-#define POOL_CONNECTING_MAX 4
 
 /* The pool makes connection objects; the caller starts their I/O
  * threads (iothread_start) and, if that fails, calls pool_start_failed. */
