@@ -25,8 +25,10 @@ struct sshtun_session;
 /* The largest packet we accept: OpenSSH's sshd takes 32768. */
 #define IO_MAX_PACKET 32768
 
-/* The most a pass of the I/O loop reads from the server, per channel
- * that had data in the last pass (up to IO_RX_SLICES of them).  libssh2
+/* How much a pass of the I/O loop reads from the server: a slice for
+ * each channel read in the last pass (at most IO_RX_SLICES), and a fresh
+ * slice for each channel after the first that reads in this one (see
+ * serve_inbound in chanio.c).  libssh2
  * reads and decrypts everything the socket holds before a channel read
  * returns any of it, and the window is granted back only after that: a
  * burst of a whole window (several MiB over a long path) would hold back
